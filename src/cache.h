@@ -1,0 +1,92 @@
+/* cache.h - the local cache of objects: one file per object under
+ * cache_dir, filled by ranged GETs or by the writer, bounded in size.
+ *
+ * Promises: an entry is pinned while anyone uses it and is never evicted
+ * while pinned or dirty (written here and not yet durable in S3); clean
+ * entries are evicted least recently used first once the cache holds
+ * more than max_size; complete clean entries survive a restart (a
+ * sidecar records bucket, key, size and ETag; the caller re-validates
+ * the ETag with S3 once per run, see cache_entry.verified); bytes are
+ * fetched in blocks of CACHE_BLOCK, each block by one request at a
+ * time, with waiters woken when it lands; a failed fetch leaves the
+ * block missing and returns the error to every waiter. */
+#ifndef S3CSFS_CACHE_H
+#define S3CSFS_CACHE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+#include "workq.h"
+
+#define CACHE_BLOCK (1LL << 20)
+#define CACHE_NAME_LEN 64
+
+struct cache;
+
+struct cache_entry {
+	/* Read-only once created. */
+	char name[CACHE_NAME_LEN + 1];
+	struct target target;
+	/* Guarded by the cache lock. */
+	long long size;      /* object size; -1 unknown */
+	char etag[S3_ETAG_MAX];
+	time_t mtime;
+	int complete;        /* every byte present */
+	int dirty;           /* being written or not yet uploaded */
+	int verified;        /* ETag confirmed with S3 (or written) this run */
+	int fd;              /* open while pinned, else -1 */
+	uint8_t *blocks;     /* per block: 0 missing, 1 fetching, 2 present */
+	long long nblocks;
+	int pins;
+	long long disk_bytes;
+	int fetch_error;     /* last fetch failure, reported once */
+	/* Cache internals. */
+	struct cache_entry *hnext, *lru_prev, *lru_next;
+};
+
+struct cache *cache_open(const char *dir, long long max_size, const struct store *store,
+			 struct workq *transfers, long long fetch_chunk, char *err, size_t errlen);
+void cache_close(struct cache *c);
+void cache_set_max_size(struct cache *c, long long max_size);
+
+/* The pinned entry for t, created if absent (create) or NULL/-ENOENT.
+ * Its fd is open. Returns 0 or -errno. */
+int cache_get(struct cache *c, const struct target *t, int create, struct cache_entry **out);
+void cache_put(struct cache *c, struct cache_entry *e);
+
+/* What S3 says the object is. A different ETag than the cached one drops
+ * the cached bytes. Marks the entry verified. */
+void cache_set_object(struct cache *c, struct cache_entry *e, long long size, const char *etag,
+		      time_t mtime);
+
+/* Ensures [off, off+len) is present, fetching what is missing (in
+ * parallel chunks), and starts fetching up to ahead bytes beyond it
+ * without waiting. The object size must be known. */
+int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long len,
+	       long long ahead);
+
+/* One GET of the first len bytes of an object whose size is unknown: fills
+ * info (size, etag, mtime) and the cached bytes. -ENOENT if none. */
+int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
+		     struct s3_obj_info *info);
+
+/* The writer's side: begin truncates and marks dirty; written records
+ * that [0, size) is the file; done marks it clean with its ETag (a
+ * sidecar is written) or, with etag NULL, drops it (upload failed). */
+int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data);
+void cache_written(struct cache *c, struct cache_entry *e, long long size);
+void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag);
+
+/* Forgets the object: unlinks its files (the entry goes once unpinned). */
+void cache_drop(struct cache *c, struct cache_entry *e);
+
+/* The entry's file path (for the journal). */
+int cache_data_path(const struct cache *c, const char *name, char *out, size_t len);
+const char *cache_dir(const struct cache *c);
+
+/* sha256(bucket "\n" key) in hex: the file name of an object. */
+void cache_name_of(const struct target *t, char out[CACHE_NAME_LEN + 1]);
+
+#endif

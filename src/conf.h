@@ -1,0 +1,88 @@
+/* conf.h - the configuration file (iniparser) and mount options.
+ *
+ * Promises: config_load either fills a whole, validated struct config or
+ * returns -1 with a one-line message in err naming the file, the section
+ * and key, and the fix; it never exits and never logs a secret; unknown
+ * sections and keys are refused (a typo must not silently fall back to a
+ * default); every string in the struct is owned by it (config_free). */
+#ifndef S3CSFS_CONF_H
+#define S3CSFS_CONF_H
+
+#include <stddef.h>
+
+enum upload_mode { UPLOAD_SYNC = 0, UPLOAD_ASYNC };
+enum key_layout { KEY_LAYOUT_DATE = 0, KEY_LAYOUT_FLAT };
+enum s3_profile { PROFILE_ONPREM = 0, PROFILE_AWS };
+
+/* Connection settings: [s3] holds the defaults, a [bucket:NAME] section may
+ * override any of them. NULL / -1 mean "not set here". */
+struct s3_conn_conf {
+	char *endpoint;      /* onprem: required; aws: https://s3.<region>.amazonaws.com */
+	char *region;        /* signing region; default us-east-1 */
+	int path_style;      /* -1: by profile (onprem 1, aws 0) */
+	char *access_key;    /* config-file credentials, NULL if absent */
+	char *secret_key;
+	char *session_token;
+	char *ca_bundle;
+	int insecure;        /* -1 unset, 0, 1 */
+};
+
+struct s3_client; /* runtime, from s3_client.h */
+
+struct bucket_conf {
+	char *id;            /* NAME of [bucket:NAME] */
+	char *name;          /* the S3 bucket */
+	int is_default;
+	char **paths;        /* fnmatch globs over the mount path; a trailing "/" "**" takes a whole tree */
+	size_t npaths;
+	int from_date;       /* YYYYMMDD of the date partition, inclusive; 0: unbounded */
+	int until_date;      /* YYYYMMDD, exclusive; 0: unbounded */
+	char *key_prefix;    /* "" if none; stored with a trailing '/' if non-empty */
+	enum key_layout key_layout;
+	char *storage_class; /* NULL: the server's default */
+	char *sse;           /* NULL (none), "AES256" or "aws:kms" */
+	char *sse_kms_key_id;
+	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
+	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
+	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
+	struct s3_client *client; /* set by the daemon after loading */
+};
+
+struct config {
+	char *path;              /* the file loaded */
+	enum s3_profile profile;
+	char *cache_dir;         /* default /var/cache/s3csfs */
+	long long cache_max_size; /* bytes; default 10 GiB */
+	long long part_size;     /* bytes; default 8 MiB; 5 MiB..5 GiB */
+	int upload_threads;      /* parallel transfers; default 8 */
+	enum upload_mode upload; /* default sync */
+	int journal_fsync;       /* async journal fsync'd; default 1 */
+	int log_level;           /* enum log_level; default info */
+	int reaper_enabled;      /* default 1 */
+	long reaper_interval_s;  /* default 3600 */
+	long reaper_max_age_s;   /* default 86400 */
+	double attr_timeout;     /* seconds the kernel may cache attributes; default 60 */
+	double negative_timeout; /* seconds a "does not exist" answer is trusted; default 1 */
+	long long read_ahead;    /* bytes fetched ahead of sequential reads; default 32 MiB */
+	int max_retries;         /* default 8 */
+	long retry_max_ms;       /* default 60000 */
+	long connect_timeout_ms; /* default 5000 */
+	struct s3_conn_conf s3;  /* [s3] as written */
+	struct bucket_conf *buckets;
+	size_t nbuckets;
+	int default_bucket;      /* index into buckets */
+};
+
+/* Loads and validates path. Also refuses a file holding a secret_key that
+ * group or others can read. Returns 0, or -1 with err filled. */
+int config_load(const char *path, struct config *out, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* "8M", "8MiB", "10G", "4096" (bytes; K/M/G/T are powers of 1024). */
+int config_parse_size(const char *s, long long *out);
+/* "500ms", "30", "30s", "5m", "24h", "7d" -> milliseconds. */
+int config_parse_duration_ms(const char *s, long long *out);
+/* "true/false/yes/no/on/off/1/0" -> 1/0, -1 if neither. */
+int config_parse_bool(const char *s);
+
+#endif

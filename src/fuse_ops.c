@@ -1,0 +1,1679 @@
+/* fuse_ops.c - FUSE operations: the node table (what the daemon knows of
+ * each path), lookups, the write path (cache file + streaming upload),
+ * the read path (cache fill), and the virtual /.s3csfs files. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fs.h"
+#include "journal.h"
+#include "log.h"
+#include "mapping.h"
+#include "reaper.h"
+#include "stats.h"
+#include "store.h"
+#include "upload.h"
+#include "workq.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define NODE_HASH 131072
+#define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
+#define VDIR ".s3csfs"
+#define STATS_BUF 16384
+
+enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
+
+struct writer;
+
+struct node {
+	char *path; /* relative to the mount, "" for the root */
+	struct node *hnext;
+	int refs;   /* 1 for the table while listed there, +1 per user */
+	int in_table;
+	enum node_type type;
+	double absent_until; /* NODE_ABSENT: trusted until then */
+	long long size;
+	time_t mtime;
+	char etag[S3_ETAG_MAX];
+	char storage_class[32];
+	int local_dir;       /* mkdir'd here: shown until rmdir */
+	struct writer *w;    /* open for writing, or upload pending */
+};
+
+struct writer {
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* a background upload finished */
+	struct target target;
+	struct cache_entry *ce; /* pinned for the writer's life */
+	struct upload *up;
+	long long size, seq_end;
+	int handles;   /* writable handles open */
+	int dirty;     /* bytes not yet in S3 */
+	int committing; /* a background upload is running */
+	int error;     /* last upload failure, -errno, 0 if none */
+	int written;   /* any write(2) or truncate since it was opened */
+	struct node *node;
+};
+
+struct handle {
+	struct node *n;
+	struct cache_entry *ce; /* reads */
+	struct writer *w;       /* writes */
+	long long next_off;     /* where a sequential reader reads next */
+	char *vbuf;             /* virtual file contents */
+	size_t vlen;
+};
+
+struct fs {
+	struct config *cfg;
+	struct store store;
+	struct cache *cache;
+	struct workq *transfers; /* single requests: parts, ranges */
+	struct workq *files;     /* async uploads (wait on transfers) */
+	struct upload_ctx up;
+	pthread_mutex_t lock;    /* the node table and node fields */
+	struct node *table[NODE_HASH];
+	long pending;            /* async uploads not yet durable */
+	struct reaper *reaper;
+};
+
+static struct fs *g_fs;
+
+long fs_pending_uploads(void)
+{
+	return g_fs ? __atomic_load_n(&g_fs->pending, __ATOMIC_RELAXED) : 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+static unsigned path_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % NODE_HASH;
+}
+
+/* ---- node table (fs->lock held) ---- */
+
+static struct node *node_find(struct fs *fs, const char *path)
+{
+	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
+		if (strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+static struct node *node_add(struct fs *fs, const char *path)
+{
+	struct node *n = node_find(fs, path);
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n || !(n->path = strdup(path))) {
+		free(n);
+		return NULL;
+	}
+	n->refs = 1;
+	n->in_table = 1;
+	unsigned h = path_hash(path);
+	n->hnext = fs->table[h];
+	fs->table[h] = n;
+	return n;
+}
+
+static void node_unref(struct fs *fs, struct node *n)
+{
+	if (--n->refs == 0) {
+		free(n->path);
+		free(n);
+	}
+}
+
+static void node_set_absent(struct fs *fs, const char *path)
+{
+	struct node *n = node_add(fs, path);
+	if (n && !n->w) {
+		n->type = NODE_ABSENT;
+		n->local_dir = 0;
+		n->absent_until = now_s() + fs->cfg->negative_timeout;
+	}
+}
+
+static void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
+			  time_t mtime, const char *sc)
+{
+	n->type = NODE_FILE;
+	n->local_dir = 0;
+	if (!n->w) {
+		n->size = size;
+		n->mtime = mtime;
+		snprintf(n->etag, sizeof(n->etag), "%s", etag ? etag : "");
+	}
+	if (sc && *sc)
+		snprintf(n->storage_class, sizeof(n->storage_class), "%s", sc);
+}
+
+/* Parent directories of a known file or dir exist too. */
+static void node_mark_parents(struct fs *fs, const char *path)
+{
+	char buf[S3_KEY_MAX + 1];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
+		*slash = '\0';
+		struct node *p = node_add(fs, buf);
+		if (!p)
+			return;
+		if (p->type == NODE_DIR)
+			return;
+		if (p->type == NODE_ABSENT)
+			p->type = NODE_DIR;
+	}
+}
+
+static void fill_stat(const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	if (n->type == NODE_DIR) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
+	} else {
+		long long size = n->w ? n->w->size : n->size;
+		st->st_mode = S_IFREG | 0644;
+		st->st_nlink = 1;
+		st->st_size = size;
+		st->st_blocks = (size + 511) / 512;
+		st->st_blksize = 1 << 20;
+		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
+	}
+}
+
+/* A name with an extension is looked up as a file only: content-store
+ * file names are "<uuid>.bin", directory names are dates. This keeps a
+ * new file at one lookup request (see README, "Lookups"). */
+static int name_is_filelike(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *dot;
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base || !dot[1] || strlen(dot + 1) > 8)
+		return 0;
+	for (const char *p = dot + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Distinct buckets a directory's entries may live in. */
+static size_t dir_buckets(const struct fs *fs, const struct bucket_conf **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fs->cfg->nbuckets; i++) {
+		const struct bucket_conf *b = &fs->cfg->buckets[i];
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(out[j]->name, b->name) == 0 &&
+			      strcmp(out[j]->key_prefix, b->key_prefix) == 0 &&
+			      out[j]->client == b->client;
+		if (!dup && b->key_layout == KEY_LAYOUT_DATE)
+			out[n++] = b;
+	}
+	return n;
+}
+
+/* Asks S3 whether path is a file: one GET of its first bytes, which also
+ * fills the cache (a small file is then read with no further request). */
+static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
+{
+	struct target t;
+	struct cache_entry *ce;
+	int rc = map_path(fs->cfg, path, &t);
+
+	if (rc < 0)
+		return rc;
+	rc = cache_get(fs->cache, &t, 1, &ce);
+	if (rc < 0)
+		return rc;
+	if (ce->complete && ce->etag[0] && !ce->verified) {
+		/* Kept from the last run: one HEAD proves it is still current. */
+		rc = fs->store.ops->head(fs->store.ctx, &t, info);
+		if (rc == 0)
+			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
+	} else if (ce->complete && ce->verified) {
+		info->size = ce->size;
+		snprintf(info->etag, sizeof(info->etag), "%s", ce->etag);
+		info->mtime = ce->mtime;
+		info->storage_class[0] = '\0';
+	} else {
+		rc = cache_fetch_head(fs->cache, ce, LOOKUP_FETCH, info);
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			rc = fs->store.ops->head(fs->store.ctx, &t, info);
+	}
+	if (rc == -ENOENT)
+		cache_drop(fs->cache, ce);
+	cache_put(fs->cache, ce);
+	return rc;
+}
+
+/* Asks S3 whether path is a directory (or a file, found on the way). */
+static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info,
+		     int *is_file)
+{
+	const struct bucket_conf *bs[64];
+	size_t nb = dir_buckets(fs, bs);
+	char prefix[S3_KEY_MAX + 2];
+	int rc = -ENOENT;
+
+	*is_file = 0;
+	for (size_t i = 0; i < nb; i++) {
+		struct s3_list_result r;
+		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
+			return -ENAMETOOLONG;
+		/* One listing of "path/" with max-keys 1: any key below makes it
+		 * a directory. */
+		int lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 1, &r);
+		if (lrc < 0) {
+			rc = lrc;
+			continue;
+		}
+		int found = r.nobjects > 0 || r.nprefixes > 0;
+		s3xml_list_result_free(&r);
+		if (found)
+			return 0;
+	}
+	if (rc == -ENOENT && !name_is_filelike(path)) {
+		int frc = probe_file(fs, path, file_info);
+		if (frc == 0) {
+			*is_file = 1;
+			return 0;
+		}
+		if (frc != -ENOENT)
+			rc = frc;
+	}
+	return rc;
+}
+
+static int is_vpath(const char *p)
+{
+	return strcmp(p, VDIR) == 0 || strncmp(p, VDIR "/", sizeof(VDIR)) == 0;
+}
+
+static int vfile_kind(const char *p)
+{
+	if (strcmp(p, VDIR "/stats") == 0)
+		return 1;
+	if (strcmp(p, VDIR "/metrics") == 0)
+		return 2;
+	return 0;
+}
+
+/* Resolves path to a referenced node of type FILE or DIR, asking S3 when
+ * the daemon does not know. */
+static int resolve(struct fs *fs, const char *path, struct node **out)
+{
+	struct s3_obj_info info;
+	struct node *n;
+	int rc, is_file = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, path);
+	if (n && (n->type != NODE_ABSENT || now_s() < n->absent_until)) {
+		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
+		if (!rc)
+			n->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		*out = rc ? NULL : n;
+		return rc;
+	}
+	pthread_mutex_unlock(&fs->lock);
+
+	if (!*path) {
+		rc = 0;
+	} else if (name_is_filelike(path)) {
+		rc = probe_file(fs, path, &info);
+		is_file = rc == 0;
+	} else {
+		rc = probe_dir(fs, path, &info, &is_file);
+	}
+
+	pthread_mutex_lock(&fs->lock);
+	if (rc == -ENOENT) {
+		node_set_absent(fs, path);
+		pthread_mutex_unlock(&fs->lock);
+		return rc;
+	}
+	if (rc < 0) {
+		pthread_mutex_unlock(&fs->lock);
+		return rc == -ENAMETOOLONG || rc == -EINVAL || rc == -EACCES ? rc : -EIO;
+	}
+	n = node_add(fs, path);
+	if (!n) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOMEM;
+	}
+	/* Someone may have created it while we asked: theirs wins. */
+	if (n->type == NODE_ABSENT || (!n->w && !n->local_dir)) {
+		if (is_file)
+			node_set_file(fs, n, info.size, info.etag, info.mtime, info.storage_class);
+		else if (n->type != NODE_FILE) {
+			n->type = NODE_DIR;
+			n->mtime = time(NULL);
+		}
+	}
+	node_mark_parents(fs, path);
+	n->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	*out = n;
+	return 0;
+}
+
+/* ---- FUSE operations ---- */
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg);
+
+static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct node *n;
+	int rc;
+
+	if (!*path || strcmp(path, VDIR) == 0) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFDIR | (*path ? 0555 : 0755);
+		st->st_nlink = 2;
+		st->st_uid = getuid();
+		st->st_gid = getgid();
+		return 0;
+	}
+	if (is_vpath(path)) {
+		if (!vfile_kind(path))
+			return -ENOENT;
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_uid = getuid();
+		st->st_gid = getgid();
+		st->st_mtime = time(NULL);
+		return 0;
+	}
+	rc = map_check_path(path);
+	if (rc < 0)
+		return rc;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	fill_stat(n, st);
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static int op_mkdir(const char *fpath, mode_t mode)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct node *n;
+	int rc = map_check_path(path);
+
+	if (rc < 0)
+		return rc;
+	if (is_vpath(path))
+		return -EACCES;
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, path);
+	if (!n)
+		rc = -ENOMEM;
+	else if (n->type != NODE_ABSENT)
+		rc = -EEXIST;
+	else {
+		n->type = NODE_DIR;
+		n->local_dir = 1;
+		n->mtime = time(NULL);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+/* Any local child (a dir made here, a file being written) under dir? */
+static int has_local_child(struct fs *fs, const char *dir)
+{
+	size_t dl = strlen(dir);
+	for (size_t i = 0; i < NODE_HASH; i++)
+		for (struct node *n = fs->table[i]; n; n = n->hnext)
+			if (n->type != NODE_ABSENT && strncmp(n->path, dir, dl) == 0 &&
+			    n->path[dl] == '/')
+				return 1;
+	return 0;
+}
+
+static int op_rmdir(const char *fpath)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct s3_obj_info info;
+	struct node *n;
+	int rc, is_file;
+
+	if (!*path || is_vpath(path))
+		return -EBUSY;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	rc = n->type != NODE_DIR ? -ENOTDIR : has_local_child(fs, path) ? -ENOTEMPTY : 0;
+	int local = n->local_dir;
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0)
+		return rc;
+	if (!local || 1) {
+		/* Objects below in S3 keep it non-empty. */
+		rc = probe_dir(fs, path, &info, &is_file);
+		if (rc == 0 && !is_file)
+			return -ENOTEMPTY;
+		if (rc < 0 && rc != -ENOENT)
+			return -EIO;
+	}
+	pthread_mutex_lock(&fs->lock);
+	node_set_absent(fs, path);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+struct dirent_list {
+	char **names;
+	struct stat *st;
+	size_t n, alloc;
+};
+
+static int dl_add(struct dirent_list *d, const char *name, const struct stat *st)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->names[i], name) == 0)
+			return 0;
+	if (d->n == d->alloc) {
+		size_t na = d->alloc ? d->alloc * 2 : 64;
+		char **nn = realloc(d->names, na * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		d->names = nn;
+		struct stat *ns = realloc(d->st, na * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		d->st = ns;
+		d->alloc = na;
+	}
+	if (!(d->names[d->n] = strdup(name)))
+		return -ENOMEM;
+	d->st[d->n] = *st;
+	d->n++;
+	return 0;
+}
+
+static void dl_free(struct dirent_list *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->st);
+}
+
+/* Lists dir in one bucket, all pages, recording what it learns. */
+static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const char *dir,
+			   struct dirent_list *d)
+{
+	char prefix[S3_KEY_MAX + 2], token[S3_TOKEN_MAX] = "", child[S3_KEY_MAX + 1];
+	size_t plen;
+	int rc = 0;
+
+	if (map_dir_prefix(b, dir, prefix, sizeof(prefix)) < 0)
+		return -ENAMETOOLONG;
+	plen = strlen(prefix);
+	for (int pages = 0; pages < 100000; pages++) {
+		struct s3_list_result r;
+		rc = fs->store.ops->list(fs->store.ctx, b, prefix, "/", token, 1000, &r);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = 0; i < r.nobjects && !rc; i++) {
+			const char *name = r.objects[i].key + plen;
+			if (strlen(r.objects[i].key) <= plen || strchr(name, '/') ||
+			    map_check_path(name) < 0)
+				continue; /* a directory marker, or a name we cannot show */
+			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
+			if (!*dir && strcmp(name, VDIR) == 0)
+				continue;
+			struct node *n = node_add(fs, child);
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (!n->w)
+				node_set_file(fs, n, r.objects[i].size, r.objects[i].etag,
+					      r.objects[i].last_modified, r.objects[i].storage_class);
+			struct stat st;
+			fill_stat(n, &st);
+			rc = dl_add(d, name, &st);
+		}
+		for (size_t i = 0; i < r.nprefixes && !rc; i++) {
+			char name[S3_KEY_MAX + 1];
+			if (strlen(r.prefixes[i]) <= plen + 1)
+				continue;
+			snprintf(name, sizeof(name), "%s", r.prefixes[i] + plen);
+			name[strlen(name) - 1] = '\0'; /* the delimiter */
+			if (map_check_path(name) < 0 || (!*dir && strcmp(name, VDIR) == 0))
+				continue;
+			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
+			struct node *n = node_add(fs, child);
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (n->type != NODE_FILE) {
+				n->type = NODE_DIR;
+				if (!n->mtime)
+					n->mtime = time(NULL);
+			}
+			struct stat st;
+			fill_stat(n, &st);
+			rc = dl_add(d, name, &st);
+		}
+		pthread_mutex_unlock(&fs->lock);
+		int more = r.is_truncated && r.next_token[0];
+		snprintf(token, sizeof(token), "%s", r.next_token);
+		s3xml_list_result_free(&r);
+		if (rc < 0 || !more)
+			break;
+	}
+	return rc;
+}
+
+static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_t offset,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	const struct bucket_conf *bs[64];
+	struct dirent_list d = { 0 };
+	struct stat st;
+	size_t nb, dl = strlen(path);
+	int rc = 0;
+
+	if (strcmp(path, VDIR) == 0) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = S_IFREG | 0444;
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		filler(buf, "stats", &st, 0, 0);
+		filler(buf, "metrics", &st, 0, 0);
+		return 0;
+	}
+	nb = dir_buckets(fs, bs);
+	for (size_t i = 0; i < nb && !rc; i++)
+		rc = list_bucket_dir(fs, bs[i], path, &d);
+	if (rc < 0) {
+		dl_free(&d);
+		return rc == -ENOMEM ? rc : -EIO;
+	}
+	/* What is here and not (yet) in S3: files being written or pending,
+	 * directories made with mkdir. */
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < NODE_HASH && !rc; i++)
+		for (struct node *n = fs->table[i]; n && !rc; n = n->hnext) {
+			if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
+				continue;
+			const char *name = n->path + dl + (dl ? 1 : 0);
+			if ((dl && (strncmp(n->path, path, dl) != 0 || n->path[dl] != '/')) ||
+			    !*n->path || strchr(name, '/'))
+				continue;
+			fill_stat(n, &st);
+			rc = dl_add(&d, name, &st);
+		}
+	pthread_mutex_unlock(&fs->lock);
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR | 0755;
+	filler(buf, ".", &st, 0, 0);
+	filler(buf, "..", &st, 0, 0);
+	for (size_t i = 0; i < d.n; i++)
+		if (filler(buf, d.names[i], &d.st[i], 0, FUSE_FILL_DIR_PLUS))
+			break;
+	dl_free(&d);
+	return rc;
+}
+
+/* ---- writers ---- */
+
+static struct writer *writer_new(struct fs *fs, struct node *n, const struct target *t,
+				 int keep_data, int *err)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->target = *t;
+	rc = cache_get(fs->cache, t, 1, &w->ce);
+	if (rc == 0)
+		rc = cache_begin_write(fs->cache, w->ce, keep_data);
+	if (rc == 0 && !(w->up = upload_new(&fs->up, t, w->ce->fd)))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (w->ce)
+			cache_put(fs->cache, w->ce);
+		free(w);
+		*err = rc;
+		return NULL;
+	}
+	w->size = keep_data ? w->ce->size : 0;
+	w->seq_end = keep_data ? 0 : 0;
+	w->dirty = !keep_data ? 1 : 0;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	w->node = n;
+	n->refs++;
+	return w;
+}
+
+/* fs->lock held by the caller; the writer must be idle and unused. */
+static void writer_free(struct fs *fs, struct writer *w)
+{
+	upload_free(w->up);
+	cache_put(fs->cache, w->ce);
+	if (w->node->w == w)
+		w->node->w = NULL;
+	node_unref(fs, w->node);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->idle);
+	free(w);
+}
+
+/* Uploads what the writer holds; w->lock held. 0 or -errno. */
+static int writer_commit(struct fs *fs, struct writer *w)
+{
+	char etag[S3_ETAG_MAX];
+	int rc;
+
+	rc = upload_finish(w->up, w->size, etag, sizeof(etag));
+	if (rc == 0) {
+		cache_write_done(fs->cache, w->ce, etag);
+		/* The cache entry stays dirty-free but pinned; a later write
+		 * starts a new upload of the whole file. */
+		pthread_mutex_lock(&fs->lock);
+		struct node *n = w->node;
+		n->size = w->size;
+		n->mtime = time(NULL);
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		if (w->target.bucket->storage_class)
+			snprintf(n->storage_class, sizeof(n->storage_class), "%s",
+				 w->target.bucket->storage_class);
+		pthread_mutex_unlock(&fs->lock);
+		upload_free(w->up);
+		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+		w->dirty = 0;
+		w->error = 0;
+		STAT_ADD(uploads_done, 1);
+		log_debug("uploaded bucket=%s key=%s size=%lld etag=%s", w->target.bucket->name,
+			  w->target.key, w->size, etag);
+		if (!w->up)
+			rc = -ENOMEM;
+	} else {
+		w->error = rc;
+		STAT_ADD(uploads_failed, 1);
+		log_error("upload failed bucket=%s key=%s size=%lld: %s", w->target.bucket->name,
+			  w->target.key, w->size, strerror(-rc));
+		upload_free(w->up);
+		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+		w->seq_end = 0; /* the next attempt sends every part */
+	}
+	return rc;
+}
+
+static void async_commit_job(void *arg);
+
+static void async_schedule(struct fs *fs, struct writer *w)
+{
+	if (workq_submit(fs->files, async_commit_job, w) < 0)
+		log_error("cannot schedule upload of %s: out of memory (it stays in the journal)",
+			  w->target.key);
+}
+
+/* Background upload of a journaled file; retried until it lands. */
+static void async_commit_job(void *arg)
+{
+	struct writer *w = arg;
+	struct fs *fs = g_fs;
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	rc = w->dirty ? writer_commit(fs, w) : 0;
+	if (rc == 0) {
+		journal_remove(cache_dir(fs->cache), w->ce->name);
+		pthread_mutex_unlock(&w->lock);
+		/* committing goes 1 -> 0 under both locks, and whoever sees
+		 * handles == 0 && !committing last under fs->lock frees. */
+		pthread_mutex_lock(&fs->lock);
+		pthread_mutex_lock(&w->lock);
+		w->committing = 0;
+		pthread_cond_broadcast(&w->idle);
+		pthread_mutex_unlock(&w->lock);
+		__atomic_sub_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
+		STAT_SUB(uploads_pending, 1);
+		if (w->handles == 0)
+			writer_free(fs, w);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	pthread_mutex_unlock(&w->lock);
+	/* Keep it journaled and try again later; the delay grows to a
+	 * minute so an outage is not hammered. */
+	int delay = w->error == -ENOENT ? 60 : 5;
+	log_warn("upload of %s will be retried in %d s: %s", w->target.key, delay, strerror(-rc));
+	sleep((unsigned)delay);
+	async_schedule(fs, w);
+}
+
+static int commit_on_close(struct fs *fs, struct writer *w)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->dirty || w->committing) {
+		rc = w->dirty ? 0 : w->error;
+		pthread_mutex_unlock(&w->lock);
+		return rc;
+	}
+	if (fs->cfg->upload == UPLOAD_ASYNC) {
+		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->node->path, w->ce->fd,
+				 fs->cfg->journal_fsync);
+		if (rc == 0) {
+			w->committing = 1;
+			__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
+			STAT_ADD(uploads_pending, 1);
+			pthread_mutex_unlock(&w->lock);
+			async_schedule(fs, w);
+			return 0;
+		}
+		log_error("journal: cannot record %s (%s): uploading now instead",
+			  w->node->path, strerror(-rc));
+	}
+	STAT_ADD(uploads_pending, 1);
+	rc = writer_commit(fs, w);
+	STAT_SUB(uploads_pending, 1);
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+static int close_errno(int rc)
+{
+	/* What close(2) may say: keep the meaningful ones, EIO otherwise. */
+	switch (-rc) {
+	case 0:
+		return 0;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+	case ENOMEM:
+		return rc;
+	default:
+		return -EIO;
+	}
+}
+
+/* Opens path for writing: a new writer, or the one already there. */
+static int open_writer(struct fs *fs, struct node *n, const char *path, int trunc,
+		       struct writer **out)
+{
+	struct target t;
+	struct writer *w;
+	int rc = map_path(fs->cfg, path, &t), keep = !trunc;
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	w = n->w;
+	if (w) {
+		w->handles++;
+		pthread_mutex_unlock(&fs->lock);
+		if (trunc) {
+			pthread_mutex_lock(&w->lock);
+			if (ftruncate(w->ce->fd, 0) == 0) {
+				upload_invalidate(w->up, 0, w->size);
+				w->size = w->seq_end = 0;
+				w->dirty = 1;
+				cache_written(fs->cache, w->ce, 0);
+			}
+			pthread_mutex_unlock(&w->lock);
+		}
+		*out = w;
+		return 0;
+	}
+	long long size = n->size;
+	int exists = n->type == NODE_FILE;
+	pthread_mutex_unlock(&fs->lock);
+	if (keep && exists && size > 0) {
+		/* Modifying an existing object: have all of it first. */
+		struct cache_entry *ce;
+		rc = cache_get(fs->cache, &t, 1, &ce);
+		if (rc < 0)
+			return rc;
+		cache_set_object(fs->cache, ce, size, n->etag, n->mtime);
+		rc = cache_fill(fs->cache, ce, 0, size, 0);
+		cache_put(fs->cache, ce);
+		if (rc < 0)
+			return rc == -ENOSPC ? rc : -EIO;
+	}
+	w = writer_new(fs, n, &t, keep && exists, &rc);
+	if (!w)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	if (n->w) {
+		/* Lost a race with another opener: use theirs. */
+		struct writer *theirs = n->w;
+		theirs->handles++;
+		writer_free(fs, w);
+		pthread_mutex_unlock(&fs->lock);
+		*out = theirs;
+		return 0;
+	}
+	w->handles = 1;
+	n->w = w;
+	n->type = NODE_FILE;
+	n->mtime = time(NULL);
+	pthread_mutex_unlock(&fs->lock);
+	*out = w;
+	return 0;
+}
+
+static struct handle *handle_new(struct node *n)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	if (h)
+		h->n = n;
+	return h;
+}
+
+static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct s3_obj_info info;
+	struct target t;
+	struct node *n;
+	struct handle *h;
+	int rc = map_path(fs->cfg, path, &t), known_absent;
+
+	if (rc < 0)
+		return rc;
+	if (is_vpath(path))
+		return -EACCES;
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, path);
+	known_absent = n && n->type == NODE_ABSENT && now_s() < n->absent_until;
+	int known_file = n && n->type == NODE_FILE;
+	pthread_mutex_unlock(&fs->lock);
+	if (known_file && (fi->flags & O_EXCL))
+		return -EEXIST;
+	if (!known_absent && !known_file) {
+		/* The O_EXCL check the kernel's lookup did not already make. */
+		rc = fs->store.ops->head(fs->store.ctx, &t, &info);
+		if (rc == 0 && (fi->flags & O_EXCL))
+			return -EEXIST;
+		if (rc < 0 && rc != -ENOENT)
+			return -EIO;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, path);
+	if (n) {
+		if (n->type == NODE_ABSENT)
+			n->size = 0;
+		n->type = NODE_FILE;
+		n->refs++;
+		node_mark_parents(fs, path);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return -ENOMEM;
+	h = handle_new(n);
+	if (!h) {
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOMEM;
+	}
+	rc = open_writer(fs, n, path, 1, &h->w);
+	if (rc < 0) {
+		pthread_mutex_lock(&fs->lock);
+		if (!n->w)
+			node_set_absent(fs, path);
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		free(h);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int open_vfile(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	int kind = vfile_kind(path);
+
+	if (!kind)
+		return -ENOENT;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	if (!h || !(h->vbuf = malloc(STATS_BUF))) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->vlen = kind == 1 ? stats_render_text(h->vbuf, STATS_BUF)
+			    : stats_render_prometheus(h->vbuf, STATS_BUF);
+	fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int op_open(const char *fpath, struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct handle *h;
+	struct node *n;
+	int rc;
+
+	if (is_vpath(path))
+		return open_vfile(path, fi);
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	if (n->type == NODE_DIR) {
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		return -EISDIR;
+	}
+	h = handle_new(n);
+	if (!h)
+		rc = -ENOMEM;
+	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		rc = open_writer(fs, n, path, fi->flags & O_TRUNC, &h->w);
+	else {
+		struct target t;
+		rc = map_path(fs->cfg, path, &t);
+		if (rc == 0)
+			rc = cache_get(fs->cache, &t, 1, &h->ce);
+		if (rc == 0) {
+			pthread_mutex_lock(&fs->lock);
+			long long size = n->size;
+			char etag[S3_ETAG_MAX];
+			time_t mtime = n->mtime;
+			int writing = n->w != NULL;
+			snprintf(etag, sizeof(etag), "%s", n->etag);
+			pthread_mutex_unlock(&fs->lock);
+			if (!writing && etag[0])
+				cache_set_object(fs->cache, h->ce, size, etag, mtime);
+			/* Objects are write-once: the kernel may keep its pages
+			 * from an earlier open of the same version. */
+			fi->keep_cache = !writing;
+		}
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		free(h);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+/* Reads around a cache that cannot hold the bytes (disk full). */
+static int read_uncached(struct fs *fs, struct node *n, char *buf, size_t size, off_t off)
+{
+	struct target t;
+	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = buf, .cap = size };
+	int rc = map_path(fs->cfg, n->path, &t);
+
+	if (rc == 0)
+		rc = fs->store.ops->get(fs->store.ctx, &t, off, (long long)size, NULL, &sink, NULL);
+	return rc < 0 ? -EIO : (int)sink.len;
+}
+
+static int op_read(const char *fpath, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct cache_entry *ce;
+	long long fsize;
+	int rc;
+
+	if (h->vbuf) {
+		if ((size_t)off >= h->vlen)
+			return 0;
+		if (size > h->vlen - (size_t)off)
+			size = h->vlen - (size_t)off;
+		memcpy(buf, h->vbuf + off, size);
+		return (int)size;
+	}
+	if (h->w) {
+		ssize_t r = pread(h->w->ce->fd, buf, size, off);
+		return r < 0 ? -errno : (int)r;
+	}
+	ce = h->ce;
+	pthread_mutex_lock(&fs->lock);
+	fsize = h->n->w ? h->n->w->size : h->n->size;
+	pthread_mutex_unlock(&fs->lock);
+	if (off >= fsize)
+		return 0;
+	if ((long long)size > fsize - off)
+		size = (size_t)(fsize - off);
+	if (ce->complete || ce->dirty) {
+		STAT_ADD(cache_hits, 1);
+	} else {
+		long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;
+		STAT_ADD(cache_misses, 1);
+		rc = cache_fill(fs->cache, ce, off, (long long)size, ahead);
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			return read_uncached(fs, h->n, buf, size, off);
+		if (rc < 0)
+			return rc == -ENOENT ? -ENOENT : -EIO;
+	}
+	ssize_t r = pread(ce->fd, buf, size, off);
+	if (r < 0)
+		return -errno;
+	h->next_off = off + r;
+	return (int)r;
+}
+
+static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct writer *w = h->w;
+	size_t done = 0;
+
+	if (!w)
+		return -EBADF;
+	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
+		return -EFBIG;
+	pthread_mutex_lock(&w->lock);
+	while (done < size) {
+		ssize_t n = pwrite(w->ce->fd, buf + done, size - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			pthread_mutex_unlock(&w->lock);
+			return -err;
+		}
+		done += (size_t)n;
+	}
+	long long end = (long long)off + (long long)size;
+	if (off < w->seq_end)
+		upload_invalidate(w->up, off, (end < w->seq_end ? end : w->seq_end) - off);
+	if (off <= w->seq_end && end > w->seq_end) {
+		w->seq_end = end;
+		upload_progress(w->up, w->seq_end);
+	}
+	if (end > w->size) {
+		w->size = end;
+		cache_written(fs->cache, w->ce, end);
+	}
+	w->dirty = 1;
+	w->written = 1;
+	pthread_mutex_unlock(&w->lock);
+	return (int)size;
+}
+
+static int op_flush(const char *fpath, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (!h->w)
+		return 0;
+	/* Shells open, dup2 and close the first descriptor before writing:
+	 * an untouched new file is stored at its last close (release). */
+	if (!__atomic_load_n(&h->w->written, __ATOMIC_RELAXED))
+		return 0;
+	return close_errno(commit_on_close(g_fs, h->w));
+}
+
+static int op_fsync(const char *fpath, int datasync, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct writer *w = h->w;
+	int rc;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	/* fsync waits for S3 in both modes. */
+	while (w->committing)
+		pthread_cond_wait(&w->idle, &w->lock);
+	rc = w->dirty ? writer_commit(g_fs, w) : 0;
+	pthread_mutex_unlock(&w->lock);
+	return close_errno(rc);
+}
+
+static int op_release(const char *fpath, struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (h->vbuf) {
+		free(h->vbuf);
+		free(h);
+		return 0;
+	}
+	if (h->ce)
+		cache_put(fs->cache, h->ce);
+	if (h->w && !__atomic_load_n(&h->w->written, __ATOMIC_RELAXED)) {
+		/* Created (or truncated) and never written: store it now. */
+		int rc = commit_on_close(fs, h->w);
+		if (rc < 0)
+			log_error("storing empty file %s failed: %s", h->n->path, strerror(-rc));
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (h->w) {
+		struct writer *w = h->w;
+		if (--w->handles == 0 && !w->committing) {
+			if (w->dirty) {
+				/* Its close() failed: nothing was acknowledged, so
+				 * nothing is kept that could pass for stored. */
+				cache_write_done(fs->cache, w->ce, NULL);
+				if (!w->node->etag[0])
+					node_set_absent(fs, w->node->path);
+			}
+			writer_free(fs, w);
+		}
+	}
+	node_unref(fs, h->n);
+	pthread_mutex_unlock(&fs->lock);
+	free(h);
+	return 0;
+}
+
+static int op_unlink(const char *fpath)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct cache_entry *ce;
+	struct target t;
+	struct node *n;
+	int rc;
+
+	if (is_vpath(path))
+		return -EACCES;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	int isdir = n->type == NODE_DIR, busy = n->w != NULL;
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (isdir)
+		return -EISDIR;
+	if (busy)
+		return -EBUSY;
+	rc = map_path(fs->cfg, path, &t);
+	if (rc == 0)
+		rc = fs->store.ops->remove(fs->store.ctx, &t);
+	if (rc < 0)
+		return rc == -EACCES ? rc : -EIO;
+	if (cache_get(fs->cache, &t, 0, &ce) == 0) {
+		cache_drop(fs->cache, ce);
+		cache_put(fs->cache, ce);
+	}
+	pthread_mutex_lock(&fs->lock);
+	node_set_absent(fs, path);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
+{
+	struct fs *fs = g_fs;
+	const char *from = rel(ffrom), *to = rel(fto);
+	struct target tf, tt;
+	struct node *n, *dst = NULL;
+	struct cache_entry *ce;
+	char etag[S3_ETAG_MAX];
+	int rc;
+
+	if (is_vpath(from) || is_vpath(to))
+		return -EACCES;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	rc = resolve(fs, from, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	int isdir = n->type == NODE_DIR, busy = n->w != NULL;
+	long long size = n->size;
+	time_t mtime = n->mtime;
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	/* Directories are key prefixes: mv(1) copies them file by file. */
+	if (isdir)
+		return -EXDEV;
+	if (busy)
+		return -EBUSY;
+	if (resolve(fs, to, &dst) == 0) {
+		pthread_mutex_lock(&fs->lock);
+		int dst_dir = dst->type == NODE_DIR;
+		node_unref(fs, dst);
+		pthread_mutex_unlock(&fs->lock);
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (dst_dir)
+			return -EISDIR;
+	}
+	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
+		return rc;
+	/* Single-request copy: up to 5 GiB (see README). */
+	if (size > 5LL << 30)
+		return -EFBIG;
+	rc = fs->store.ops->copy(fs->store.ctx, &tf, &tt, etag, sizeof(etag));
+	if (rc == 0)
+		rc = fs->store.ops->remove(fs->store.ctx, &tf);
+	if (rc < 0)
+		return rc == -EACCES ? rc : -EIO;
+	if (cache_get(fs->cache, &tf, 0, &ce) == 0) {
+		cache_drop(fs->cache, ce);
+		cache_put(fs->cache, ce);
+	}
+	if (cache_get(fs->cache, &tt, 0, &ce) == 0) {
+		cache_drop(fs->cache, ce);
+		cache_put(fs->cache, ce);
+	}
+	pthread_mutex_lock(&fs->lock);
+	node_set_absent(fs, from);
+	n = node_add(fs, to);
+	if (n)
+		node_set_file(fs, n, size, etag, mtime, NULL);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct writer *w = h ? h->w : NULL;
+	struct node *n = NULL;
+	int rc = 0, own = 0;
+
+	if (is_vpath(rel(fpath)))
+		return -EACCES;
+	if (!w) {
+		/* truncate(2) on a path: open for writing, change, close. */
+		rc = resolve(fs, rel(fpath), &n);
+		if (rc < 0)
+			return rc;
+		rc = open_writer(fs, n, rel(fpath), size == 0, &w);
+		own = 1;
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&w->lock);
+		if (ftruncate(w->ce->fd, size) < 0) {
+			rc = -errno;
+		} else {
+			long long lo = size < w->size ? size : w->size;
+			upload_invalidate(w->up, lo, (w->size > size ? w->size : size) - lo);
+			if (w->seq_end > size)
+				w->seq_end = size;
+			w->size = size;
+			w->dirty = 1;
+			w->written = 1;
+			cache_written(fs->cache, w->ce, size);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (own) {
+		if (rc == 0)
+			rc = close_errno(commit_on_close(fs, w));
+		pthread_mutex_lock(&fs->lock);
+		if (w && --w->handles == 0 && !w->committing) {
+			if (w->dirty)
+				cache_write_done(fs->cache, w->ce, NULL);
+			writer_free(fs, w);
+		}
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return rc;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return 0; /* accepted, not stored: S3 keeps no modes */
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	return 0;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	return 0; /* S3 sets Last-Modified itself */
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 1 << 20;
+	st->f_frsize = 1 << 20;
+	/* S3 has no fixed size: report 1 PiB, all free. */
+	st->f_blocks = st->f_bfree = st->f_bavail = 1ULL << 30;
+	st->f_files = st->f_ffree = st->f_favail = 1ULL << 32;
+	st->f_namemax = 255;
+	return 0;
+}
+
+#define XATTR_PREFIX "user.s3csfs."
+static const char *const xattr_names[] = { "bucket", "key", "etag", "storage_class", "url" };
+
+static int xattr_value(struct fs *fs, const char *path, const char *name, char *out, size_t len)
+{
+	struct target t;
+	struct node *n;
+	int rc;
+
+	if (strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) != 0)
+		return -ENODATA;
+	name += sizeof(XATTR_PREFIX) - 1;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	int isfile = n->type == NODE_FILE;
+	char etag[S3_ETAG_MAX], sc[32];
+	snprintf(etag, sizeof(etag), "%s", n->etag);
+	snprintf(sc, sizeof(sc), "%s", n->storage_class[0] ? n->storage_class : "STANDARD");
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (!isfile)
+		return -ENODATA;
+	if ((rc = map_path(fs->cfg, path, &t)) < 0)
+		return rc;
+	if (strcmp(name, "bucket") == 0)
+		snprintf(out, len, "%s", t.bucket->name);
+	else if (strcmp(name, "key") == 0)
+		snprintf(out, len, "%s", t.key);
+	else if (strcmp(name, "etag") == 0)
+		snprintf(out, len, "%s", etag);
+	else if (strcmp(name, "storage_class") == 0)
+		snprintf(out, len, "%s", sc);
+	else if (strcmp(name, "url") == 0)
+		snprintf(out, len, "store://%s", path);
+	else
+		return -ENODATA;
+	return 0;
+}
+
+static int op_getxattr(const char *fpath, const char *name, char *value, size_t size)
+{
+	char buf[S3_KEY_MAX + 64];
+	int rc = xattr_value(g_fs, rel(fpath), name, buf, sizeof(buf));
+	size_t len;
+
+	if (rc < 0)
+		return rc;
+	len = strlen(buf);
+	if (size == 0)
+		return (int)len;
+	if (size < len)
+		return -ERANGE;
+	memcpy(value, buf, len);
+	return (int)len;
+}
+
+static int op_listxattr(const char *fpath, char *list, size_t size)
+{
+	struct node *n;
+	size_t need = 0;
+	int rc = resolve(g_fs, rel(fpath), &n);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&g_fs->lock);
+	int isfile = n->type == NODE_FILE;
+	node_unref(g_fs, n);
+	pthread_mutex_unlock(&g_fs->lock);
+	if (!isfile)
+		return 0;
+	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
+		need += sizeof(XATTR_PREFIX) - 1 + strlen(xattr_names[i]) + 1;
+	if (size == 0)
+		return (int)need;
+	if (size < need)
+		return -ERANGE;
+	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
+		list += sprintf(list, XATTR_PREFIX "%s", xattr_names[i]) + 1;
+	return (int)need;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	return strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) == 0 ? -EPERM : -ENOTSUP;
+}
+
+/* Re-queues uploads a crash or restart left in the journal. */
+static void replay_one(void *ctx, const char *name, const char *path)
+{
+	struct fs *fs = ctx;
+	struct target t;
+	struct node *n;
+	struct writer *w;
+	int rc = map_path(fs->cfg, path, &t);
+	char expect[CACHE_NAME_LEN + 1];
+
+	if (rc == 0) {
+		cache_name_of(&t, expect);
+		if (strcmp(expect, name) != 0)
+			rc = -ESTALE; /* the mapping changed since */
+	}
+	if (rc < 0) {
+		log_error("journal: cannot resume upload of %s (%s); record %s/journal/%s kept",
+			  path, strerror(-rc), cache_dir(fs->cache), name);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, path);
+	if (n) {
+		n->type = NODE_FILE;
+		node_mark_parents(fs, path);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return;
+	w = writer_new(fs, n, &t, 1, &rc);
+	if (!w) {
+		log_error("journal: cannot resume upload of %s: %s", path, strerror(-rc));
+		return;
+	}
+	w->dirty = 1;
+	w->committing = 1;
+	pthread_mutex_lock(&fs->lock);
+	n->w = w;
+	n->size = w->size;
+	n->mtime = time(NULL);
+	pthread_mutex_unlock(&fs->lock);
+	__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
+	STAT_ADD(uploads_pending, 1);
+	log_info("journal: resuming upload of %s (%lld bytes)", path, w->size);
+	async_schedule(fs, w);
+}
+
+static void start_reaper(struct fs *fs)
+{
+	struct reaper_target t[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < fs->cfg->nbuckets && n < 64; i++) {
+		const struct bucket_conf *b = &fs->cfg->buckets[i];
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(t[j].bucket, b->name) == 0 && strcmp(t[j].prefix, b->key_prefix) == 0;
+		if (!dup)
+			t[n++] = (struct reaper_target){ b->client, b->name, b->key_prefix };
+	}
+	struct reaper_opts o = { .max_age_s = fs->cfg->reaper_max_age_s,
+				 .is_active = upload_is_active };
+	fs->reaper = reaper_start(t, n, &o, fs->cfg->reaper_interval_s);
+	if (!fs->reaper)
+		log_error("reaper: cannot start; stale multipart uploads are not cleaned");
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
+{
+	struct fuse_context *ctx = fuse_get_context();
+	struct config *cfg = ctx->private_data;
+	struct fs *fs = calloc(1, sizeof(*fs));
+	char err[512];
+
+	if (!fs) {
+		log_error("out of memory at mount");
+		fuse_exit(ctx->fuse);
+		return NULL;
+	}
+	fs->cfg = cfg;
+	fs->store = (struct store){ &store_s3_ops, NULL };
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->transfers = workq_new(cfg->upload_threads, "transfers");
+	fs->files = workq_new(cfg->upload_threads, "uploads");
+	fs->up = (struct upload_ctx){ fs->store, fs->transfers, cfg->part_size };
+	if (fs->transfers && fs->files)
+		fs->cache = cache_open(cfg->cache_dir, cfg->cache_max_size, &fs->store,
+				       fs->transfers, cfg->part_size, err, sizeof(err));
+	if (!fs->cache || journal_init(cfg->cache_dir, err, sizeof(err)) < 0) {
+		log_error("%s", fs->transfers && fs->files ? err : "cannot start worker threads");
+		fuse_exit(ctx->fuse);
+		return fs;
+	}
+	g_fs = fs;
+
+	fcfg->entry_timeout = cfg->attr_timeout;
+	fcfg->attr_timeout = cfg->attr_timeout;
+	fcfg->negative_timeout = 0; /* the daemon keeps its own, shorter */
+	fcfg->use_ino = 0;
+	fcfg->nullpath_ok = 0;
+	fcfg->hard_remove = 1;
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 1 << 20;
+	if (cfg->reaper_enabled)
+		start_reaper(fs);
+	int n = journal_replay(cfg->cache_dir, replay_one, fs);
+	if (n > 0)
+		log_info("journal: %d pending upload(s) resumed", n);
+	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
+		 cfg->nbuckets, cfg->cache_dir, cfg->cache_max_size >> 20,
+		 cfg->upload == UPLOAD_ASYNC ? "async" : "sync", cfg->part_size >> 20);
+	return fs;
+}
+
+static void op_destroy(void *private_data)
+{
+	struct fs *fs = private_data;
+	long pending;
+
+	if (!fs)
+		return;
+	/* Background uploads finish before the daemon goes (bounded: each
+	 * is retried by the client layer; a dead server leaves them in the
+	 * journal for the next start). */
+	for (int i = 0; i < 600 && (pending = fs_pending_uploads()) > 0; i++) {
+		if (i % 10 == 0)
+			log_info("unmount: waiting for %ld pending upload(s)", pending);
+		usleep(100000);
+	}
+	if ((pending = fs_pending_uploads()) > 0)
+		log_warn("unmount: %ld upload(s) still pending stay in the journal", pending);
+	if (fs->reaper)
+		reaper_stop(fs->reaper);
+	workq_free(fs->files);
+	workq_free(fs->transfers);
+	g_fs = NULL;
+	/* Writers still pending own cache pins; the process is ending. */
+	if (pending == 0) {
+		for (size_t i = 0; i < NODE_HASH; i++)
+			while (fs->table[i]) {
+				struct node *n = fs->table[i];
+				fs->table[i] = n->hnext;
+				free(n->path);
+				free(n);
+			}
+		cache_close(fs->cache);
+	}
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+const struct fuse_operations s3csfs_fuse_ops = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.getattr = op_getattr,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.readdir = op_readdir,
+	.create = op_create,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.truncate = op_truncate,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+};

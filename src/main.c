@@ -1,0 +1,302 @@
+/* main.c - command line: mount (the default), reap, check, stats. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "conf.h"
+#include "creds.h"
+#include "fs.h"
+#include "log.h"
+#include "reaper.h"
+#include "s3_client.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: s3csfs [SOURCE] MOUNTPOINT -o conf=FILE[,FUSE options] [-f] [-d]\n"
+		"       s3csfs reap -o conf=FILE [--dry-run] [--max-age=DURATION]\n"
+		"       s3csfs check -o conf=FILE\n"
+		"       s3csfs stats MOUNTPOINT [--prometheus]\n"
+		"       s3csfs --version | --help\n"
+		"\n"
+		"Mounts an S3 content store (see s3csfs(8), s3csfs.conf(5)).\n"
+		"  -o conf=FILE   the configuration (default %s/s3csfs/s3csfs.conf)\n"
+		"  -f             stay in the foreground, log to stderr\n"
+		"  -d             FUSE debug output (implies -f)\n"
+		"  -o allow_other,default_permissions,...  passed to FUSE\n",
+		SYSCONFDIR);
+}
+
+/* Finds conf=FILE inside any -o list and removes it from that list, so
+ * FUSE never sees an option it does not know. */
+static char *take_conf_option(int argc, char **argv)
+{
+	char *conf = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		char *opts = NULL;
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			opts = argv[++i];
+		else if (strncmp(argv[i], "-o", 2) == 0)
+			opts = argv[i] + 2;
+		if (!opts)
+			continue;
+		char *out = opts, *p = opts;
+		while (*p) {
+			size_t n = strcspn(p, ",");
+			if (strncmp(p, "conf=", 5) == 0) {
+				free(conf);
+				conf = strndup(p + 5, n - 5);
+			} else {
+				if (out != opts)
+					*out++ = ',';
+				memmove(out, p, n);
+				out += n;
+			}
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		*out = '\0';
+	}
+	return conf;
+}
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return 1;
+	return 0;
+}
+
+static int load(const char *conf, struct config *cfg)
+{
+	char err[1024];
+	char fallback[512];
+
+	if (!conf) {
+		snprintf(fallback, sizeof(fallback), "%s/s3csfs/s3csfs.conf", SYSCONFDIR);
+		conf = fallback;
+	}
+	if (config_load(conf, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "s3csfs: %s\n", err);
+		return -1;
+	}
+	if (clients_create(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "s3csfs: %s\n", err);
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_reap(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	long long max_age_ms = -1;
+	int dry_run = has_flag(argc, argv, "--dry-run"), rc;
+
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "--max-age=", 10) == 0 &&
+		    config_parse_duration_ms(argv[i] + 10, &max_age_ms) < 0) {
+			fprintf(stderr, "s3csfs reap: bad --max-age '%s' (e.g. 30s, 2h, 1d)\n",
+				argv[i] + 10);
+			free(conf);
+			return 2;
+		}
+	log_init(1, LOG_LVL_WARN);
+	rc = load(conf, &cfg);
+	free(conf);
+	if (rc < 0)
+		return 2;
+	struct reaper_target *t = calloc(cfg.nbuckets, sizeof(*t));
+	size_t n = 0;
+	for (size_t i = 0; t && i < cfg.nbuckets; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(t[j].bucket, cfg.buckets[i].name) == 0 &&
+			      strcmp(t[j].prefix, cfg.buckets[i].key_prefix) == 0;
+		if (!dup)
+			t[n++] = (struct reaper_target){ cfg.buckets[i].client, cfg.buckets[i].name,
+							 cfg.buckets[i].key_prefix };
+	}
+	rc = t ? reaper_cli(t, n, max_age_ms >= 0 ? (long)(max_age_ms / 1000) : cfg.reaper_max_age_s,
+			    dry_run, stdout)
+	       : 2;
+	free(t);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+/* One PUT/GET/DELETE of a small object per bucket, with words to act on. */
+static int cmd_check(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	int failures = 0, rc;
+
+	log_init(1, LOG_LVL_ERROR);
+	rc = load(conf, &cfg);
+	free(conf);
+	if (rc < 0) {
+		printf("FAIL config: see the message above\n");
+		return 1;
+	}
+	printf("OK   config %s: %zu bucket(s)\n", cfg.path, cfg.nbuckets);
+	for (size_t i = 0; i < cfg.nbuckets; i++) {
+		struct bucket_conf *b = &cfg.buckets[i];
+		struct s3_status st;
+		char key[S3_KEY_MAX + 1], buf[600], etag[S3_ETAG_MAX];
+		const char *body = "s3csfs check\n";
+		struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = body, .len = strlen(body) };
+		char got[64];
+		struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = got, .cap = sizeof(got) };
+
+		snprintf(key, sizeof(key), "%s.s3csfs-check-%ld", b->key_prefix, (long)getpid());
+		rc = s3_head_bucket(b->client, b->name, &st);
+		if (rc < 0) {
+			const char *hint = rc == -ENOENT ? "create the bucket, or fix 'name'"
+					   : rc == -EACCES ? "check the access key, secret key and region"
+							   : "check 'endpoint' and that the server is up";
+			printf("FAIL [bucket:%s] %s exists: %s; %s\n", b->id, b->name,
+			       s3_status_str(&st, buf, sizeof(buf)), hint);
+			failures++;
+			continue;
+		}
+		printf("OK   [bucket:%s] %s exists and answers\n", b->id, b->name);
+		struct s3_put_opts o = { .storage_class = b->storage_class, .sse = b->sse,
+					 .sse_kms_key_id = b->sse_kms_key_id, .tagging = b->tags };
+		rc = s3_put_object(b->client, b->name, key, &hb, &o, etag, sizeof(etag), &st);
+		printf("%s [bucket:%s] write %s%s%s\n", rc ? "FAIL" : "OK  ", b->id, key,
+		       rc ? ": " : "", rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
+		if (rc) {
+			printf("     the credentials need s3:PutObject on %s/%s*\n", b->name,
+			       b->key_prefix);
+			failures++;
+			continue;
+		}
+		rc = s3_get_object(b->client, b->name, key, 0, -1, NULL, &sink, NULL, &st);
+		if (rc == 0 && (sink.len != hb.len || memcmp(got, body, hb.len) != 0))
+			rc = -EIO;
+		printf("%s [bucket:%s] read back%s%s\n", rc ? "FAIL" : "OK  ", b->id, rc ? ": " : "",
+		       rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
+		failures += rc != 0;
+		rc = s3_delete_object(b->client, b->name, key, &st);
+		printf("%s [bucket:%s] delete%s%s\n", rc ? "FAIL" : "OK  ", b->id, rc ? ": " : "",
+		       rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
+		failures += rc != 0;
+	}
+	clients_free(&cfg);
+	config_free(&cfg);
+	printf("%s: %d failure(s)\n", failures ? "FAIL" : "OK", failures);
+	return failures ? 1 : 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	char path[4096], buf[65536];
+	const char *mnt = NULL;
+	int prom = has_flag(argc, argv, "--prometheus");
+
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] != '-')
+			mnt = argv[i];
+	if (!mnt) {
+		usage(stderr);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/.s3csfs/%s", mnt, prom ? "metrics" : "stats");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "s3csfs stats: %s: %s (is %s an s3csfs mount?)\n", path,
+			strerror(errno), mnt);
+		return 1;
+	}
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return n < 0 ? 1 : 0;
+}
+
+/* mount -t fuse.s3csfs runs "s3csfs SOURCE MOUNTPOINT -o ...": drop SOURCE. */
+static void drop_source(int *argc, char **argv)
+{
+	int nonopt[3], n = 0;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-o") == 0) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-' && n < 3)
+			nonopt[n++] = i;
+	}
+	if (n == 2) {
+		for (int i = nonopt[0]; i + 1 < *argc; i++)
+			argv[i] = argv[i + 1];
+		(*argc)--;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf;
+	int rc, fg;
+
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("s3csfs %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	xmlInitParser();
+	if (strcmp(argv[1], "reap") == 0)
+		return cmd_reap(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
+
+	drop_source(&argc, argv);
+	conf = take_conf_option(argc, argv);
+	fg = has_flag(argc, argv, "-f") || has_flag(argc, argv, "-d");
+	log_init(1, LOG_LVL_INFO);
+	rc = load(conf, &cfg);
+	free(conf);
+	if (rc < 0)
+		return 1;
+	log_init(fg, (enum log_level)cfg.log_level);
+	/* Multithreaded loop (FUSE's -s would serialise every request), with
+	 * an explicit thread cap: libfuse 3.14 warns when none is given. */
+	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "s3csfs: out of memory\n");
+		return 1;
+	}
+	memcpy(args, argv, (size_t)argc * sizeof(*args));
+	args[argc] = "-o";
+	args[argc + 1] = "max_threads=64";
+	rc = fuse_main(argc + 2, args, &s3csfs_fuse_ops, &cfg);
+	free(args);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/* s3_client.h - S3 operations over HTTP, signed with SigV4, retried.
+ *
+ * Promises: thread-safe; every call returns 0 or a negative errno
+ * (404 -> -ENOENT, 403 -> -EACCES, 412 -> -EEXIST on conditional PUT and
+ * -ESTALE on conditional GET, 409 -> -EEXIST, 400 -> -EINVAL, 5xx and
+ * exhausted retries -> -EIO, transport as http.h) and fills *st, when
+ * given, with what S3 or the transport said (never a secret); transient
+ * failures (5xx, SlowDown, RequestTimeout, BadDigest, 429, connection
+ * reset/refused, timeouts) are retried with exponential backoff and full
+ * jitter, bounded by max_retries and retry_max_ms; bodies are replayed
+ * from memory or a file descriptor, so a retried request resends the same
+ * bytes; uploads carry Content-MD5, which the server verifies, and a
+ * returned ETag that is not that MD5 is an error (-EIO), except under
+ * SSE-KMS where ETags are not MD5s. No knowledge of FUSE or caches. */
+#ifndef S3CSFS_S3_CLIENT_H
+#define S3CSFS_S3_CLIENT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "http.h"
+#include "s3_xml.h"
+#include "stats.h"
+
+struct s3_client;
+
+struct s3_creds {
+	char access_key[128];
+	char secret_key[128];
+	char session_token[4096]; /* "" if none */
+	time_t expires;           /* 0: never */
+};
+
+/* A source of credentials. get() is called before every request and may
+ * refresh (instance metadata); it must be thread-safe. */
+struct s3_creds_provider {
+	int (*get)(void *ctx, struct s3_creds *out);
+	void *ctx;
+};
+
+struct s3_client_opts {
+	const char *endpoint; /* "http://127.0.0.1:7480", "https://s3.eu-west-1.amazonaws.com" */
+	const char *region;   /* signing region, "us-east-1" if NULL */
+	int path_style;       /* 1: http://host/bucket/key; 0: http://bucket.host/key */
+	struct s3_creds_provider creds;
+	struct http_pool_opts http;
+	int max_retries;      /* retries after the first attempt; <0: 0, 0: default 8 */
+	long retry_base_ms;   /* first backoff cap; 0: 100 */
+	long retry_max_ms;    /* give up retrying after this long in all; 0: 60000 */
+};
+
+struct s3_client *s3_client_new(const struct s3_client_opts *opts, char *err, size_t errlen);
+void s3_client_free(struct s3_client *c);
+
+/* A fixed-credentials provider over a caller-owned struct s3_creds. */
+int s3_creds_static_get(void *ctx, struct s3_creds *out);
+
+struct s3_status {
+	long http_status;   /* 0 if no response */
+	char code[64];      /* S3 error code ("NoSuchKey"), or a transport word */
+	char message[256];
+	char request_id[128];
+	int attempts;
+};
+
+/* Formats "HTTP 404 NoSuchKey: The specified key does not exist.
+ * (request id ...)" for logs and users. */
+const char *s3_status_str(const struct s3_status *st, char *buf, size_t len);
+
+struct s3_obj_info {
+	long long size;
+	char etag[S3_ETAG_MAX];
+	time_t mtime;
+	char storage_class[32];
+	char sse[32];
+	char meta[2048]; /* "name=value\n" per x-amz-meta-*, lower-case names */
+};
+
+/* Looks up name (lower case, without "x-amz-meta-") in info->meta. */
+int s3_obj_meta_get(const struct s3_obj_info *info, const char *name, char *out, size_t len);
+
+struct s3_meta_pair {
+	const char *name; /* without "x-amz-meta-" */
+	const char *value;
+};
+
+struct s3_put_opts {
+	const char *storage_class;  /* NULL: the bucket's default */
+	const char *sse;            /* NULL, "AES256" or "aws:kms" */
+	const char *sse_kms_key_id; /* with "aws:kms" */
+	const char *tagging;        /* "k=v&k2=v2", already URL-encoded */
+	const char *content_type;
+	const struct s3_meta_pair *meta;
+	size_t nmeta;
+	int if_none_match;          /* PutObject: fail with -EEXIST if the key exists */
+	/* Base64 Content-MD5 computed by the caller as it wrote the data;
+	 * NULL: computed here by reading the body once more. */
+	const char *content_md5;
+};
+
+int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
+		  const struct http_body *body, const struct s3_put_opts *opts,
+		  char *etag, size_t etaglen, struct s3_status *st);
+
+/* Reads [off, off+len) (len < 0: to the end) into sink. if_match: fail
+ * with -ESTALE if the object's ETag changed (NULL: no check). info, when
+ * given, gets size (the whole object's), etag, mtime, meta. Reading at
+ * or past the end of an object gives 0 bytes, not an error. */
+int s3_get_object(struct s3_client *c, const char *bucket, const char *key, long long off,
+		  long long len, const char *if_match, struct http_sink *sink,
+		  struct s3_obj_info *info, struct s3_status *st);
+
+int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
+		   struct s3_obj_info *info, struct s3_status *st);
+
+/* Deleting a missing key succeeds, as in S3. */
+int s3_delete_object(struct s3_client *c, const char *bucket, const char *key,
+		     struct s3_status *st);
+
+/* One page. continuation: NULL or "" for the first; max_keys 0: 1000. */
+int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
+		    const char *delimiter, const char *continuation, int max_keys,
+		    struct s3_list_result *out, struct s3_status *st);
+
+/* Server-side copy (up to 5 GiB). opts->meta given: metadata replaced;
+ * otherwise copied. */
+int s3_copy_object(struct s3_client *c, const char *src_bucket, const char *src_key,
+		   const char *dst_bucket, const char *dst_key, const struct s3_put_opts *opts,
+		   char *etag, size_t etaglen, struct s3_status *st);
+
+int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
+		  const struct s3_put_opts *opts, char *upload_id, size_t idlen,
+		  struct s3_status *st);
+/* content_md5: base64, or NULL to compute. etag gets the part's ETag. */
+int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
+		       const char *upload_id, int part_number, const struct http_body *body,
+		       const char *content_md5, char *etag, size_t etaglen, struct s3_status *st);
+/* Also checks the final ETag against the parts' (MD5 of MD5s, "-N"). */
+int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
+		    const char *upload_id, const struct s3_part *parts, size_t nparts,
+		    char *etag, size_t etaglen, struct s3_status *st);
+/* Aborting an upload that no longer exists succeeds. */
+int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
+		 const char *upload_id, struct s3_status *st);
+int s3_mpu_list(struct s3_client *c, const char *bucket, const char *prefix,
+		const char *key_marker, const char *upload_id_marker, int max_uploads,
+		struct s3_mpu_list *out, struct s3_status *st);
+
+int s3_head_bucket(struct s3_client *c, const char *bucket, struct s3_status *st);
+int s3_create_bucket(struct s3_client *c, const char *bucket, struct s3_status *st);
+int s3_delete_bucket(struct s3_client *c, const char *bucket, struct s3_status *st);
+
+/* A bucket sub-resource as raw XML: GET/PUT ?lifecycle, ?tagging, ...
+ * PUT sends body (with Content-MD5); GET returns a malloc'd body in *out. */
+int s3_bucket_subresource(struct s3_client *c, const char *method, const char *bucket,
+			  const char *subresource, const char *body, size_t body_len,
+			  char **out, size_t *out_len, struct s3_status *st);
+
+/* MD5 helpers shared with the upload layer. */
+void s3_md5_base64(const unsigned char md5[16], char out[25]);
+void s3_md5_hex(const unsigned char md5[16], char out[33]);
+
+#endif

@@ -1,0 +1,92 @@
+/* s3_xml.h - parse S3 XML responses and build request bodies, on libxml2.
+ *
+ * Promises: parsers never trust the input: any size, malformed or hostile
+ * XML (no network entities, no DTD loading, bounded depth via libxml2's
+ * defaults, XML_PARSE_NONET) gives -EPROTO, never a crash; strings longer
+ * than their field are rejected with -EPROTO (keys) or cut (messages);
+ * results own their memory and are released with the matching _free.
+ * Element names are matched by local name, whatever the namespace. */
+#ifndef S3CSFS_S3_XML_H
+#define S3CSFS_S3_XML_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define S3_KEY_MAX 1024        /* S3's own limit on key length in bytes */
+#define S3_ETAG_MAX 128
+#define S3_UPLOAD_ID_MAX 1024
+#define S3_TOKEN_MAX 1024      /* continuation tokens, markers */
+
+/* <Error><Code/><Message/><RequestId/><Resource/></Error> */
+struct s3_error {
+	char code[64];
+	char message[256];
+	char request_id[128];
+};
+/* Returns 0 if body is an <Error> document (fields filled, cut to size),
+ * -ENOENT if it is well-formed XML whose root is not Error, -EPROTO if not
+ * XML at all. */
+int s3xml_parse_error(const char *body, size_t len, struct s3_error *out);
+
+struct s3_object_entry {
+	char *key;           /* malloc'd, <= S3_KEY_MAX bytes */
+	long long size;
+	char etag[S3_ETAG_MAX]; /* quotes stripped */
+	time_t last_modified;   /* parsed from ISO 8601 "2009-10-12T17:50:30.000Z" */
+	char storage_class[32];
+};
+
+/* ListObjectsV2 result (<ListBucketResult>). */
+struct s3_list_result {
+	struct s3_object_entry *objects;
+	size_t nobjects;
+	char **prefixes; /* CommonPrefixes/Prefix, malloc'd each */
+	size_t nprefixes;
+	int is_truncated;
+	char next_token[S3_TOKEN_MAX]; /* NextContinuationToken, "" if none */
+};
+int s3xml_parse_list_objects(const char *body, size_t len, struct s3_list_result *out);
+void s3xml_list_result_free(struct s3_list_result *r);
+
+/* <InitiateMultipartUploadResult><UploadId/> */
+int s3xml_parse_initiate_mpu(const char *body, size_t len, char *upload_id, size_t idlen);
+
+/* <CompleteMultipartUploadResult><ETag/> -> 0 with etag (quotes stripped;
+ * "" when the element is empty or absent, as Ceph RGW sends it);
+ * an <Error> document (S3 sends one with status 200 when completion fails
+ * late) -> -EIO with *err filled; anything else -> -EPROTO. Same contract
+ * for <CopyObjectResult> via s3xml_parse_copy_result. */
+int s3xml_parse_complete_mpu(const char *body, size_t len, char *etag, size_t etaglen,
+			     struct s3_error *err);
+int s3xml_parse_copy_result(const char *body, size_t len, char *etag, size_t etaglen,
+			    struct s3_error *err);
+
+struct s3_mpu_entry {
+	char *key;       /* malloc'd */
+	char *upload_id; /* malloc'd */
+	time_t initiated;
+};
+/* <ListMultipartUploadsResult> */
+struct s3_mpu_list {
+	struct s3_mpu_entry *uploads;
+	size_t nuploads;
+	int is_truncated;
+	char next_key_marker[S3_KEY_MAX + 1];
+	char next_upload_id_marker[S3_UPLOAD_ID_MAX];
+};
+int s3xml_parse_list_mpu(const char *body, size_t len, struct s3_mpu_list *out);
+void s3xml_mpu_list_free(struct s3_mpu_list *l);
+
+struct s3_part {
+	int number;               /* 1..10000 */
+	char etag[S3_ETAG_MAX];   /* without quotes */
+};
+/* <CompleteMultipartUpload><Part><PartNumber/><ETag>"..."</ETag></Part>...
+ * Parts must be given in ascending order. Returns a malloc'd NUL-terminated
+ * string (length in *len) or NULL on allocation failure. */
+char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len);
+
+/* Parses "2009-10-12T17:50:30.000Z" (fraction optional) as UTC; -1 on error. */
+time_t s3xml_parse_iso8601(const char *s);
+
+#endif

@@ -1,0 +1,137 @@
+/* stats.c - counters and their two text renderings. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "stats.h"
+
+struct stats g_stats;
+
+static const char *const op_names[S3OP_COUNT] = {
+	[S3OP_PUT_OBJECT] = "PutObject",
+	[S3OP_GET_OBJECT] = "GetObject",
+	[S3OP_HEAD_OBJECT] = "HeadObject",
+	[S3OP_DELETE_OBJECT] = "DeleteObject",
+	[S3OP_LIST_OBJECTS] = "ListObjectsV2",
+	[S3OP_COPY_OBJECT] = "CopyObject",
+	[S3OP_CREATE_MPU] = "CreateMultipartUpload",
+	[S3OP_UPLOAD_PART] = "UploadPart",
+	[S3OP_COMPLETE_MPU] = "CompleteMultipartUpload",
+	[S3OP_ABORT_MPU] = "AbortMultipartUpload",
+	[S3OP_LIST_MPU] = "ListMultipartUploads",
+	[S3OP_HEAD_BUCKET] = "HeadBucket",
+	[S3OP_OTHER] = "Other",
+};
+
+const char *s3_op_name(enum s3_op op)
+{
+	return (op >= 0 && op < S3OP_COUNT) ? op_names[op] : "Other";
+}
+
+struct outbuf {
+	char *buf;
+	size_t len, used;
+};
+
+static void out(struct outbuf *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void out(struct outbuf *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->used + 1 >= o->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	o->used += (size_t)n;
+	if (o->used >= o->len)
+		o->used = o->len - 1;
+}
+
+#define U64(field) ((uint64_t)STAT_GET(field))
+#define I64(field) ((int64_t)STAT_GET(field))
+
+size_t stats_render_text(char *buf, size_t len)
+{
+	struct outbuf o = { buf, len, 0 };
+	uint64_t total = 0, errs = 0;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	for (int i = 0; i < S3OP_COUNT; i++) {
+		total += U64(requests[i]);
+		errs += U64(errors[i]);
+	}
+	out(&o, "requests_total %" PRIu64 "\n", total);
+	for (int i = 0; i < S3OP_COUNT; i++)
+		out(&o, "requests.%s %" PRIu64 "\n", op_names[i], U64(requests[i]));
+	out(&o, "errors_total %" PRIu64 "\n", errs);
+	for (int i = 0; i < S3OP_COUNT; i++)
+		if (U64(errors[i]))
+			out(&o, "errors.%s %" PRIu64 "\n", op_names[i], U64(errors[i]));
+	out(&o, "retries %" PRIu64 "\n", U64(retries));
+	out(&o, "connections %" PRIu64 "\n", U64(connections));
+	out(&o, "bytes_up %" PRIu64 "\n", U64(bytes_up));
+	out(&o, "bytes_down %" PRIu64 "\n", U64(bytes_down));
+	out(&o, "cache_hits %" PRIu64 "\n", U64(cache_hits));
+	out(&o, "cache_misses %" PRIu64 "\n", U64(cache_misses));
+	out(&o, "cache_evictions %" PRIu64 "\n", U64(cache_evictions));
+	out(&o, "cache_bytes %" PRId64 "\n", I64(cache_bytes));
+	out(&o, "uploads_pending %" PRId64 "\n", I64(uploads_pending));
+	out(&o, "uploads_inflight %" PRId64 "\n", I64(uploads_inflight));
+	out(&o, "uploads_done %" PRIu64 "\n", U64(uploads_done));
+	out(&o, "uploads_failed %" PRIu64 "\n", U64(uploads_failed));
+	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
+	out(&o, "reaper_aborts %" PRIu64 "\n", U64(reaper_aborts));
+	return o.used;
+}
+
+size_t stats_render_prometheus(char *buf, size_t len)
+{
+	struct outbuf o = { buf, len, 0 };
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	out(&o, "# HELP s3csfs_requests_total S3 requests sent, by operation.\n"
+		"# TYPE s3csfs_requests_total counter\n");
+	for (int i = 0; i < S3OP_COUNT; i++)
+		out(&o, "s3csfs_requests_total{op=\"%s\"} %" PRIu64 "\n", op_names[i],
+		    U64(requests[i]));
+	out(&o, "# HELP s3csfs_errors_total S3 requests that failed for good, by operation.\n"
+		"# TYPE s3csfs_errors_total counter\n");
+	for (int i = 0; i < S3OP_COUNT; i++)
+		out(&o, "s3csfs_errors_total{op=\"%s\"} %" PRIu64 "\n", op_names[i],
+		    U64(errors[i]));
+#define COUNTER(name, help, val)                                              \
+	out(&o, "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " counter\n" \
+		"s3csfs_" name " %" PRIu64 "\n", (uint64_t)(val))
+#define GAUGE(name, help, val)                                                \
+	out(&o, "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " gauge\n"   \
+		"s3csfs_" name " %" PRId64 "\n", (int64_t)(val))
+	COUNTER("retries_total", "S3 requests retried.", U64(retries));
+	COUNTER("connections_total", "TCP connections opened to S3.", U64(connections));
+	COUNTER("bytes_up_total", "Bytes sent to S3.", U64(bytes_up));
+	COUNTER("bytes_down_total", "Bytes received from S3.", U64(bytes_down));
+	COUNTER("cache_hits_total", "Reads served from the local cache.", U64(cache_hits));
+	COUNTER("cache_misses_total", "Reads that fetched from S3.", U64(cache_misses));
+	COUNTER("cache_evictions_total", "Cache files evicted.", U64(cache_evictions));
+	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
+	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
+	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));
+	COUNTER("uploads_done_total", "Files made durable in S3.", U64(uploads_done));
+	COUNTER("uploads_failed_total", "Uploads that failed for good.", U64(uploads_failed));
+	COUNTER("reaper_runs_total", "Reaper passes.", U64(reaper_runs));
+	COUNTER("reaper_aborts_total", "Stale multipart uploads aborted.", U64(reaper_aborts));
+#undef COUNTER
+#undef GAUGE
+	return o.used;
+}

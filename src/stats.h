@@ -1,0 +1,62 @@
+/* stats.h - process-wide counters, lock-free.
+ *
+ * Promises: every counter is a relaxed atomic, safe from any thread; the
+ * text renderings are a consistent-enough snapshot for operators (counters
+ * are read one by one, not under a lock). */
+#ifndef S3CSFS_STATS_H
+#define S3CSFS_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum s3_op {
+	S3OP_PUT_OBJECT,
+	S3OP_GET_OBJECT,
+	S3OP_HEAD_OBJECT,
+	S3OP_DELETE_OBJECT,
+	S3OP_LIST_OBJECTS,
+	S3OP_COPY_OBJECT,
+	S3OP_CREATE_MPU,
+	S3OP_UPLOAD_PART,
+	S3OP_COMPLETE_MPU,
+	S3OP_ABORT_MPU,
+	S3OP_LIST_MPU,
+	S3OP_HEAD_BUCKET,
+	S3OP_OTHER,
+	S3OP_COUNT
+};
+
+const char *s3_op_name(enum s3_op op);
+
+struct stats {
+	atomic_uint_fast64_t requests[S3OP_COUNT];
+	atomic_uint_fast64_t errors[S3OP_COUNT];
+	atomic_uint_fast64_t retries;
+	atomic_uint_fast64_t connections; /* TCP connections opened */
+	atomic_uint_fast64_t bytes_up;
+	atomic_uint_fast64_t bytes_down;
+	atomic_uint_fast64_t cache_hits;   /* reads served from the cache */
+	atomic_uint_fast64_t cache_misses; /* reads that had to fetch */
+	atomic_uint_fast64_t cache_evictions;
+	atomic_int_fast64_t cache_bytes;   /* bytes of cache files on disk */
+	atomic_int_fast64_t uploads_pending;   /* closed, not yet durable */
+	atomic_int_fast64_t uploads_inflight;  /* parts/objects being sent */
+	atomic_uint_fast64_t uploads_done;
+	atomic_uint_fast64_t uploads_failed;
+	atomic_uint_fast64_t reaper_aborts;
+	atomic_uint_fast64_t reaper_runs;
+};
+
+extern struct stats g_stats;
+
+#define STAT_ADD(field, n) atomic_fetch_add_explicit(&g_stats.field, (n), memory_order_relaxed)
+#define STAT_SUB(field, n) atomic_fetch_sub_explicit(&g_stats.field, (n), memory_order_relaxed)
+#define STAT_GET(field) atomic_load_explicit(&g_stats.field, memory_order_relaxed)
+
+/* Plain "name value" lines. Returns bytes written (< len), truncated if short. */
+size_t stats_render_text(char *buf, size_t len);
+/* Prometheus text exposition format. */
+size_t stats_render_prometheus(char *buf, size_t len);
+
+#endif

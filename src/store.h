@@ -1,0 +1,45 @@
+/* store.h - what the cache and upload layers need from object storage, as
+ * a table of function pointers, so a test layer can stand in for S3.
+ *
+ * Promises: the same contract as the s3_client.h call each op is named
+ * after (0 or -errno, retries done below); a target carries the bucket's
+ * settings (storage class, SSE, tags), which the store applies itself. */
+#ifndef S3CSFS_STORE_H
+#define S3CSFS_STORE_H
+
+#include "http.h"
+#include "mapping.h"
+#include "s3_client.h"
+
+struct store_ops {
+	int (*get)(void *ctx, const struct target *t, long long off, long long len,
+		   const char *if_match, struct http_sink *sink, struct s3_obj_info *info);
+	int (*head)(void *ctx, const struct target *t, struct s3_obj_info *info);
+	/* content_md5: base64 or NULL. meta: x-amz-meta pairs to store. */
+	int (*put)(void *ctx, const struct target *t, const struct http_body *body,
+		   const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
+		   char *etag, size_t etaglen);
+	int (*remove)(void *ctx, const struct target *t);
+	int (*copy)(void *ctx, const struct target *from, const struct target *to,
+		    char *etag, size_t etaglen);
+	int (*list)(void *ctx, const struct bucket_conf *b, const char *prefix,
+		    const char *delimiter, const char *token, int max_keys,
+		    struct s3_list_result *out);
+	int (*mpu_create)(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
+			  size_t nmeta, char *upload_id, size_t idlen);
+	int (*mpu_part)(void *ctx, const struct target *t, const char *upload_id, int number,
+			const struct http_body *body, char *etag, size_t etaglen);
+	int (*mpu_complete)(void *ctx, const struct target *t, const char *upload_id,
+			    const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen);
+	int (*mpu_abort)(void *ctx, const struct target *t, const char *upload_id);
+};
+
+struct store {
+	const struct store_ops *ops;
+	void *ctx;
+};
+
+/* The S3 store: each target's bucket_conf->client does the work. */
+extern const struct store_ops store_s3_ops;
+
+#endif

@@ -1,0 +1,41 @@
+/* upload.h - one cache file to one object: parts stream out while the file
+ * is written, the rest goes at finish.
+ *
+ * Promises: data is read from the cache file descriptor (pread), never
+ * buffered whole in memory; full parts start as soon as the writer says
+ * they are final, on the shared transfer queue, several in parallel;
+ * finish returns only when the object is durable (0 + ETag) or has failed
+ * for good (-errno), and a failed multipart upload is aborted, not left
+ * behind; a file smaller than one part costs one PutObject. */
+#ifndef S3CSFS_UPLOAD_H
+#define S3CSFS_UPLOAD_H
+
+#include "store.h"
+#include "workq.h"
+
+#define UPLOAD_MAX_PARTS 10000
+
+struct upload_ctx {
+	struct store store;
+	struct workq *transfers; /* jobs here never wait for each other */
+	long long part_size;
+};
+
+struct upload;
+
+/* fd stays owned by the caller and must stay open until upload_free. */
+struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, int fd);
+/* Bytes [0, upto) are final: full parts inside may be sent now. */
+void upload_progress(struct upload *u, long long upto);
+/* Bytes [off, off+len) changed: parts already sent there are sent again. */
+void upload_invalidate(struct upload *u, long long off, long long len);
+/* The file is size bytes: sends what is left, waits, completes. */
+int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen);
+/* Stops: waits for parts in flight, aborts a multipart upload. */
+void upload_cancel(struct upload *u);
+void upload_free(struct upload *u);
+
+/* Whether this process is sending upload_id now (for the reaper). */
+int upload_is_active(void *unused, const char *bucket, const char *key, const char *upload_id);
+
+#endif

@@ -1,0 +1,163 @@
+# lib.sh - shared helpers for the integration tests (bash).
+#
+# Each test runs against the real local S3 server that scripts/s3-server
+# started (its env file in $S3CSFS_TESTBED), mounts real FUSE filesystems,
+# and cleans up everything it started (trap). Every wait is bounded.
+set -u
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$PWD}
+S3CSFS=${S3CSFS:-$BUILD/s3csfs}
+S3TOOL=${S3TOOL:-$BUILD/s3tool}
+S3PROXY=${S3PROXY:-$TOP/tests/tools/s3proxy.py}
+TESTBED=${S3CSFS_TESTBED:-/tmp/s3csfs-testbed}
+PASS=0
+FAIL=0
+WORK=$(mktemp -d /tmp/s3csfs-it.XXXXXX)
+MOUNTS=()
+PIDS=()
+
+if [ ! -r "$TESTBED/env" ]; then
+	echo "not ok - no S3 test server: $TESTBED/env is missing; start it with scripts/s3-server start" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+set -a
+# shellcheck disable=SC1091
+. "$TESTBED/env"
+set +a
+
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+check() { # check "description" command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+check_eq() { # check_eq "description" expected actual
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+check_le() { # check_le "description" max actual
+	if [ "$3" -le "$2" ]; then ok "$1 ($3 <= $2)"; else not_ok "$1 ($3 > $2)"; fi
+}
+
+cleanup() {
+	local m p
+	for m in "${MOUNTS[@]}"; do
+		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
+	done
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit $?
+}
+
+s3() { "$S3TOOL" "$@"; }
+
+new_bucket() { # new_bucket NAME -> creates it
+	s3 mb "$1" || { not_ok "create bucket $1"; finish; }
+}
+
+# Empties and removes a bucket (bounded).
+drop_bucket() {
+	local b=$1 k
+	for _ in $(seq 20); do
+		s3 ls "$b" 2>/dev/null | awk '{print $1}' | grep -v '^PRE$' > "$WORK/keys.$b" || true
+		[ -s "$WORK/keys.$b" ] || break
+		while read -r k; do s3 rm "$b" "$k"; done < "$WORK/keys.$b"
+	done
+	s3 mpu-ls "$b" 2>/dev/null | while read -r k id _; do s3 mpu-abort "$b" "$k" "$id"; done
+	s3 rb "$b" 2>/dev/null || true
+}
+
+# Starts the counting proxy in front of the server; sets PROXY_URL.
+start_proxy() {
+	local up=${S3_ENDPOINT#http://}
+	rm -f "$WORK/proxy.port"
+	python3 "$S3PROXY" --listen 127.0.0.1:0 --upstream "$up" --port-file "$WORK/proxy.port" \
+		--log "$WORK/proxy.log" "$@" > "$WORK/proxy.out" 2>&1 &
+	PIDS+=($!)
+	PROXY_PID=$!
+	for _ in $(seq 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+	PROXY_URL="http://127.0.0.1:$(cat "$WORK/proxy.port")"
+}
+proxy_reset() { curl -s -X POST "$PROXY_URL/_proxy/reset" > /dev/null; }
+proxy_faults() { curl -s -X POST "$PROXY_URL/_proxy/faults?spec=$1" > /dev/null; }
+proxy_op() { # proxy_op OpName -> count
+	curl -s "$PROXY_URL/_proxy/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['ops'].get('$1',0))"
+}
+proxy_total() {
+	curl -s "$PROXY_URL/_proxy/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['requests'])"
+}
+
+# write_conf FILE BUCKET ENDPOINT CACHE_DIR [extra [general] lines...]
+write_conf() {
+	local f=$1 b=$2 ep=$3 cache=$4
+	shift 4
+	{
+		echo "[general]"
+		echo "cache_dir = $cache"
+		echo "log_level = ${LOG_LEVEL:-info}"
+		echo "reaper = off"
+		for l in "$@"; do echo "$l"; done
+		echo "[s3]"
+		echo "profile = onprem"
+		echo "endpoint = $ep"
+		echo "region = $S3_REGION"
+		echo "access_key = $S3_ACCESS_KEY"
+		echo "secret_key = $S3_SECRET_KEY"
+		echo "[bucket:main]"
+		echo "name = $b"
+		echo "default = true"
+		[ -n "${KEY_PREFIX:-}" ] && echo "key_prefix = $KEY_PREFIX"
+	} > "$f"
+	chmod 600 "$f"
+}
+
+# mount_fs CONF MOUNTPOINT -> starts the daemon in the foreground (logs in
+# $WORK/daemon.N.log), waits until the mount answers; sets DAEMON_PID.
+DAEMON_N=0
+declare -A MOUNT_PID
+mount_fs() {
+	local conf=$1 mnt=$2
+	mkdir -p "$mnt"
+	DAEMON_N=$((DAEMON_N + 1))
+	DAEMON_LOG=$WORK/daemon.$DAEMON_N.log
+	${S3CSFS_WRAPPER:-} "$S3CSFS" "$mnt" -f -o "conf=$conf" > "$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	PIDS+=("$DAEMON_PID")
+	MOUNT_PID[$mnt]=$DAEMON_PID
+	MOUNTS+=("$mnt")
+	for _ in $(seq 200); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# mount of $mnt failed; daemon log:"
+	sed 's/^/#   /' "$DAEMON_LOG" | tail -20
+	return 1
+}
+
+# umount_fs MOUNTPOINT: clean unmount, waits for the daemon to exit.
+umount_fs() {
+	local mnt=$1 pid=${MOUNT_PID[$1]:-$DAEMON_PID}
+	fusermount3 -u "$mnt" || return 1
+	for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
+# A random file of N KiB from a seed (reproducible).
+make_file() { # make_file PATH KIB SEED
+	head -c $(($2 * 1024)) < <(openssl enc -aes-128-ctr -pass "pass:$3" -nosalt -pbkdf2 < /dev/zero 2>/dev/null) > "$1"
+}
