@@ -374,11 +374,10 @@ int cache_get(struct cache *c, const struct target *t, int create, struct cache_
 	if (e->fd < 0) {
 		rc = cache_data_path(c, name, path, sizeof(path));
 		if (!rc) {
-			/* A file with no entry is a leftover: start it empty. */
-			int flags = O_RDWR | O_CREAT | O_CLOEXEC;
-			if (!e->complete && !e->dirty && e->disk_bytes == 0)
-				flags |= O_TRUNC;
-			e->fd = open(path, flags, 0600);
+			/* Never O_TRUNC: a file with no entry yet may be a
+			 * journaled upload about to be resumed; leftovers were
+			 * removed by the startup scan. */
+			e->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 			if (e->fd < 0)
 				rc = -errno;
 		}

@@ -293,7 +293,7 @@ static int scan_line(struct ctx *c, char *line, int lineno)
 		return 0;
 	if (line[0] == '[' && line[len - 1] == ']') {
 		/* iniparser: "[%[^]]", stripped, lower-cased */
-		char *name = line + 1, *prev_name;
+		char *name = line + 1, *copy;
 		struct scan_sec *prev, *grown;
 
 		name[strcspn(name, "]")] = '\0';
@@ -309,14 +309,14 @@ static int scan_line(struct ctx *c, char *line, int lineno)
 			return fail(c, name, NULL,
 				    "section appears twice (lines %d and %d); merge them into one",
 				    prev->line, lineno);
-		prev_name = strdup(name);
-		grown = prev_name ? realloc(c->secs, (c->nsecs + 1) * sizeof(*c->secs)) : NULL;
+		copy = strdup(name);
+		grown = copy ? realloc(c->secs, (c->nsecs + 1) * sizeof(*c->secs)) : NULL;
 		if (!grown) {
-			free(prev_name);
+			free(copy);
 			return fail(c, NULL, NULL, "out of memory");
 		}
 		c->secs = grown;
-		c->secs[c->nsecs++] = (struct scan_sec){ .name = prev_name, .line = lineno };
+		c->secs[c->nsecs++] = (struct scan_sec){ .name = copy, .line = lineno };
 		return 0;
 	}
 	eq = strchr(line, '=');
@@ -416,7 +416,7 @@ static int scan_file(struct ctx *c, FILE *f)
 
 static _Thread_local char ini_msg[512];
 
-static int ini_error(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int ini_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -454,7 +454,7 @@ static int ini_fail(struct ctx *c)
 
 static const char *val(struct ctx *c, const char *sec, const char *key)
 {
-	char full[256];
+	char full[1100]; /* a whole line at most */
 
 	snprintf(full, sizeof(full), "%s:%s", sec, key);
 	return iniparser_getstring(c->d, full, NULL);
@@ -1064,11 +1064,10 @@ static int check_glob(struct ctx *c, const char *sec, const char *g, size_t idx)
 		if (iscntrl((unsigned char)*p))
 			return fail(c, sec, "paths", "glob item %zu holds a control character", idx);
 	/* "**" means a whole tree only at the end, after a slash (mapping.c) */
-	if (dstar && !(dstar == g + len - 2 && len >= 3 && g[len - 3] == '/' && !strstr(g, "***") &&
-		       dstar == strstr(g, "**")))
+	if (dstar && !(dstar == g + len - 2 && len >= 3 && g[len - 3] == '/'))
 		return fail(c, sec, "paths",
-			    "glob '%.100s': '**' is only allowed as a trailing '/**' (a whole "
-			    "tree); for everything, make this the default bucket",
+			    "glob '%.100s': '**' is only allowed as a trailing '/**' (DIR/** takes "
+			    "the whole tree under DIR)",
 			    g);
 	for (const char *p = g; *p; p++) {
 		if (*p == '\\' && p[1]) {
