@@ -179,8 +179,8 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 		line[strcspn(line, "\n")] = '\0';
 		if (strncmp(line, "size ", 5) == 0)
 			sz = strtoll(line + 5, NULL, 10);
-		else if (strncmp(line, "etag ", 5) == 0)
-			snprintf(etag, etaglen, "%s", line + 5);
+		else if (strncmp(line, "etag ", 5) == 0 && strlen(line + 5) < etaglen)
+			memcpy(etag, line + 5, strlen(line + 5) + 1);
 		else if (strncmp(line, "mtime ", 6) == 0)
 			mt = strtoll(line + 6, NULL, 10);
 	}

@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "fs.h"
+#include "housekeeping.h"
 #include "journal.h"
 #include "log.h"
 #include "mapping.h"
@@ -92,6 +93,7 @@ struct fs {
 	struct node *table[NODE_HASH];
 	long pending;            /* async uploads not yet durable */
 	struct reaper *reaper;
+	struct housekeeping *hk;
 };
 
 static struct fs *g_fs;
@@ -1609,6 +1611,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	int n = journal_replay(cfg->cache_dir, replay_one, fs);
 	if (n > 0)
 		log_info("journal: %d pending upload(s) resumed", n);
+	fs->hk = housekeeping_start(cfg->path, fs->cache, fs->reaper, fs_pending_uploads);
+	if (!fs->hk)
+		log_warn("cannot start the housekeeping thread: SIGHUP reload is off");
+	notify_ready();
 	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
 		 cfg->nbuckets, cfg->cache_dir, cfg->cache_max_size >> 20,
 		 cfg->upload == UPLOAD_ASYNC ? "async" : "sync", cfg->part_size >> 20);
@@ -1622,6 +1628,8 @@ static void op_destroy(void *private_data)
 
 	if (!fs)
 		return;
+	notify_stopping();
+	housekeeping_stop(fs->hk);
 	/* Background uploads finish before the daemon goes (bounded: each
 	 * is retried by the client layer; a dead server leaves them in the
 	 * journal for the next start). */

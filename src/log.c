@@ -23,6 +23,14 @@ void log_init(int to_stderr, enum log_level level)
 		openlog("s3csfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_reopen(void)
+{
+	if (!log_stderr) {
+		closelog();
+		openlog("s3csfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+}
+
 void log_set_level(enum log_level level)
 {
 	log_threshold = level;

@@ -13,6 +13,9 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void log_init(int to_stderr, enum log_level level);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* After SIGHUP: reopens the syslog connection (log rotation, journald
+ * restart). A no-op on stderr. */
+void log_reopen(void);
 /* Parses "error|warn|info|debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 

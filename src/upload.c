@@ -261,6 +261,8 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 		return put_whole(u, size, etag, etaglen);
 	if (nparts > UPLOAD_MAX_PARTS)
 		return -EFBIG;
+	if (nparts < 1)
+		return -EINVAL;
 	if (!u->upload_id[0]) {
 		rc = create_mpu(u);
 		if (rc < 0)
@@ -292,7 +294,7 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 		rc = u->error;
 	struct s3_part *list = NULL;
 	if (!rc) {
-		list = calloc((size_t)nparts, sizeof(*list));
+		list = calloc((unsigned)nparts, sizeof(*list));
 		if (!list)
 			rc = -ENOMEM;
 		for (int i = 0; list && i < nparts; i++) {

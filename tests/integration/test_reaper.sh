@@ -85,8 +85,12 @@ on_exit() {
 trap on_exit EXIT
 
 new_bucket "$BUCKET"
+# shellcheck disable=SC2119
 start_proxy
-[ -n "${PROXY_URL:-}" ] && [ "$PROXY_URL" != "http://127.0.0.1:" ] || { not_ok "counting proxy started"; finish; }
+if [ "${PROXY_URL:-http://127.0.0.1:}" = "http://127.0.0.1:" ]; then
+	not_ok "counting proxy started"
+	finish
+fi
 write_reaper_conf "$WORK/reap.conf" "$PROXY_URL" reap/
 write_reaper_conf "$WORK/page.conf" "$PROXY_URL" page/
 
@@ -97,7 +101,7 @@ for k in reap/2026/11/25/13/7/a.bin reap/2026/11/25/13/7/b.bin reap/2026/11/25/1
 	other/2026/11/25/13/7/a.bin other/2026/11/25/13/7/b.bin; do
 	mpu_new "$k" && made=$((made + 1))
 done
-for r in 1 2 3; do
+for _ in 1 2 3; do
 	for i in $(seq -w 1 20); do
 		mpu_new "page/2026/11/25/14/$i/f.bin" && made=$((made + 1))
 	done
@@ -214,15 +218,17 @@ test_killed_daemon() {
 		proxy_faults ""
 		return
 	fi
+	mkdir -p "$mnt/2026/11/25/16/0"
 	timeout 300 cp "$WORK/killed.src" "$mnt/2026/11/25/16/0/killed.bin" 2> /dev/null &
 	cp_pid=$!
 	for _ in $(seq 300); do
 		line=$(s3 mpu-ls "$BUCKET" kill/ 2> /dev/null | head -1)
 		[ -n "$line" ] && break
+		kill -0 "$cp_pid" 2> /dev/null || break
 		sleep 0.2
 	done
 	kill -9 "$DAEMON_PID" 2> /dev/null
-	for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2> /dev/null || break; sleep 0.1; done
+	wait "$DAEMON_PID" 2> /dev/null # bounded: SIGKILL
 	fusermount3 -u -z "$mnt" 2> /dev/null || umount -l "$mnt" 2> /dev/null
 	kill -9 "$cp_pid" 2> /dev/null
 	wait "$cp_pid" 2> /dev/null
