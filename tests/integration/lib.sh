@@ -58,6 +58,15 @@ cleanup() {
 trap cleanup EXIT
 
 finish() {
+	local log
+	# A sanitizer report in any daemon this test ran is a failure.
+	for log in "$WORK"/daemon.*.log; do
+		[ -f "$log" ] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"; then
+			not_ok "sanitizer report in $(basename "$log")"
+			grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -30 | sed 's/^/#   /'
+		fi
+	done
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 	exit $?

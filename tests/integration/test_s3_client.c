@@ -32,8 +32,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <libxml/parser.h>
 #include <openssl/evp.h>
@@ -226,6 +229,8 @@ static struct {
 	int nfds;
 	struct s3_creds creds[8];    /* clients' credentials (the provider reads them) */
 	char late_failure[2048];     /* failures asserted only at the test's end */
+	pid_t proxy_pid;             /* the fault proxy, 0 if none */
+	char proxy_dir[256];
 } T;
 
 static struct s3_client *client_new(const char *endpoint, const char *secret, int max_retries,
@@ -473,9 +478,12 @@ static void setup(void)
 	memset(&T, 0, sizeof(T));
 }
 
+static void proxy_stop(void);
+
 /* Frees what the test allocated (buckets are swept by main). */
 static void teardown(void)
 {
+	proxy_stop();
 	for (int i = 0; i < T.nclients; i++)
 		s3_client_free(T.clients[i]);
 	for (int i = 0; i < T.nmem; i++)
@@ -784,6 +792,57 @@ START_TEST(test_object_roundtrip)
 	ck_assert_int_eq(atomic_load(&g_stats.retries), 0);
 	finish(c);
 	late_assert();
+}
+END_TEST
+
+/* Keys S3 allows but paths do not like: each is stored, read, listed and
+ * deleted under exactly its own name. */
+START_TEST(test_key_names)
+{
+	struct s3_client *c = begin(11);
+	const char *b = bucket_new(c);
+	static char longkey[S3_KEY_MAX + 2];
+	const char *keys[] = {
+		"dot/./x/../y", "dbl//slash", "/leading-slash", "trailing-dot.",
+		"xml<lt>&amp;\"quot'apos", "unicode/\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9",
+		"ctl\ttab", "semi;colon,comma:colon@at!bang$dollar(paren)[br]{cb}|bar^caret`bq",
+		longkey,
+	};
+	struct s3_obj_info info;
+	struct s3_status st;
+	int rc;
+
+	memset(longkey, 'k', S3_KEY_MAX);
+	longkey[S3_KEY_MAX] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = keys[i];
+		char body[64];
+		struct s3_list_result l;
+		int n = snprintf(body, sizeof(body), "body of key %zu", i);
+		put_mem(c, b, k, body, (size_t)n, NULL, NULL, 0);
+		rc = s3_head_object(c, b, k, &info, &st);
+		ck_assert_msg(rc == 0 && info.size == n, "HEAD key %zu: %d %s", i, rc, sstr(&st));
+		get_range_check(c, b, k, (const unsigned char *)body, (size_t)n, 0, -1);
+		rc = s3_list_objects(c, b, k, NULL, NULL, 0, &l, &st);
+		ck_assert_msg(rc == 0, "LIST prefix=key %zu: %d %s", i, rc, sstr(&st));
+		int found = l.nobjects >= 1 && strcmp(l.objects[0].key, k) == 0;
+		s3xml_list_result_free(&l);
+		ck_assert_msg(found, "key %zu not listed back under its own name", i);
+		rc = s3_delete_object(c, b, k, &st);
+		ck_assert_msg(rc == 0, "DELETE key %zu: %d %s", i, rc, sstr(&st));
+		rc = s3_head_object(c, b, k, &info, &st);
+		ck_assert_msg(rc == -ENOENT, "HEAD key %zu after DELETE: %d %s", i, rc, sstr(&st));
+	}
+	/* One byte over S3's limit. */
+	longkey[S3_KEY_MAX] = 'k';
+	longkey[S3_KEY_MAX + 1] = '\0';
+	{
+		struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "x", .len = 1 };
+		rc = s3_put_object(c, b, longkey, &hb, NULL, NULL, 0, &st);
+		fprintf(stderr, "[it] PUT of a %d-byte key: %d %s\n", S3_KEY_MAX + 1, rc, sstr(&st));
+		ck_assert_msg(rc < 0, "a %d-byte key was accepted", S3_KEY_MAX + 1);
+	}
+	finish(c);
 }
 END_TEST
 
@@ -1601,6 +1660,367 @@ START_TEST(test_dead_endpoint)
 }
 END_TEST
 
+/* ---- faults through tests/tools/s3proxy.py ------------------------------ */
+
+static const char *proxy_script(void)
+{
+	static char path[1024];
+	const char *env = getenv("S3PROXY");
+	const char *srcdir = getenv("srcdir"); /* set by automake's test harness */
+	char exe[512];
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	if (srcdir && *srcdir) {
+		snprintf(path, sizeof(path), "%s/tests/tools/s3proxy.py", srcdir);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	if (access("tests/tools/s3proxy.py", R_OK) == 0)
+		return "tests/tools/s3proxy.py";
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/../tools/s3proxy.py", exe);
+			if (access(path, R_OK) == 0)
+				return path;
+		}
+	}
+	return NULL;
+}
+
+/* Starts the proxy in front of the S3 server; returns its port. It dies
+ * with this process (PR_SET_PDEATHSIG) even if a failed test exits. */
+static int proxy_start(const char *faults, char *logpath, size_t loglen)
+{
+	const char *script = proxy_script();
+	const char *ep = tb.endpoint;
+	char dir[256], portfile[300], upstream[256], seed[] = "20261125";
+	int port = 0;
+
+	ck_assert_msg(script, "tests/tools/s3proxy.py not found (set S3PROXY or srcdir)");
+	ck_assert_msg(strncmp(ep, "http://", 7) == 0,
+		      "the fault proxy speaks plain HTTP only; endpoint %s", ep);
+	snprintf(upstream, sizeof(upstream), "%.*s", (int)strcspn(ep + 7, "/"), ep + 7);
+	snprintf(dir, sizeof(dir), "%s/s3csfs-it-proxy-XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(T.proxy_dir, sizeof(T.proxy_dir), "%s", dir);
+	snprintf(portfile, sizeof(portfile), "%s/port", dir);
+	snprintf(logpath, loglen, "%s/log", dir);
+
+	pid_t pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execlp("python3", "python3", script, "--listen", "127.0.0.1:0", "--upstream",
+		       upstream, "--port-file", portfile, "--log", logpath, "--faults", faults,
+		       "--seed", seed, (char *)NULL);
+		fprintf(stderr, "exec python3 %s: %s\n", script, strerror(errno));
+		_exit(127);
+	}
+	T.proxy_pid = pid;
+	for (int i = 0; i < 200 && port <= 0; i++) {
+		FILE *f = fopen(portfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+		}
+		if (port <= 0) {
+			int status;
+			ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0,
+				      "the fault proxy (python3 %s) exited at start", script);
+			usleep(50 * 1000);
+		}
+	}
+	ck_assert_msg(port > 0, "the fault proxy did not start within 10 s");
+	return port;
+}
+
+static void proxy_stop(void)
+{
+	if (T.proxy_pid > 0) {
+		kill(T.proxy_pid, SIGTERM);
+		for (int i = 0; i < 100; i++) {
+			if (waitpid(T.proxy_pid, NULL, WNOHANG) != 0)
+				break;
+			usleep(20 * 1000);
+			if (i == 99) {
+				kill(T.proxy_pid, SIGKILL);
+				waitpid(T.proxy_pid, NULL, 0);
+			}
+		}
+		T.proxy_pid = 0;
+	}
+	if (T.proxy_dir[0]) {
+		char p[400];
+		snprintf(p, sizeof(p), "%s/port", T.proxy_dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/log", T.proxy_dir);
+		unlink(p);
+		rmdir(T.proxy_dir);
+		T.proxy_dir[0] = '\0';
+	}
+}
+
+/* Replaces the proxy's fault spec through its control endpoint. */
+static void proxy_faults(int port, const char *spec)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char req[1024], enc[700], resp[512];
+	size_t e = 0;
+	ssize_t n, got = 0;
+	int s;
+
+	for (const char *p = spec; *p && e + 4 < sizeof(enc); p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.~:", *p))
+			enc[e++] = *p;
+		else
+			e += (size_t)snprintf(enc + e, sizeof(enc) - e, "%%%02X", (unsigned char)*p);
+	}
+	enc[e] = '\0';
+	snprintf(req, sizeof(req),
+		 "POST /_proxy/faults?spec=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Content-Length: 0\r\nConnection: close\r\n\r\n", enc);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert(s >= 0);
+	ck_assert_msg(connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0, "proxy control: %s",
+		      strerror(errno));
+	ck_assert(write(s, req, strlen(req)) == (ssize_t)strlen(req));
+	while (got < (ssize_t)sizeof(resp) - 1 &&
+	       (n = read(s, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(s);
+	resp[got > 0 ? got : 0] = '\0';
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200", 12) == 0, "setting faults '%s': %.200s", spec,
+		      resp);
+}
+
+/* How many requests of op the proxy's log shows with fault kind. */
+static int proxy_log_count(const char *logpath, const char *op, const char *kind)
+{
+	FILE *f = fopen(logpath, "r");
+	char line[4096];
+	int count = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *last = strrchr(line, ' ');
+		if (strncmp(line, op, strlen(op)) == 0 && line[strlen(op)] == ' ' && last &&
+		    strcmp(last + 1, kind) == 0)
+			count++;
+	}
+	fclose(f);
+	return count;
+}
+
+struct flaky_put {
+	struct s3_client *c;
+	const char *bucket;
+	int fd;
+	size_t part;
+	const unsigned char *data;
+};
+
+static int flaky_put_one(void *arg, int i, struct s3_status *st)
+{
+	struct flaky_put *f = arg;
+	char key[64];
+	snprintf(key, sizeof(key), "flaky/%03d", i);
+	struct http_body hb = { .kind = HTTP_BODY_FD, .fd = f->fd, .off = (off_t)(i * f->part),
+				.len = f->part };
+	return s3_put_object(f->c, f->bucket, key, &hb, NULL, NULL, 0, st);
+}
+
+/* Retries through injected faults: 503 SlowDown, 500, connections reset
+ * before and after the server acted, truncated bodies, stalls; the replayed
+ * bodies (memory and file) reach the server intact. */
+START_TEST(test_retries_through_proxy)
+{
+	struct s3_client *direct = begin(12);
+	const char *b = bucket_new(direct);
+	char logpath[400], ep[64];
+	const size_t size = 24 * MIB, part = 5 * MIB + 17;
+	unsigned char *data = keep_mem(malloc(size));
+	int fd = temp_fd(), failed = -1, rc;
+	struct s3_status st;
+	struct s3_obj_info info;
+
+	fill_random(data, size, 12);
+	ck_assert_int_eq(pwrite(fd, data, size, 0), (ssize_t)size);
+	int port = proxy_start("503:0.3@PutObject+UploadPart+HeadObject+ListObjectsV2,"
+			       "reset-after:0.3@PutObject+UploadPart+DeleteObject,"
+			       "reset-before:0.2@GetObject+HeadObject+CreateMultipartUpload,"
+			       "truncate:0.3@GetObject,500:0.2@ListObjectsV2",
+			       logpath, sizeof(logpath));
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
+	/* Up to 20 retries, fast: a request fails ~half the time here. */
+	struct s3_client *c = client_new(ep, NULL, 20, 5, 60000);
+	memset(&g_stats, 0, sizeof(g_stats));
+
+	/* 20 small PUTs from memory. */
+	for (int i = 0; i < 20; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "small/%02d", i);
+		put_mem(c, b, key, data + i * 1000, 1000, NULL, NULL, 0);
+	}
+	/* 4 PUTs of 5 MiB from a file, 4 threads. */
+	struct flaky_put fp = { c, b, fd, part, data };
+	rc = run_parallel(4, 4, flaky_put_one, &fp, &st, &failed);
+	ck_assert_msg(rc == 0, "PUT flaky/%03d: %d %s", failed, rc, sstr(&st));
+	/* A multipart upload of 4 parts from file bodies. */
+	{
+		struct mpu_job m;
+		char id[S3_UPLOAD_ID_MAX], etag[S3_ETAG_MAX];
+		rc = s3_mpu_create(c, b, "flaky/mpu", NULL, id, sizeof(id), &st);
+		ck_assert_msg(rc == 0, "CreateMultipartUpload: %d %s", rc, sstr(&st));
+		memset(&m, 0, sizeof(m));
+		m.c = c;
+		m.bucket = b;
+		m.key = "flaky/mpu";
+		m.upload_id = id;
+		m.fd = fd;
+		m.size = 4 * part;
+		m.part_size = part;
+		rc = run_parallel(4, 4, mpu_part, &m, &st, &failed);
+		ck_assert_msg(rc == 0, "UploadPart %d: %d %s", failed + 1, rc, sstr(&st));
+		/* Completion is not idempotent on RGW (a retry after a lost answer
+		 * finds NoSuchUpload): completed directly. */
+		rc = s3_mpu_complete(direct, b, "flaky/mpu", id, m.parts, 4, etag, sizeof(etag), &st);
+		ck_assert_msg(rc == 0, "CompleteMultipartUpload: %d %s", rc, sstr(&st));
+	}
+	/* Everything reads back, through the faults, into each kind of sink. */
+	for (int i = 0; i < 20; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "small/%02d", i);
+		get_range_check(c, b, key, data + i * 1000, 1000, 0, -1);
+	}
+	for (int i = 0; i < 4; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "flaky/%03d", i);
+		get_range_check(c, b, key, data + i * part, part, 0, -1);
+		rc = s3_head_object(c, b, key, &info, &st);
+		ck_assert_msg(rc == 0 && info.size == (long long)part, "HEAD %s: %d %s", key, rc,
+			      sstr(&st));
+	}
+	{
+		int fd2 = temp_fd();
+		unsigned char h1[32], h2[32];
+		struct http_sink sink = { .kind = HTTP_SINK_FD, .fd = fd2 };
+		for (int round = 0; round < 3; round++) {
+			rc = s3_get_object(c, b, "flaky/mpu", 0, -1, NULL, &sink, NULL, &st);
+			ck_assert_msg(rc == 0, "GET flaky/mpu to fd: %d %s", rc, sstr(&st));
+			ck_assert_int_eq(sink.len, 4 * part);
+			sha256_fd(fd2, 4 * part, h1);
+			digest(EVP_sha256(), data, 4 * part, h2);
+			ck_assert_msg(memcmp(h1, h2, 32) == 0, "multipart object differs (round %d)",
+				      round);
+		}
+	}
+	list_all_check(c, b, "small/", "small/", 2, 20, 3);
+	for (int i = 0; i < 20; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "small/%02d", i);
+		rc = s3_delete_object(c, b, key, &st);
+		ck_assert_msg(rc == 0, "DELETE %s: %d %s", key, rc, sstr(&st));
+	}
+
+	unsigned long long retries = atomic_load(&g_stats.retries);
+	int n503 = proxy_log_count(logpath, "PutObject", "503") +
+		   proxy_log_count(logpath, "UploadPart", "503");
+	int nreset = proxy_log_count(logpath, "PutObject", "reset-after") +
+		     proxy_log_count(logpath, "UploadPart", "reset-after");
+	int ntrunc = proxy_log_count(logpath, "GetObject", "truncate");
+	int nrb = proxy_log_count(logpath, "GetObject", "reset-before") +
+		  proxy_log_count(logpath, "HeadObject", "reset-before");
+	fprintf(stderr,
+		"[it] through the fault proxy: %llu retries; injected on uploads: %d x 503, %d x "
+		"reset after the server acted; on reads: %d x truncated, %d x reset before\n",
+		retries, n503, nreset, ntrunc, nrb);
+	ck_assert_msg(n503 > 0 && nreset > 0 && ntrunc > 0 && nrb > 0,
+		      "the proxy did not inject every kind of fault (log %s)", logpath);
+	ck_assert_msg(retries >= (unsigned long long)(n503 + nreset + ntrunc + nrb),
+		      "%llu retries for at least %d injected faults", retries,
+		      n503 + nreset + ntrunc + nrb);
+
+	/* Exhausted retries: 503 SlowDown every time, 2 retries -> -EIO. */
+	proxy_faults(port, "503:1@HeadObject,500:1@PutObject");
+	{
+		struct s3_client *c2 = client_new(ep, NULL, 2, 5, 5000);
+		rc = s3_head_object(c2, b, "flaky/000", &info, &st);
+		ck_assert_msg(rc == -EIO, "HEAD through constant 503s: %d %s", rc, sstr(&st));
+		ck_assert_int_eq(st.http_status, 503);
+		ck_assert_int_eq(st.attempts, 3);
+		struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "x", .len = 1 };
+		rc = s3_put_object(c2, b, "never", &hb, NULL, NULL, 0, &st);
+		ck_assert_msg(rc == -EIO, "PUT through constant 500s: %d %s", rc, sstr(&st));
+		ck_assert_int_eq(st.http_status, 500);
+		ck_assert_str_eq(st.code, "InternalError");
+		ck_assert_int_eq(st.attempts, 3);
+	}
+	/* A stalled answer: the low-speed limit gives up, -ETIMEDOUT. */
+	proxy_faults(port, "stall:1:5@GetObject");
+	{
+		struct s3_client_opts o;
+		struct s3_creds *cr;
+		char err[256];
+		ck_assert(T.nclients < 8);
+		cr = &T.creds[T.nclients];
+		memset(cr, 0, sizeof(*cr));
+		snprintf(cr->access_key, sizeof(cr->access_key), "%s", tb.access_key);
+		snprintf(cr->secret_key, sizeof(cr->secret_key), "%s", tb.secret_key);
+		memset(&o, 0, sizeof(o));
+		o.endpoint = ep;
+		o.region = tb.region;
+		o.path_style = 1;
+		o.creds.get = s3_creds_static_get;
+		o.creds.ctx = cr;
+		o.max_retries = -1;
+		o.http.low_speed_time_s = 1;
+		struct s3_client *c3 = s3_client_new(&o, err, sizeof(err));
+		ck_assert_msg(c3, "%s", err);
+		T.clients[T.nclients++] = c3;
+		struct http_sink sink = { .kind = HTTP_SINK_MEM };
+		double t0 = now_s();
+		rc = s3_get_object(c3, b, "flaky/000", 0, -1, NULL, &sink, NULL, &st);
+		double dt = now_s() - t0;
+		if (sink.owned)
+			free(sink.buf);
+		ck_assert_msg(rc == -ETIMEDOUT, "GET from a stalled server: %d %s", rc, sstr(&st));
+		ck_assert_msg(dt < 4.0, "the 1 s low-speed limit took %.1f s", dt);
+	}
+	/* A huge listing answer is refused, not swallowed. */
+	proxy_faults(port, "hugexml:1:20000000@ListObjectsV2");
+	{
+		struct s3_list_result l;
+		rc = s3_list_objects(c, b, NULL, NULL, NULL, 0, &l, &st);
+		if (rc == 0)
+			s3xml_list_result_free(&l);
+		ck_assert_msg(rc == -EMSGSIZE, "a 20 MB listing: %d %s", rc, sstr(&st));
+	}
+	/* Malformed XML in a 200 answer. */
+	proxy_faults(port, "badxml:1@ListObjectsV2");
+	{
+		struct s3_list_result l;
+		rc = s3_list_objects(c, b, NULL, NULL, NULL, 0, &l, &st);
+		if (rc == 0)
+			s3xml_list_result_free(&l);
+		ck_assert_msg(rc == -EPROTO, "a malformed listing: %d %s", rc, sstr(&st));
+	}
+	proxy_stop();
+	finish(direct);
+}
+END_TEST
+
 static Suite *s3_client_suite(void)
 {
 	Suite *s = suite_create("s3_client (integration)");
@@ -1609,6 +2029,7 @@ static Suite *s3_client_suite(void)
 	tcase_set_timeout(tc, TCASE_TIMEOUT);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_object_roundtrip);
+	tcase_add_test(tc, test_key_names);
 	tcase_add_test(tc, test_list_delimiter);
 	tcase_add_test(tc, test_list_pagination_small);
 	tcase_add_test(tc, test_list_pagination_1100);
@@ -1618,6 +2039,7 @@ static Suite *s3_client_suite(void)
 	tcase_add_test(tc, test_error_mapping);
 	tcase_add_test(tc, test_connection_reuse);
 	tcase_add_test(tc, test_dead_endpoint);
+	tcase_add_test(tc, test_retries_through_proxy);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -1684,7 +2106,7 @@ static void sweep(void)
 	c = plain_client(&cr, err, sizeof(err));
 	if (!c)
 		return;
-	for (int id = 1; id <= 10; id++)
+	for (int id = 1; id <= 12; id++)
 		for (int k = 0; k < MAX_BUCKETS_PER_TEST; k++) {
 			char name[64], why[800] = "";
 			struct s3_status st;
