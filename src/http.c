@@ -220,8 +220,12 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *userp)
 		r->error_body[r->error_body_len] = '\0';
 		return n;
 	}
-	if (!s || s->kind == HTTP_SINK_DISCARD)
+	if (!s)
 		return n;
+	if (s->kind == HTTP_SINK_DISCARD) {
+		s->len += n;
+		return n;
+	}
 	if (s->kind == HTTP_SINK_FD) {
 		size_t done = 0;
 		if (s->cap && s->len + n > s->cap) {

@@ -109,8 +109,8 @@ const char *s3_status_str(const struct s3_status *st, char *buf, size_t len)
 		snprintf(buf, len, "%s%s%s", st->code[0] ? st->code : "transport error",
 			 st->message[0] ? ": " : "", st->message);
 	} else {
-		snprintf(buf, len, "HTTP %ld %s%s%s%s%s%s", st->http_status,
-			 st->code[0] ? st->code : "", st->message[0] ? ": " : "", st->message,
+		snprintf(buf, len, "HTTP %ld%s%s%s%s%s%s%s", st->http_status,
+			 st->code[0] ? " " : "", st->code, st->message[0] ? ": " : "", st->message,
 			 st->request_id[0] ? " (request id " : "", st->request_id,
 			 st->request_id[0] ? ")" : "");
 	}
@@ -239,6 +239,29 @@ static int req_header(struct s3_request *r, const char *name, const char *value)
 	r->headers[r->nheaders].value = value;
 	r->nheaders++;
 	return 0;
+}
+
+/* Words for codes some servers (Ceph RGW) send with an empty <Message>. */
+static const char *default_message(const char *code)
+{
+	static const struct {
+		const char *code, *text;
+	} table[] = {
+		{ "SignatureDoesNotMatch", "the secret key does not match the access key" },
+		{ "InvalidAccessKeyId", "the access key is not known to the server" },
+		{ "AccessDenied", "access denied by the bucket or user policy" },
+		{ "NoSuchBucket", "the bucket does not exist" },
+		{ "NoSuchKey", "the key does not exist" },
+		{ "NoSuchUpload", "the multipart upload does not exist (aborted or completed)" },
+		{ "InvalidBucketName", "the bucket name is not valid" },
+		{ "RequestTimeTooSkewed", "the clock of this host is too far from the server's" },
+		{ "SlowDown", "the server asks to slow down" },
+		{ "InvalidStorageClass", "the server does not know this storage class" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(code, table[i].code) == 0)
+			return table[i].text;
+	return "";
 }
 
 /* 404 -> ENOENT and so on; op decides what a failed precondition means. */
@@ -463,6 +486,9 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 				snprintf(st->request_id, sizeof(st->request_id), "%s",
 					 resp->request_id);
 			}
+			if (st->code[0] && !st->message[0])
+				snprintf(st->message, sizeof(st->message), "%s",
+					 default_message(st->code));
 			/* HEAD answers carry no body: name the common cases. */
 			if (!st->code[0] && resp->status == 404)
 				snprintf(st->code, sizeof(st->code), "NotFound");
@@ -486,7 +512,9 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 		STAT_ADD(retries, 1);
 		sleep_ms(delay);
 	}
-	STAT_ADD(errors[r->op], 1);
+	/* A read past the end is an answer (0 bytes), not an error. */
+	if (resp->status != 416)
+		STAT_ADD(errors[r->op], 1);
 	return rc;
 }
 
@@ -651,9 +679,15 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, long
 		/* Past the end: an empty read, as read(2) gives. */
 		if (sink)
 			sink->len = 0;
+		if (st)
+			memset(st, 0, sizeof(*st));
 		if (info) {
 			info_from_response(&resp, info);
 			info->size = range_total(resp.content_range);
+			/* Some servers (Ceph RGW) say nothing of the object in a
+			 * 416: ask, since the caller was promised its size. */
+			if (info->size < 0 || !info->etag[0])
+				return s3_head_object(c, bucket, key, info, st);
 		}
 		return 0;
 	}
@@ -920,6 +954,21 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 		rc = perform(c, &r, &resp, st);
 	}
 	free(xml);
+	if (rc == -ENOENT && st && strcmp(st->code, "NoSuchUpload") == 0 &&
+	    expected_mpu_etag(parts, nparts, want, sizeof(want)) == 0) {
+		/* libcurl resends a request whose reused connection died; if
+		 * the first one completed the upload, the resend finds none. */
+		struct s3_obj_info info;
+		struct s3_status hst;
+		if (s3_head_object(c, bucket, key, &info, &hst) == 0 &&
+		    strcasecmp(info.etag, want) == 0) {
+			if (etag)
+				snprintf(etag, etaglen, "%s", info.etag);
+			if (sink.owned)
+				free(sink.buf);
+			return 0;
+		}
+	}
 	if (rc == 0) {
 		body_from_sink(&sink, &body, &blen);
 		/* A 200 may still carry an <Error>: the completion failed late. */

@@ -30,6 +30,17 @@ const char *s3_op_name(enum s3_op op)
 	return (op >= 0 && op < S3OP_COUNT) ? op_names[op] : "Other";
 }
 
+void stats_upload_started(void)
+{
+	int_fast64_t now = STAT_ADD(uploads_inflight, 1) + 1;
+	int_fast64_t max = STAT_GET(uploads_inflight_max);
+
+	while (now > max && !atomic_compare_exchange_weak_explicit(
+				    &g_stats.uploads_inflight_max, &max, now,
+				    memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 struct outbuf {
 	char *buf;
 	size_t len, used;
@@ -87,6 +98,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "cache_bytes %" PRId64 "\n", I64(cache_bytes));
 	out(&o, "uploads_pending %" PRId64 "\n", I64(uploads_pending));
 	out(&o, "uploads_inflight %" PRId64 "\n", I64(uploads_inflight));
+	out(&o, "uploads_inflight_max %" PRId64 "\n", I64(uploads_inflight_max));
 	out(&o, "uploads_done %" PRIu64 "\n", U64(uploads_done));
 	out(&o, "uploads_failed %" PRIu64 "\n", U64(uploads_failed));
 	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
@@ -127,6 +139,7 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
 	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
 	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));
+	GAUGE("uploads_inflight_max", "The most uploads ever sent at once.", I64(uploads_inflight_max));
 	COUNTER("uploads_done_total", "Files made durable in S3.", U64(uploads_done));
 	COUNTER("uploads_failed_total", "Uploads that failed for good.", U64(uploads_failed));
 	COUNTER("reaper_runs_total", "Reaper passes.", U64(reaper_runs));

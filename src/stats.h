@@ -42,6 +42,7 @@ struct stats {
 	atomic_int_fast64_t cache_bytes;   /* bytes of cache files on disk */
 	atomic_int_fast64_t uploads_pending;   /* closed, not yet durable */
 	atomic_int_fast64_t uploads_inflight;  /* parts/objects being sent */
+	atomic_int_fast64_t uploads_inflight_max; /* the most ever sent at once */
 	atomic_uint_fast64_t uploads_done;
 	atomic_uint_fast64_t uploads_failed;
 	atomic_uint_fast64_t reaper_aborts;
@@ -53,6 +54,9 @@ extern struct stats g_stats;
 #define STAT_ADD(field, n) atomic_fetch_add_explicit(&g_stats.field, (n), memory_order_relaxed)
 #define STAT_SUB(field, n) atomic_fetch_sub_explicit(&g_stats.field, (n), memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&g_stats.field, memory_order_relaxed)
+
+/* One more upload in flight; records the peak. */
+void stats_upload_started(void);
 
 /* Plain "name value" lines. Returns bytes written (< len), truncated if short. */
 size_t stats_render_text(char *buf, size_t len);

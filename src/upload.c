@@ -125,7 +125,7 @@ static void part_job_run(void *arg)
 	char etag[S3_ETAG_MAX];
 	int rc;
 
-	STAT_ADD(uploads_inflight, 1);
+	stats_upload_started();
 	rc = u->ctx->store.ops->mpu_part(u->ctx->store.ctx, &u->target, u->upload_id,
 					 j->index + 1, &body, etag, sizeof(etag));
 	STAT_SUB(uploads_inflight, 1);
@@ -239,7 +239,7 @@ static int put_whole(struct upload *u, long long size, char *etag, size_t etagle
 	struct http_body body = { .kind = HTTP_BODY_FD, .fd = u->fd, .off = 0, .len = (size_t)size };
 	int rc;
 
-	STAT_ADD(uploads_inflight, 1);
+	stats_upload_started();
 	rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, NULL, NULL, 0, etag,
 				    etaglen);
 	STAT_SUB(uploads_inflight, 1);

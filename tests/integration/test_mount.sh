@@ -76,6 +76,8 @@ check "300 MiB written with dd bs=1M" test $? -eq 0
 check_eq "one multipart upload" 1 "$(proxy_op CreateMultipartUpload)"
 check_eq "38 parts of 8 MiB" 38 "$(proxy_op UploadPart)"
 check_eq "completed" 1 "$(proxy_op CompleteMultipartUpload)"
+peak=$(awk '/^uploads_inflight_max /{print $2}' "$A/.s3csfs/stats")
+check "parts were sent in parallel (peak $peak at once)" test "${peak:-0}" -ge 2
 sync && echo 3 > /proc/sys/vm/drop_caches
 check "read back identical" cmp -s "$WORK/big" "$A/2026/11/25/14/0/big.bin"
 

@@ -12,6 +12,10 @@
  * uploads and bucket at the end. Buckets a failed or timed-out test left
  * behind are swept by main() after the run.
  *
+ * test_retries_through_proxy puts tests/tools/s3proxy.py (python3; found
+ * through $S3PROXY, $TOP, $srcdir or the working directory) between the client
+ * and the server to inject faults; it dies with this process.
+ *
  * Runs under Check's fork mode (the default) and CK_FORK=no (for valgrind).
  * Worker threads never call ck_assert: they record results that the test's
  * own thread asserts on. */
@@ -230,8 +234,9 @@ static struct {
 	struct s3_creds creds[8];    /* clients' credentials (the provider reads them) */
 	char late_failure[2048];     /* failures asserted only at the test's end */
 	pid_t proxy_pid;             /* the fault proxy, 0 if none */
-	char proxy_dir[256];
 } T;
+
+static char proxy_root[256]; /* the fault proxy's port and log files */
 
 static struct s3_client *client_new(const char *endpoint, const char *secret, int max_retries,
 				    long retry_base_ms, long retry_max_ms)
@@ -839,8 +844,9 @@ START_TEST(test_key_names)
 	{
 		struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "x", .len = 1 };
 		rc = s3_put_object(c, b, longkey, &hb, NULL, NULL, 0, &st);
-		fprintf(stderr, "[it] PUT of a %d-byte key: %d %s\n", S3_KEY_MAX + 1, rc, sstr(&st));
-		ck_assert_msg(rc < 0, "a %d-byte key was accepted", S3_KEY_MAX + 1);
+		/* AWS: 400 KeyTooLongError (-ENAMETOOLONG); RGW: 400 InvalidObjectName. */
+		ck_assert_msg(rc == -ENAMETOOLONG || rc == -EINVAL, "a %d-byte key: %d %s",
+			      S3_KEY_MAX + 1, rc, sstr(&st));
 	}
 	finish(c);
 }
@@ -1672,6 +1678,12 @@ static const char *proxy_script(void)
 
 	if (env && *env)
 		return env;
+	const char *top = getenv("TOP"); /* Makefile.am's AM_TESTS_ENVIRONMENT */
+	if (top && *top) {
+		snprintf(path, sizeof(path), "%s/tests/tools/s3proxy.py", top);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
 	if (srcdir && *srcdir) {
 		snprintf(path, sizeof(path), "%s/tests/tools/s3proxy.py", srcdir);
 		if (access(path, R_OK) == 0)
@@ -1706,12 +1718,14 @@ static int proxy_start(const char *faults, char *logpath, size_t loglen)
 	ck_assert_msg(strncmp(ep, "http://", 7) == 0,
 		      "the fault proxy speaks plain HTTP only; endpoint %s", ep);
 	snprintf(upstream, sizeof(upstream), "%.*s", (int)strcspn(ep + 7, "/"), ep + 7);
-	snprintf(dir, sizeof(dir), "%s/s3csfs-it-proxy-XXXXXX",
-		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(T.proxy_dir, sizeof(T.proxy_dir), "%s", dir);
+	/* The directory belongs to main(), which removes it after the run,
+	 * whatever happened to the test. */
+	ck_assert_msg(proxy_root[0], "no temporary directory for the proxy");
+	snprintf(dir, sizeof(dir), "%s", proxy_root);
 	snprintf(portfile, sizeof(portfile), "%s/port", dir);
 	snprintf(logpath, loglen, "%s/log", dir);
+	unlink(portfile);
+	unlink(logpath);
 
 	pid_t pid = fork();
 	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
@@ -1757,15 +1771,20 @@ static void proxy_stop(void)
 		}
 		T.proxy_pid = 0;
 	}
-	if (T.proxy_dir[0]) {
-		char p[400];
-		snprintf(p, sizeof(p), "%s/port", T.proxy_dir);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/log", T.proxy_dir);
-		unlink(p);
-		rmdir(T.proxy_dir);
-		T.proxy_dir[0] = '\0';
-	}
+}
+
+static void proxy_root_remove(void)
+{
+	char p[400];
+
+	if (!proxy_root[0])
+		return;
+	snprintf(p, sizeof(p), "%s/port", proxy_root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/log", proxy_root);
+	unlink(p);
+	rmdir(proxy_root);
+	proxy_root[0] = '\0';
 }
 
 /* Replaces the proxy's fault spec through its control endpoint. */
@@ -1803,7 +1822,8 @@ static void proxy_faults(int port, const char *spec)
 		      resp);
 }
 
-/* How many requests of op the proxy's log shows with fault kind. */
+/* How many requests of op (NULL: any) the proxy's log shows with fault
+ * kind (NULL: any; "-": none). */
 static int proxy_log_count(const char *logpath, const char *op, const char *kind)
 {
 	FILE *f = fopen(logpath, "r");
@@ -1815,8 +1835,8 @@ static int proxy_log_count(const char *logpath, const char *op, const char *kind
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		const char *last = strrchr(line, ' ');
-		if (strncmp(line, op, strlen(op)) == 0 && line[strlen(op)] == ' ' && last &&
-		    strcmp(last + 1, kind) == 0)
+		if ((!op || (strncmp(line, op, strlen(op)) == 0 && line[strlen(op)] == ' ')) &&
+		    last && (!kind || strcmp(last + 1, kind) == 0))
 			count++;
 	}
 	fclose(f);
@@ -1948,9 +1968,22 @@ START_TEST(test_retries_through_proxy)
 		retries, n503, nreset, ntrunc, nrb);
 	ck_assert_msg(n503 > 0 && nreset > 0 && ntrunc > 0 && nrb > 0,
 		      "the proxy did not inject every kind of fault (log %s)", logpath);
-	ck_assert_msg(retries >= (unsigned long long)(n503 + nreset + ntrunc + nrb),
-		      "%llu retries for at least %d injected faults", retries,
-		      n503 + nreset + ntrunc + nrb);
+	/* Each retry answers an injected fault; but libcurl itself resends a
+	 * request, once, when a reused connection dies before any answer byte
+	 * (reset-before, reset-after), so some faults cost no retry here. */
+	int lines = proxy_log_count(logpath, NULL, NULL);
+	int faults = lines - proxy_log_count(logpath, NULL, "-");
+	unsigned long long attempts = 0;
+	for (int op = 0; op < S3OP_COUNT; op++)
+		attempts += atomic_load(&g_stats.requests[op]);
+	fprintf(stderr,
+		"[it] proxy saw %d requests (%d with a fault) for %llu client attempts: %lld "
+		"resent by libcurl on its own\n",
+		lines, faults, attempts, (long long)lines - (long long)attempts);
+	ck_assert_msg(retries > 0 && retries <= (unsigned long long)faults,
+		      "%llu retries for %d injected faults", retries, faults);
+	ck_assert_msg((unsigned long long)lines >= attempts, "%d proxied requests for %llu attempts",
+		      lines, attempts);
 
 	/* Exhausted retries: 503 SlowDown every time, 2 retries -> -EIO. */
 	proxy_faults(port, "503:1@HeadObject,500:1@PutObject");
@@ -2132,6 +2165,13 @@ int main(void)
 	testbed_load();
 	if (tb.ok)
 		preflight();
+	if (tb.ok) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(proxy_root, sizeof(proxy_root), "%s/s3csfs-it-proxy-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(proxy_root))
+			proxy_root[0] = '\0';
+	}
 	if (tb.ok)
 		fprintf(stderr, "[it] S3 server %s (region %s) from %s\n", tb.endpoint, tb.region,
 			tb.source);
@@ -2143,6 +2183,7 @@ int main(void)
 	srunner_free(sr);
 	if (tb.ok)
 		sweep();
+	proxy_root_remove();
 	fprintf(stderr, "[it] total %.1f s\n", now_s() - t0);
 	xmlCleanupParser();
 	return failed == 0 && tb.ok ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,0 +1,673 @@
+#!/usr/bin/env bash
+# test_faults.sh - reliability (issue 8): the daemon through the fault-injecting
+# proxy (tests/tools/s3proxy.py), killed with SIGKILL, with a full cache disk
+# and with malformed answers. Every file's bytes are checked (sha256), through
+# the mount and straight from S3 (s3tool, not through the proxy): nothing whose
+# close() returned 0 may be missing or different. The long parallel case is in
+# test_faults_long.sh (make check-long).
+#
+# FAULTS_ONLY="random down outage kill diskfull hostile" runs a subset.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+FSUTIL="python3 $(dirname "$0")/fsutil.py"
+ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+BUCKET=s3csfs-faults-$$
+new_bucket "$BUCKET"
+start_proxy --seed 8
+TMPFS=""
+
+my_cleanup() {
+	cleanup
+	if [ -n "$TMPFS" ]; then
+		mountpoint -q "$TMPFS" && umount "$TMPFS"
+		rmdir "$TMPFS" 2>/dev/null
+	fi
+}
+trap my_cleanup EXIT
+
+# ---- figures, summed over the whole test --------------------------------
+T_REQ=0 T_FAULTS=0 T_RETRIES=0 T_DERR=0 T_WRITTEN=0 T_VERIFIED=0 T_CLOSEERR=0 T_CRASHES=0
+
+# Adds the proxy's counters to the totals and zeroes them.
+proxy_collect() {
+	local s
+	s=$(curl -s "$PROXY_URL/_proxy/stats") || return
+	T_REQ=$((T_REQ + $(echo "$s" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')))
+	T_FAULTS=$((T_FAULTS + $(echo "$s" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["faults"].values()))')))
+	proxy_reset
+}
+proxy_faults_str() {
+	curl -s "$PROXY_URL/_proxy/stats" | python3 -c \
+		'import json,sys; f=json.load(sys.stdin)["faults"]; print(" ".join("%s=%d" % kv for kv in sorted(f.items()) if kv[1]) or "none")'
+}
+# dstat MNT NAME: one counter of the daemon's statistics file.
+dstat() {
+	local v
+	v=$(timeout 10 awk -v k="$2" '$1 == k {print $2}' "$1/.s3csfs/stats" 2>/dev/null)
+	echo "${v:-0}"
+}
+# Adds a live daemon's retries and failed requests to the totals.
+daemon_collect() {
+	T_RETRIES=$((T_RETRIES + $(dstat "$1" retries)))
+	T_DERR=$((T_DERR + $(dstat "$1" errors_total)))
+}
+# alive PID MNT: the daemon runs and its mount answers.
+alive() {
+	kill -0 "$1" 2>/dev/null && timeout 10 cat "$2/.s3csfs/stats" > /dev/null
+}
+forget_pid() { # after kill -9: never signal a pid that may be reused
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+# wait_for SECONDS command...: polls every 0.5 s; fails after SECONDS.
+wait_for() {
+	local t=$1 i
+	shift
+	for ((i = 0; i < t * 2; i++)); do
+		"$@" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kib() { awk '/^VmHWM/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# s3_check MANIFEST: every "path sha256" line is an object in S3 (read
+# straight from the server) with those bytes. Prints the number of bad ones.
+s3_check() {
+	local name want got bad=0
+	while read -r name want _; do
+		got=error
+		if s3 get "$BUCKET" "$name" "$WORK/s3obj" 2>/dev/null; then
+			got=$(sha256sum < "$WORK/s3obj" | cut -d' ' -f1)
+		fi
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			[ "$bad" -le 5 ] && echo "# S3 object $name: $got (want $want)" >&2
+		fi
+	done < "$1"
+	rm -f "$WORK/s3obj"
+	echo "$bad"
+}
+# s3_absent LIST: how many of the paths (first field) exist in S3.
+s3_present_count() {
+	local name n=0
+	while read -r name _; do
+		s3 head "$BUCKET" "$name" > /dev/null 2>&1 && n=$((n + 1))
+	done < "$1"
+	echo "$n"
+}
+
+# The file-level helper: writes that go on after an error and record it.
+FIO=$WORK/fio.py
+cat > "$FIO" <<'EOF'
+import errno, hashlib, os, random, sys, time, uuid
+
+def ename(e):
+    return errno.errorcode.get(e, str(e))
+
+def data_for(seed, i, kib):
+    return random.Random("%s-%d" % (seed, i)).randbytes(kib * 1024)
+
+def write_one(root, name, data, chunk=1 << 20):
+    """None when close() returned 0, else (stage, errno name)."""
+    p = os.path.join(root, name)
+    try:
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+    except OSError as e:
+        return ("mkdir", ename(e.errno))
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as e:
+        return ("open", ename(e.errno))
+    err = None
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view[:chunk])
+            view = view[n:]
+    except OSError as e:
+        err = ("write", ename(e.errno))
+    try:
+        os.close(fd)
+    except OSError as e:
+        if err is None:
+            err = ("close", ename(e.errno))
+    return err
+
+def name_of(base, seed, i):
+    return "%s/%d/%s.bin" % (base, i // 100, uuid.UUID(int=random.Random("%s-n%d" % (seed, i)).getrandbits(128)))
+
+def record(man, fails, name, data, err, t0):
+    if err is None:
+        man.write("%s %s\n" % (name, hashlib.sha256(data).hexdigest()))
+        man.flush()
+        return 1
+    fails.write("%s %s %s %.1f\n" % (name, err[0], err[1], time.time() - t0))
+    fails.flush()
+    return 0
+
+def cmd_write(root, base, count, kib, seed, manifest, faillog):
+    t0 = time.time()
+    ok = 0
+    with open(manifest, "w") as man, open(faillog, "w") as fails:
+        for i in range(int(count)):
+            name = name_of(base, seed, i)
+            data = data_for(seed, i, int(kib))
+            ok += record(man, fails, name, data, write_one(root, name, data), t0)
+    print("%d written, %d failed" % (ok, int(count) - ok))
+
+def cmd_loop(root, base, kib, seed, manifest, faillog, stopfile, pause):
+    """Writes files until stopfile exists; each outcome with its time."""
+    t0 = time.time()
+    i = ok = 0
+    with open(manifest, "w") as man, open(faillog, "w") as fails:
+        while not os.path.exists(stopfile) and time.time() - t0 < 600:
+            name = name_of(base, seed, i)
+            data = data_for(seed, i, int(kib))
+            err = write_one(root, name, data)
+            ok += record(man, fails, name, data, err, t0)
+            if err is None:
+                open(manifest + ".times", "a").write("%s %.1f\n" % (name, time.time() - t0))
+            i += 1
+            time.sleep(float(pause))
+    print("%d written, %d failed" % (ok, i - ok))
+
+def cmd_hold(root, name, kib, seed, manifest, ready, go):
+    """Writes KIB KiB (or until a write fails), says so in READY, waits for
+    GO (at most 300 s), closes; records the outcome."""
+    data = data_for(seed, 0, int(kib))
+    p = os.path.join(root, name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    done, werr = 0, "-"
+    try:
+        while done < len(data):
+            done += os.write(fd, data[done:done + (1 << 20)])
+    except OSError as e:
+        werr = ename(e.errno)
+    with open(ready + ".tmp", "w") as f:
+        f.write("%d %s\n" % (done, werr))
+    os.rename(ready + ".tmp", ready)
+    t = time.time()
+    while not os.path.exists(go) and time.time() - t < 300:
+        time.sleep(0.2)
+    try:
+        os.close(fd)
+        cerr = "0"
+    except OSError as e:
+        cerr = ename(e.errno)
+    with open(manifest, "w") as man:
+        man.write("%s %s %d %s %s\n" % (name, hashlib.sha256(data).hexdigest(), done, werr, cerr))
+
+def cmd_read(root, manifest):
+    """Reads every file: identical, or an error; never other bytes."""
+    ok = err = bad = 0
+    errs = {}
+    for line in open(manifest):
+        name, want = line.split()[:2]
+        try:
+            with open(os.path.join(root, name), "rb") as f:
+                got = hashlib.sha256(f.read()).hexdigest()
+        except OSError as e:
+            err += 1
+            errs[ename(e.errno)] = errs.get(ename(e.errno), 0) + 1
+            continue
+        if got == want:
+            ok += 1
+        else:
+            bad += 1
+            print("WRONG BYTES %s" % name, file=sys.stderr)
+    print("%d %d %d %s" % (ok, err, bad, ",".join("%s=%d" % kv for kv in sorted(errs.items())) or "-"))
+
+def cmd_stat(path):
+    t = time.time()
+    try:
+        os.stat(path)
+        r = "OK"
+    except OSError as e:
+        r = ename(e.errno)
+    print("%s %.1f" % (r, time.time() - t))
+
+cmds = {"write": cmd_write, "loop": cmd_loop, "hold": cmd_hold, "read": cmd_read, "stat": cmd_stat}
+cmds[sys.argv[1]](*sys.argv[2:])
+EOF
+fio() { python3 "$FIO" "$@"; }
+
+# ===========================================================================
+if want random; then
+	echo "# 20% of requests failing at random, upload = sync"
+	A=$WORK/mnt-random
+	write_conf "$WORK/random.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-random" \
+		"upload = sync" "part_size = 5M" "upload_threads = 4"
+	mount_fs "$WORK/random.conf" "$A" || { not_ok "mount"; finish; }
+	PID_R=$DAEMON_PID
+	proxy_collect
+	proxy_faults "500:0.1,slowdown:0.05,reset-before:0.025,reset-after:0.025"
+	out=$(timeout 900 python3 "$FIO" write "$A" 2026/11/25/1 500 16 rnd "$WORK/rnd.man" "$WORK/rnd.fail")
+	echo "# 500 small files: $out"
+	nok=$(wc -l < "$WORK/rnd.man")
+	nfail=$(wc -l < "$WORK/rnd.fail")
+	check_eq "every one of the 500 small files has an outcome" 500 $((nok + nfail))
+	echo "# close errors (small files): $nfail"
+	[ "$nfail" -gt 0 ] && sed 's/^/#   /' "$WORK/rnd.fail" | head -5
+	check "close errors are EIO only" \
+		test "$(awk '{print $2":"$3}' "$WORK/rnd.fail" | grep -vc '^close:EIO$')" -eq 0
+	check_le "most small files written despite the faults" 50 "$nfail"
+	out=$(timeout 900 python3 "$FIO" write "$A" 2026/11/25/2 20 12288 rndbig "$WORK/rndbig.man" "$WORK/rndbig.fail")
+	echo "# 20 multipart files of 12 MiB: $out"
+	nbfail=$(wc -l < "$WORK/rndbig.fail")
+	check "multipart close errors are EIO only" \
+		test "$(awk '{print $2":"$3}' "$WORK/rndbig.fail" | grep -vc '^close:EIO$')" -eq 0
+	check_le "most multipart files written despite the faults" 5 "$nbfail"
+	echo "# proxy faults injected: $(proxy_faults_str)"
+	retries=$(dstat "$A" retries)
+	echo "# daemon: retries $retries, errors_total $(dstat "$A" errors_total), uploads_failed $(dstat "$A" uploads_failed)"
+	check "retries visible in the statistics" test "$retries" -gt 0
+	cat "$WORK/rnd.man" "$WORK/rndbig.man" > "$WORK/rnd.all"
+	nall=$(wc -l < "$WORK/rnd.all")
+	check_eq "every acknowledged file is in S3, identical ($nall files)" 0 "$(s3_check "$WORK/rnd.all")"
+	r=$(timeout 600 python3 "$FIO" read "$A" "$WORK/rnd.all")
+	check_eq "read back through the mount, faults on (ok err bad)" "$nall 0 0 -" "$r"
+	# A cold cache: every read is a GET through the faults.
+	daemon_collect "$A"
+	check "unmount" umount_fs "$A"
+	rm -rf "$WORK/cache-random"
+	mount_fs "$WORK/random.conf" "$A" || not_ok "remount"
+	r=$(timeout 600 python3 "$FIO" read "$A" "$WORK/rnd.all")
+	check_eq "cold cache: read back through the faults (ok err bad)" "$nall 0 0 -" "$r"
+	check "daemon alive" alive "$DAEMON_PID" "$A"
+	echo "# proxy faults injected: $(proxy_faults_str)"
+	daemon_collect "$A"
+	proxy_faults ""
+	check "unmount" umount_fs "$A"
+	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + nall))
+	T_VERIFIED=$((T_VERIFIED + nall))
+	T_CLOSEERR=$((T_CLOSEERR + nfail + nbfail))
+fi
+
+# ===========================================================================
+# A short retry budget for the outage cases.
+OUTAGE_CONF=("max_retries = 3" "retry_max_time = 5s" "connect_timeout = 1s" "part_size = 5M")
+
+if want down; then
+	echo "# server down at mount time"
+	D=$WORK/mnt-down
+	write_conf "$WORK/down.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-down" "upload = sync" "${OUTAGE_CONF[@]}"
+	proxy_faults "down"
+	t0=$(date +%s)
+	check "the mount comes up with the server down" mount_fs "$WORK/down.conf" "$D"
+	echo "# mounted in $(($(date +%s) - t0)) s"
+	check "the statistics file answers" alive "$DAEMON_PID" "$D"
+	read -r r secs < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
+	echo "# stat of an unknown file: $r in $secs s"
+	check_eq "stat of an unknown file: EIO" EIO "$r"
+	check "... within the retry budget (${secs}s <= 15s)" \
+		python3 -c "import sys; sys.exit(0 if float('${secs:-99}') <= 15 else 1)"
+	read -r r secs < <(timeout 60 python3 "$FIO" stat "$D/2026/11/25/3/0/unknown.bin")
+	check_eq "stat in another tree: EIO" EIO "$r"
+	check "ls of the root fails" bash -c "! timeout 60 ls '$D' > /dev/null 2>&1"
+	mkdir -p "$WORK/src"
+	make_file "$WORK/src/down1" 256 down1
+	check "a write while down fails" bash -c "! timeout 60 cp '$WORK/src/down1' '$D/2026/11/25/3/1/down1.bin' 2>/dev/null"
+	check "the daemon survives" alive "$DAEMON_PID" "$D"
+	echo "# proxy faults injected: $(proxy_faults_str)"
+	proxy_faults ""
+	sleep 1.5 # negative_timeout
+	read -r r _ < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
+	check_eq "service back: stat of an unknown file is ENOENT" ENOENT "$r"
+	mkdir -p "$D/2026/11/25/3/1"
+	check "service back: a write works" cp "$WORK/src/down1" "$D/2026/11/25/3/1/down1.bin"
+	check "... and reads back" cmp -s "$WORK/src/down1" "$D/2026/11/25/3/1/down1.bin"
+	echo "2026/11/25/3/1/down1.bin $(sha256sum < "$WORK/src/down1" | cut -d' ' -f1)" > "$WORK/down.man"
+	check_eq "... and is in S3" 0 "$(s3_check "$WORK/down.man")"
+	check "ls of the root works" bash -c "timeout 60 ls '$D' | grep -qx 2026"
+	daemon_collect "$D"
+	check "unmount" umount_fs "$D"
+	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + 1))
+	T_VERIFIED=$((T_VERIFIED + 1))
+fi
+
+# ===========================================================================
+if want outage; then
+	echo "# the server away for 20 s during writes, upload = sync"
+	O=$WORK/mnt-outage
+	write_conf "$WORK/outage.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-outage" "upload = sync" "${OUTAGE_CONF[@]}"
+	mount_fs "$WORK/outage.conf" "$O" || { not_ok "mount"; finish; }
+	mkdir -p "$O/2026/11/25/4" "$O/2026/11/25/5"
+	rm -f "$WORK/stop"
+	python3 "$FIO" loop "$O" 2026/11/25/4 64 osmall "$WORK/os.man" "$WORK/os.fail" "$WORK/stop" 0.2 > "$WORK/os.out" 2>&1 &
+	W1=$!
+	python3 "$FIO" loop "$O" 2026/11/25/5 12288 obig "$WORK/ob.man" "$WORK/ob.fail" "$WORK/stop" 0.5 > "$WORK/ob.out" 2>&1 &
+	W2=$!
+	sleep 5
+	proxy_faults "down"
+	echo "# server down"
+	sleep 20
+	proxy_faults ""
+	echo "# server back"
+	sleep 10
+	touch "$WORK/stop"
+	wait_for 120 bash -c "! kill -0 $W1 2>/dev/null && ! kill -0 $W2 2>/dev/null"
+	check "the writers finished" bash -c "! kill -0 $W1 2>/dev/null && ! kill -0 $W2 2>/dev/null"
+	echo "# small: $(cat "$WORK/os.out"); 12 MiB: $(cat "$WORK/ob.out")"
+	cat "$WORK/os.fail" "$WORK/ob.fail" > "$WORK/o.fail"
+	cat "$WORK/os.man" "$WORK/ob.man" > "$WORK/o.man"
+	nfail=$(wc -l < "$WORK/o.fail")
+	nok=$(wc -l < "$WORK/o.man")
+	sed 's/^/#   failed: /' "$WORK/o.fail" | head -4
+	check "some closes failed during the outage" test "$nfail" -gt 0
+	check "... all with EIO at close" \
+		test "$(awk '{print $2":"$3}' "$WORK/o.fail" | grep -vc '^close:EIO$')" -eq 0
+	check "files were written before and after the outage" test "$(wc -l < "$WORK/os.man")" -gt 10
+	last_ok=$(awk '{print $2}' "$WORK/os.man.times" | tail -1)
+	check "... including after the server came back (last at ${last_ok}s)" \
+		python3 -c "import sys; sys.exit(0 if float('${last_ok:-0}') > 26 else 1)"
+	check "the daemon survives" alive "$DAEMON_PID" "$O"
+	check_eq "every acknowledged file ($nok) is in S3, identical" 0 "$(s3_check "$WORK/o.man")"
+	r=$(timeout 600 python3 "$FIO" read "$O" "$WORK/o.man")
+	check_eq "... and reads back through the mount (ok err bad)" "$nok 0 0 -" "$r"
+	check_eq "no failed file is in S3" 0 "$(s3_present_count "$WORK/o.fail")"
+	sleep 1.5 # negative_timeout
+	vis=0
+	while read -r name _; do
+		[ "$(python3 "$FIO" stat "$O/$name" | cut -d' ' -f1)" = ENOENT ] || vis=$((vis + 1))
+	done < "$WORK/o.fail"
+	check_eq "no failed file is visible in the mount" 0 "$vis"
+	echo "# multipart uploads left in the bucket (the reaper's job): $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
+	daemon_collect "$O"
+	check "unmount" umount_fs "$O"
+	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + nok))
+	T_VERIFIED=$((T_VERIFIED + nok))
+	T_CLOSEERR=$((T_CLOSEERR + nfail))
+
+	echo "# the server away for 20 s during writes, upload = async"
+	write_conf "$WORK/outage-a.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-outage-a" "upload = async" "${OUTAGE_CONF[@]}"
+	mount_fs "$WORK/outage-a.conf" "$O" || { not_ok "mount"; finish; }
+	mkdir -p "$O/2026/11/25/6" "$O/2026/11/25/7"
+	proxy_faults "down"
+	t0=$(date +%s)
+	out1=$(timeout 120 python3 "$FIO" write "$O" 2026/11/25/6 40 128 oasmall "$WORK/oas.man" "$WORK/oas.fail")
+	out2=$(timeout 120 python3 "$FIO" write "$O" 2026/11/25/7 3 12288 oabig "$WORK/oab.man" "$WORK/oab.fail")
+	echo "# written with the server down: $out1; $out2 (in $(($(date +%s) - t0)) s)"
+	cat "$WORK/oas.man" "$WORK/oab.man" > "$WORK/oa.man"
+	check_eq "async: every close returned 0 with the server down" 43 "$(wc -l < "$WORK/oa.man")"
+	pending=$(dstat "$O" uploads_pending)
+	check_eq "uploads pending" 43 "$pending"
+	check_eq "journal records" 43 "$(find "$WORK/cache-outage-a/journal" -type f | wc -l)"
+	r=$(timeout 120 python3 "$FIO" read "$O" "$WORK/oa.man")
+	check_eq "pending files read back while the server is down (ok err bad)" "43 0 0 -" "$r"
+	check_eq "nothing reached S3 yet" 0 "$(s3_present_count "$WORK/oa.man")"
+	sleep $((t0 + 20 - $(date +%s)))
+	proxy_faults ""
+	echo "# server back after $(($(date +%s) - t0)) s"
+	t1=$(date +%s)
+	wait_for 120 test "$(dstat "$O" uploads_pending)" = 0
+	echo "# uploads done $(($(date +%s) - t1)) s after the server came back"
+	check_eq "all uploads done within 120 s" 0 "$(dstat "$O" uploads_pending)"
+	check_eq "journal empty" 0 "$(find "$WORK/cache-outage-a/journal" -type f | wc -l)"
+	check_eq "every file in S3, identical" 0 "$(s3_check "$WORK/oa.man")"
+	r=$(timeout 120 python3 "$FIO" read "$O" "$WORK/oa.man")
+	check_eq "... and through the mount (ok err bad)" "43 0 0 -" "$r"
+	check "the daemon survives" alive "$DAEMON_PID" "$O"
+	daemon_collect "$O"
+	check "unmount" umount_fs "$O"
+	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + 43))
+	T_VERIFIED=$((T_VERIFIED + 43))
+fi
+
+# ===========================================================================
+# kill_daemon MNT: SIGKILL, then the dead mount is taken down.
+kill_daemon() {
+	local mnt=$1 pid=${MOUNT_PID[$1]}
+	kill -9 "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	forget_pid "$pid"
+	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null && ! mountpoint -q "$mnt"
+}
+
+if want kill; then
+	for mode in sync async; do
+		echo "# kill -9 during a multipart upload, upload = $mode"
+		K=$WORK/mnt-kill-$mode
+		C=$WORK/cache-kill-$mode
+		base=2026/11/25/8/$mode
+		write_conf "$WORK/kill-$mode.conf" "$BUCKET" "$PROXY_URL" "$C" "upload = $mode" \
+			"part_size = 5M" "upload_threads = 2"
+		mount_fs "$WORK/kill-$mode.conf" "$K" || { not_ok "mount"; finish; }
+		out1=$(timeout 300 python3 "$FIO" write "$K" "$base/a" 10 64 "k$mode" "$WORK/k$mode.man1" "$WORK/k$mode.fail1")
+		out2=$(timeout 300 python3 "$FIO" write "$K" "$base/b" 2 12288 "kb$mode" "$WORK/k$mode.man2" "$WORK/k$mode.fail2")
+		echo "# before the kill: $out1; $out2"
+		# Slow parts: the next uploads are caught in the middle.
+		proxy_collect
+		proxy_faults "latency:1.0:3@UploadPart+PutObject"
+		if [ $mode = async ]; then
+			out3=$(timeout 300 python3 "$FIO" write "$K" "$base/c" 3 20480 "kc$mode" "$WORK/k$mode.man3" "$WORK/k$mode.fail3")
+			echo "# journaled, not yet uploaded: $out3"
+		else
+			: > "$WORK/k$mode.man3"
+			: > "$WORK/k$mode.fail3"
+		fi
+		cat "$WORK/k$mode.man1" "$WORK/k$mode.man2" "$WORK/k$mode.man3" > "$WORK/k$mode.man"
+		nack=$(wc -l < "$WORK/k$mode.man")
+		want_ack=$([ $mode = async ] && echo 15 || echo 12)
+		check_eq "$mode: every close before the kill returned 0" "$want_ack" "$nack"
+		# One file never closed: 30 MiB written, the writer waits.
+		rm -f "$WORK/ready" "$WORK/go"
+		python3 "$FIO" hold "$K" "$base/open/unclosed.bin" 30720 "ku$mode" "$WORK/k$mode.hold" "$WORK/ready" "$WORK/go" > /dev/null 2>&1 &
+		H=$!
+		wait_for 120 test -e "$WORK/ready"
+		wait_for 60 test "$(proxy_op UploadPart)" -ge 2
+		parts=$(proxy_op UploadPart)
+		completes=$(proxy_op CompleteMultipartUpload)
+		echo "# at the kill: UploadPart $parts, CompleteMultipartUpload $completes, written: $(cat "$WORK/ready" 2>/dev/null)"
+		check "$mode: killed in the middle of a multipart upload" \
+			test "$parts" -ge 2 -a "$completes" -eq 0
+		check "$mode: kill -9" kill_daemon "$K"
+		T_CRASHES=$((T_CRASHES + 1))
+		touch "$WORK/go"
+		wait_for 30 bash -c "! kill -0 $H 2>/dev/null"
+		echo "# the unclosed file's writer: $(cat "$WORK/k$mode.hold" 2>/dev/null)"
+		proxy_faults ""
+		check "$mode: restart on the same cache" mount_fs "$WORK/kill-$mode.conf" "$K"
+		if [ $mode = async ]; then
+			wait_for 120 test "$(dstat "$K" uploads_pending)" = 0
+			check_eq "async: the journal's uploads completed within 120 s" 0 "$(dstat "$K" uploads_pending)"
+			check_eq "async: journal empty" 0 "$(find "$C/journal" -type f | wc -l)"
+		fi
+		check_eq "$mode: every acknowledged file ($nack) in S3, identical" 0 "$(s3_check "$WORK/k$mode.man")"
+		r=$(timeout 300 python3 "$FIO" read "$K" "$WORK/k$mode.man")
+		check_eq "$mode: ... and through the mount (ok err bad)" "$nack 0 0 -" "$r"
+		size=$(s3 head "$BUCKET" "$base/open/unclosed.bin" 2>/dev/null | awk '/^size/{print $2}')
+		check_eq "$mode: the unclosed file is not in S3" "" "$size"
+		read -r r _ < <(timeout 60 python3 "$FIO" stat "$K/$base/open/unclosed.bin")
+		check_eq "$mode: the unclosed file is not in the mount" ENOENT "$r"
+		check "$mode: the daemon runs" alive "$DAEMON_PID" "$K"
+		echo "# multipart uploads left in the bucket (the reaper's job): $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
+		daemon_collect "$K"
+		check "unmount" umount_fs "$K"
+		proxy_collect
+		T_WRITTEN=$((T_WRITTEN + nack))
+		T_VERIFIED=$((T_VERIFIED + nack))
+	done
+fi
+
+# ===========================================================================
+if want diskfull; then
+	echo "# the cache disk full (tmpfs of 80 MiB, cache_max_size 64M)"
+	TMPFS=$(mktemp -d /tmp/s3csfs-faults-tmpfs.XXXXXX)
+	if ! mount -t tmpfs -o size=80M tmpfs "$TMPFS"; then
+		not_ok "mount a tmpfs (needs root)"
+	else
+		F=$WORK/mnt-full
+		base=2026/11/25/9
+		write_conf "$WORK/full.conf" "$BUCKET" "$PROXY_URL" "$TMPFS/cache" "upload = sync" \
+			"cache_max_size = 64M" "part_size = 5M"
+		mount_fs "$WORK/full.conf" "$F" || { not_ok "mount"; finish; }
+		out=$(timeout 300 python3 "$FIO" write "$F" "$base/a" 5 8192 full "$WORK/full.man1" "$WORK/full.fail1")
+		echo "# through the mount: $out"
+		# Objects this cache has never seen.
+		: > "$WORK/full.man2"
+		for i in 1 2 3; do
+			make_file "$WORK/src/s3-$i" 8192 "s3-$i"
+			s3 put "$BUCKET" "$base/b/s3-$i.bin" "$WORK/src/s3-$i" > /dev/null
+			echo "$base/b/s3-$i.bin $(sha256sum < "$WORK/src/s3-$i" | cut -d' ' -f1)" >> "$WORK/full.man2"
+		done
+		cat "$WORK/full.man1" "$WORK/full.man2" > "$WORK/full.man"
+		check_eq "8 files of 8 MiB stored" 8 "$(wc -l < "$WORK/full.man")"
+		rm -f "$WORK/ready" "$WORK/go"
+		python3 "$FIO" hold "$F" "$base/c/huge.bin" 102400 huge "$WORK/full.hold" "$WORK/ready" "$WORK/go" > /dev/null 2>&1 &
+		H=$!
+		wait_for 300 test -e "$WORK/ready"
+		read -r done werr < "$WORK/ready"
+		echo "# 100 MiB file: $done bytes written, then $werr; tmpfs: $(df -k --output=used,avail "$TMPFS" | tail -1)"
+		check "writing 100 MiB fails cleanly (ENOSPC or EIO at write)" \
+			test "$werr" = ENOSPC -o "$werr" = EIO
+		check "the daemon runs" alive "$DAEMON_PID" "$F"
+		sync
+		echo 3 > /proc/sys/vm/drop_caches
+		r=$(timeout 300 python3 "$FIO" read "$F" "$WORK/full.man")
+		check_eq "while the disk is full: stored files read back (ok err bad)" "8 0 0 -" "$r"
+		touch "$WORK/go"
+		wait_for 120 bash -c "! kill -0 $H 2>/dev/null"
+		read -r _ _ _ _ cerr < "$WORK/full.hold"
+		echo "# 100 MiB file: close gave $cerr"
+		check "... and its close does not return 0" test "$cerr" != 0 -a -n "$cerr"
+		check_eq "the failed file is not in S3" "" \
+			"$(s3 head "$BUCKET" "$base/c/huge.bin" 2>/dev/null | awk '/^size/{print $2}')"
+		sleep 1.5
+		read -r r _ < <(timeout 60 python3 "$FIO" stat "$F/$base/c/huge.bin")
+		check_eq "... nor in the mount" ENOENT "$r"
+		used=$(df -k --output=used "$TMPFS" | tail -1)
+		echo "# tmpfs used after the failure: $used KiB"
+		check_le "its cache space is given back (KiB used)" $((64 * 1024)) "$used"
+		out=$(timeout 300 python3 "$FIO" write "$F" "$base/d" 4 4096 fulld "$WORK/full.man3" "$WORK/full.fail3")
+		echo "# after the failure: $out"
+		check_eq "writes work again once the space is back" 4 "$(wc -l < "$WORK/full.man3")"
+		cat "$WORK/full.man3" >> "$WORK/full.man"
+		check_eq "nothing acknowledged lost: all in S3, identical" 0 "$(s3_check "$WORK/full.man")"
+		sync
+		echo 3 > /proc/sys/vm/drop_caches
+		r=$(timeout 300 python3 "$FIO" read "$F" "$WORK/full.man")
+		check_eq "... and through the mount (ok err bad)" "12 0 0 -" "$r"
+		check "the daemon runs" alive "$DAEMON_PID" "$F"
+		daemon_collect "$F"
+		check "unmount" umount_fs "$F"
+		umount "$TMPFS" && rmdir "$TMPFS" && TMPFS=""
+		T_WRITTEN=$((T_WRITTEN + 12))
+		T_VERIFIED=$((T_VERIFIED + 12))
+	fi
+	proxy_collect
+fi
+
+# ===========================================================================
+if want hostile; then
+	echo "# malformed and hostile answers"
+	M=$WORK/mnt-hostile
+	R=$WORK/mnt-reader
+	base=2026/11/25/10
+	write_conf "$WORK/hostile.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-hostile" "upload = sync" \
+		"max_retries = 3" "retry_max_time = 10s" "part_size = 5M"
+	write_conf "$WORK/reader.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-reader" \
+		"max_retries = 3" "retry_max_time = 10s" "part_size = 5M"
+	mount_fs "$WORK/hostile.conf" "$M" || { not_ok "mount"; finish; }
+	PID_M=$DAEMON_PID
+	out1=$(timeout 300 python3 "$FIO" write "$M" "$base/s" 20 256 hs "$WORK/h.man1" "$WORK/h.fail1")
+	out2=$(timeout 300 python3 "$FIO" write "$M" "$base/b" 2 12288 hb "$WORK/h.man2" "$WORK/h.fail2")
+	cat "$WORK/h.man1" "$WORK/h.man2" > "$WORK/h.man"
+	check_eq "22 files written ($out1; $out2)" 22 "$(wc -l < "$WORK/h.man")"
+	nfiles=$(ls "$M/$base/s/0" | wc -l)
+	check_eq "ls before the faults" 20 "$nfiles"
+	hwm0=$(hwm_kib "$PID_M")
+
+	echo "# badxml on ListObjectsV2"
+	proxy_faults "badxml:1.0@ListObjectsV2"
+	rc=0
+	timeout 120 ls "$M/$base/s/0" > "$WORK/ls.out" 2> "$WORK/ls.err" || rc=$?
+	echo "# ls: exit $rc, $(wc -l < "$WORK/ls.out") names, $(head -c 200 "$WORK/ls.err")"
+	check "ls with malformed XML fails (not a timeout)" test "$rc" -ne 0 -a "$rc" -ne 124
+	check "... with 'Input/output error'" grep -q "Input/output error" "$WORK/ls.err"
+	check "the daemon survives badxml" alive "$PID_M" "$M"
+	echo "# proxy faults injected: $(proxy_faults_str)"
+
+	echo "# hugexml (50 MB) on ListObjectsV2"
+	proxy_faults "hugexml:1.0:50000000@ListObjectsV2"
+	rc=0
+	t0=$(date +%s)
+	timeout 300 ls "$M/$base/s/0" > "$WORK/ls.out" 2> "$WORK/ls.err" || rc=$?
+	hwm1=$(hwm_kib "$PID_M")
+	echo "# ls: exit $rc in $(($(date +%s) - t0)) s, $(wc -l < "$WORK/ls.out") names; daemon peak RSS $((hwm0 / 1024)) -> $((hwm1 / 1024)) MiB"
+	check "ls with a 50 MB listing: an answer, not a hang" test "$rc" -ne 124
+	check "the daemon survives hugexml" alive "$PID_M" "$M"
+	check_le "peak RSS stays bounded (MiB)" 256 $((hwm1 / 1024))
+	echo "# proxy faults injected: $(proxy_faults_str)"
+	proxy_faults ""
+	check_eq "ls after the faults" 20 "$(ls "$M/$base/s/0" | wc -l)"
+
+	echo "# truncated GetObject answers (a cold reader)"
+	for p in 1.0 0.3; do
+		rm -rf "$WORK/cache-reader"
+		mount_fs "$WORK/reader.conf" "$R" || { not_ok "mount reader"; break; }
+		proxy_faults "truncate:$p@GetObject"
+		r=$(timeout 600 python3 "$FIO" read "$R" "$WORK/h.man" 2> "$WORK/trunc.err")
+		read -r rok rerr rbad rerrs <<< "$r"
+		echo "# truncate:$p: $rok identical, $rerr errors ($rerrs), $rbad wrong; $(proxy_faults_str)"
+		check_eq "truncate:$p: never wrong bytes" 0 "$rbad"
+		check "truncate:$p: errors are EIO only" test "$rerrs" = - -o "$(echo "$rerrs" | sed 's/EIO=[0-9]*//')" = ""
+		[ "$p" = 1.0 ] && check_eq "truncate:1.0: every read fails" 22 "$rerr"
+		check "truncate:$p: the daemon survives" alive "$DAEMON_PID" "$R"
+		proxy_faults ""
+		daemon_collect "$R"
+		check "unmount reader" umount_fs "$R"
+	done
+
+	echo "# CompleteMultipartUpload: 200 with an error body"
+	proxy_faults "errbody200:1.0@CompleteMultipartUpload"
+	out=$(timeout 300 python3 "$FIO" write "$M" "$base/e" 2 12288 he "$WORK/he.man" "$WORK/he.fail")
+	echo "# $out; $(proxy_faults_str); $(cat "$WORK/he.fail" | head -2)"
+	check_eq "errbody200:1.0: close gives EIO for both" "2" \
+		"$(awk '$2 == "close" && $3 == "EIO"' "$WORK/he.fail" | wc -l)"
+	proxy_faults "errbody200:0.5@CompleteMultipartUpload"
+	out=$(timeout 300 python3 "$FIO" write "$M" "$base/f" 6 6144 hf "$WORK/hf.man" "$WORK/hf.fail")
+	echo "# errbody200:0.5: $out; $(proxy_faults_str)"
+	proxy_faults ""
+	check "errbody200:0.5: close errors are EIO only" \
+		test "$(awk '{print $2":"$3}' "$WORK/hf.fail" | grep -vc '^close:EIO$')" -eq 0
+	check_eq "errbody200:0.5: every acknowledged file in S3, identical" 0 "$(s3_check "$WORK/hf.man")"
+	# What the daemon shows of the failed ones is never other bytes.
+	cat "$WORK/he.fail" "$WORK/hf.fail" | while read -r name _; do
+		grep -h "" /dev/null > /dev/null
+		echo "$name 0"
+	done > "$WORK/hfail.names"
+	sleep 1.5
+	bad=0
+	while read -r name _; do
+		if [ -e "$M/$name" ] && s3 get "$BUCKET" "$name" "$WORK/s3obj" 2>/dev/null; then
+			cmp -s "$WORK/s3obj" "$M/$name" || bad=$((bad + 1))
+		fi
+	done < "$WORK/hfail.names"
+	check_eq "failed files: what the mount shows equals S3" 0 "$bad"
+	check "the daemon survives errbody200" alive "$PID_M" "$M"
+	r=$(timeout 300 python3 "$FIO" read "$M" "$WORK/h.man")
+	check_eq "earlier files still read back (ok err bad)" "22 0 0 -" "$r"
+	echo "# multipart uploads left in the bucket: $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
+	nhf=$(wc -l < "$WORK/hf.man")
+	daemon_collect "$M"
+	check "unmount" umount_fs "$M"
+	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + 22 + nhf))
+	T_VERIFIED=$((T_VERIFIED + 22 + nhf))
+fi
+
+echo "# figures: proxy requests $T_REQ, faults injected $T_FAULTS; daemon retries $T_RETRIES, requests failed for good $T_DERR"
+echo "# figures: files acknowledged and verified (sha256, in S3 and through the mount) $T_VERIFIED of $T_WRITTEN; close errors reported $T_CLOSEERR; kill -9 survived $T_CRASHES"
+drop_bucket "$BUCKET"
+finish
