@@ -303,6 +303,7 @@ void cache_close(struct cache *c)
 {
 	if (!c)
 		return;
+	STAT_SUB(cache_bytes, c->total);
 	for (int i = 0; i < HASH_BUCKETS; i++)
 		while (c->table[i]) {
 			struct cache_entry *e = c->table[i];

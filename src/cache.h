@@ -46,6 +46,8 @@ struct cache_entry {
 	struct cache_entry *hnext, *lru_prev, *lru_next;
 };
 
+/* cache_close frees every entry: the transfers queue must be drained
+ * (workq_free) first, since fetch jobs hold pins until they end. */
 struct cache *cache_open(const char *dir, long long max_size, const struct store *store,
 			 struct workq *transfers, long long fetch_chunk, char *err, size_t errlen);
 void cache_close(struct cache *c);

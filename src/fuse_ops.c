@@ -290,7 +290,10 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
 	return rc;
 }
 
-/* Asks S3 whether path is a directory (or a file, found on the way). */
+/* Asks S3 whether path is a directory or a file, in one listing per
+ * bucket: prefix "path" with delimiter '/' returns the object "path" and
+ * the common prefix "path/" side by side (only names like "path-x" sort
+ * between them; when a page ends before them, "path/" is asked alone). */
 static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info,
 		     int *is_file)
 {
@@ -302,28 +305,48 @@ static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_i
 	*is_file = 0;
 	for (size_t i = 0; i < nb; i++) {
 		struct s3_list_result r;
+		size_t plen;
 		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
 			return -ENAMETOOLONG;
-		/* One listing of "path/" with max-keys 1: any key below makes it
-		 * a directory. */
-		int lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 1, &r);
+		plen = strlen(prefix);
+		prefix[plen - 1] = '\0'; /* "path/" -> "path" */
+		int lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 16, &r);
 		if (lrc < 0) {
 			rc = lrc;
 			continue;
 		}
-		int found = r.nobjects > 0 || r.nprefixes > 0;
+		int dir = 0, file = -1;
+		for (size_t j = 0; j < r.nprefixes && !dir; j++)
+			dir = strlen(r.prefixes[j]) == plen && strncmp(r.prefixes[j], prefix, plen - 1) == 0;
+		for (size_t j = 0; j < r.nobjects && file < 0; j++)
+			if (strcmp(r.objects[j].key, prefix) == 0)
+				file = (int)j;
+		int unsure = !dir && r.is_truncated;
+		if (file >= 0 && !dir) {
+			memset(file_info, 0, sizeof(*file_info));
+			file_info->size = r.objects[file].size;
+			snprintf(file_info->etag, sizeof(file_info->etag), "%s", r.objects[file].etag);
+			file_info->mtime = r.objects[file].last_modified;
+			snprintf(file_info->storage_class, sizeof(file_info->storage_class), "%s",
+				 r.objects[file].storage_class);
+		}
 		s3xml_list_result_free(&r);
-		if (found)
+		if (unsure) {
+			prefix[plen - 1] = '/';
+			lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 1, &r);
+			if (lrc < 0) {
+				rc = lrc;
+				continue;
+			}
+			dir = r.nobjects > 0 || r.nprefixes > 0;
+			s3xml_list_result_free(&r);
+		}
+		if (dir)
 			return 0;
-	}
-	if (rc == -ENOENT && !name_is_filelike(path)) {
-		int frc = probe_file(fs, path, file_info);
-		if (frc == 0) {
+		if (file >= 0) {
 			*is_file = 1;
 			return 0;
 		}
-		if (frc != -ENOENT)
-			rc = frc;
 	}
 	return rc;
 }
@@ -1259,8 +1282,10 @@ static int op_unlink(const char *fpath)
 	if (busy)
 		return -EBUSY;
 	rc = map_path(fs->cfg, path, &t);
+	/* Deleted, or tagged (on_delete = tag:K=V): the store then hides the
+	 * object here; other hosts see it until a lifecycle rule expires it. */
 	if (rc == 0)
-		rc = fs->store.ops->remove(fs->store.ctx, &t);
+		rc = fs->store.ops->retire(fs->store.ctx, &t);
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
 	if (cache_get(fs->cache, &t, 0, &ce) == 0) {

@@ -1,0 +1,487 @@
+/* test_cache.c - the cache and upload layers over an in-memory store that
+ * stands in for S3 through the store_ops table (no network). */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cache.h"
+#include "journal.h"
+#include "stats.h"
+#include "upload.h"
+#include "workq.h"
+
+/* ---- the memory store: one object, multipart parts, request counts ---- */
+
+#define MEM_MAX (64 << 20)
+
+struct mem_store {
+	pthread_mutex_t lock;
+	char key[S3_KEY_MAX + 1];
+	unsigned char *data;
+	long long size;
+	int exists;
+	unsigned char *parts[64];
+	long long part_len[64];
+	int gets, puts, mpu_creates, parts_sent, completes, aborts;
+	int fail_parts; /* UploadPart answers -EIO while > 0 */
+};
+
+static void md5_hex(const void *p, size_t n, char out[33])
+{
+	unsigned char md[16];
+	unsigned int len = 16;
+	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
+	s3_md5_hex(md, out);
+}
+
+static int body_read(const struct http_body *b, unsigned char *dst)
+{
+	if (b->kind == HTTP_BODY_MEM) {
+		memcpy(dst, b->mem, b->len);
+		return 0;
+	}
+	return pread(b->fd, dst, b->len, b->off) == (ssize_t)b->len ? 0 : -EIO;
+}
+
+static int m_get(void *ctx, const struct target *t, long long off, long long len,
+		 const char *if_match, struct http_sink *sink, struct s3_obj_info *info)
+{
+	struct mem_store *m = ctx;
+	pthread_mutex_lock(&m->lock);
+	m->gets++;
+	if (!m->exists || strcmp(t->key, m->key) != 0) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	long long end = len < 0 || off + len > m->size ? m->size : off + len;
+	long long n = off < end ? end - off : 0;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->size = m->size;
+		md5_hex(m->data, (size_t)m->size, info->etag);
+	}
+	if (sink->kind == HTTP_SINK_FD)
+		ck_assert_int_eq(pwrite(sink->fd, m->data + off, (size_t)n, sink->off), n);
+	else
+		memcpy(sink->buf, m->data + off, (size_t)n);
+	sink->len = (size_t)n;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int m_head(void *ctx, const struct target *t, struct s3_obj_info *info)
+{
+	struct http_sink sink = { .kind = HTTP_SINK_DISCARD };
+	(void)sink;
+	struct mem_store *m = ctx;
+	if (!m->exists)
+		return -ENOENT;
+	memset(info, 0, sizeof(*info));
+	info->size = m->size;
+	md5_hex(m->data, (size_t)m->size, info->etag);
+	return 0;
+}
+
+static int m_put(void *ctx, const struct target *t, const struct http_body *body,
+		 const char *md5, const struct s3_meta_pair *meta, size_t nmeta, char *etag,
+		 size_t etaglen)
+{
+	struct mem_store *m = ctx;
+	pthread_mutex_lock(&m->lock);
+	m->puts++;
+	free(m->data);
+	m->data = malloc(body->len + 1);
+	body_read(body, m->data);
+	m->size = (long long)body->len;
+	m->exists = 1;
+	snprintf(m->key, sizeof(m->key), "%s", t->key);
+	md5_hex(m->data, body->len, etag);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
+			size_t nmeta, char *id, size_t idlen)
+{
+	struct mem_store *m = ctx;
+	pthread_mutex_lock(&m->lock);
+	m->mpu_creates++;
+	pthread_mutex_unlock(&m->lock);
+	snprintf(id, idlen, "upload-1");
+	return 0;
+}
+
+static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
+		      const struct http_body *body, char *etag, size_t etaglen)
+{
+	struct mem_store *m = ctx;
+	unsigned char *buf = malloc(body->len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(body_read(body, buf), 0);
+	pthread_mutex_lock(&m->lock);
+	if (m->fail_parts > 0) {
+		m->fail_parts--;
+		pthread_mutex_unlock(&m->lock);
+		free(buf);
+		return -EIO;
+	}
+	m->parts_sent++;
+	free(m->parts[n - 1]);
+	m->parts[n - 1] = buf;
+	m->part_len[n - 1] = (long long)body->len;
+	md5_hex(buf, body->len, etag);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int m_mpu_complete(void *ctx, const struct target *t, const char *id,
+			  const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen)
+{
+	struct mem_store *m = ctx;
+	long long total = 0;
+	pthread_mutex_lock(&m->lock);
+	m->completes++;
+	for (size_t i = 0; i < nparts; i++) {
+		char want[33];
+		md5_hex(m->parts[i], (size_t)m->part_len[i], want);
+		ck_assert_str_eq(parts[i].etag, want); /* the list names what was sent */
+		total += m->part_len[i];
+	}
+	free(m->data);
+	m->data = malloc((size_t)total + 1);
+	total = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		memcpy(m->data + total, m->parts[i], (size_t)m->part_len[i]);
+		total += m->part_len[i];
+	}
+	m->size = total;
+	m->exists = 1;
+	snprintf(m->key, sizeof(m->key), "%s", t->key);
+	snprintf(etag, etaglen, "mpu-%zu", nparts);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int m_mpu_abort(void *ctx, const struct target *t, const char *id)
+{
+	struct mem_store *m = ctx;
+	pthread_mutex_lock(&m->lock);
+	m->aborts++;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static const struct store_ops mem_ops = {
+	.get = m_get,
+	.head = m_head,
+	.put = m_put,
+	.mpu_create = m_mpu_create,
+	.mpu_part = m_mpu_part,
+	.mpu_complete = m_mpu_complete,
+	.mpu_abort = m_mpu_abort,
+};
+
+static struct mem_store mem;
+static struct workq *q;
+static char dir[] = "/tmp/s3csfs-test-cache.XXXXXX";
+static struct bucket_conf bucket = { .name = "b", .key_prefix = "" };
+
+static void setup(void)
+{
+	memset(&mem, 0, sizeof(mem));
+	pthread_mutex_init(&mem.lock, NULL);
+	strcpy(dir, "/tmp/s3csfs-test-cache.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	q = workq_new(4, "test");
+	ck_assert_ptr_nonnull(q);
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+	workq_free(q);
+	free(mem.data);
+	for (int i = 0; i < 64; i++)
+		free(mem.parts[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Fetch jobs drop their pins after waking readers: drain the queue before
+ * cache_close, as the daemon does at unmount. */
+static void drain(void)
+{
+	workq_free(q);
+	q = workq_new(4, "test");
+	ck_assert_ptr_nonnull(q);
+}
+
+static struct target target_of(const char *key)
+{
+	struct target t = { .bucket = &bucket };
+	snprintf(t.key, sizeof(t.key), "%s", key);
+	return t;
+}
+
+static unsigned char *pattern(long long n, int seed)
+{
+	unsigned char *p = malloc((size_t)n);
+	ck_assert_ptr_nonnull(p);
+	for (long long i = 0; i < n; i++)
+		p[i] = (unsigned char)((i * 31 + seed) ^ (i >> 9));
+	return p;
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_small_file_one_put)
+{
+	struct store st = { &mem_ops, &mem };
+	struct upload_ctx ux = { st, q, 5 << 20 };
+	char err[256], etag[S3_ETAG_MAX];
+	struct cache *c = cache_open(dir, 64 << 20, &st, q, 5 << 20, err, sizeof(err));
+	struct target t = target_of("2026/1/1/a.bin");
+	struct cache_entry *e;
+	unsigned char *data = pattern(100000, 1);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	ck_assert_int_eq(cache_begin_write(c, e, 0), 0);
+	ck_assert_int_eq(pwrite(e->fd, data, 100000, 0), 100000);
+	cache_written(c, e, 100000);
+	struct upload *u = upload_new(&ux, &t, e->fd);
+	upload_progress(u, 100000);
+	ck_assert_int_eq(upload_finish(u, 100000, etag, sizeof(etag)), 0);
+	upload_free(u);
+	cache_write_done(c, e, etag);
+	cache_put(c, e);
+	ck_assert_int_eq(mem.puts, 1);
+	ck_assert_int_eq(mem.mpu_creates, 0);
+	ck_assert_int_eq(mem.size, 100000);
+	ck_assert_mem_eq(mem.data, data, 100000);
+	cache_close(c);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_multipart_streams_and_resends)
+{
+	struct store st = { &mem_ops, &mem };
+	long long ps = 5 << 20, size = 3 * ps + 12345;
+	struct upload_ctx ux = { st, q, ps };
+	char err[256], etag[S3_ETAG_MAX];
+	struct cache *c = cache_open(dir, 64 << 20, &st, q, ps, err, sizeof(err));
+	struct target t = target_of("big.bin");
+	struct cache_entry *e;
+	unsigned char *data = pattern(size, 2);
+
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	ck_assert_int_eq(cache_begin_write(c, e, 0), 0);
+	/* Sequential writes: parts go while writing. */
+	struct upload *u = upload_new(&ux, &t, e->fd);
+	for (long long off = 0; off < size; off += 1 << 20) {
+		long long n = size - off < (1 << 20) ? size - off : (1 << 20);
+		ck_assert_int_eq(pwrite(e->fd, data + off, (size_t)n, off), n);
+		upload_progress(u, off + n);
+	}
+	ck_assert_int_eq(mem.mpu_creates, 1);
+	/* Rewrite a byte inside part 1 after it may have been sent. */
+	data[ps + 10] ^= 0xff;
+	ck_assert_int_eq(pwrite(e->fd, data + ps + 10, 1, ps + 10), 1);
+	upload_invalidate(u, ps + 10, 1);
+	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), 0);
+	ck_assert_str_eq(etag, "mpu-4");
+	ck_assert_int_eq(mem.size, size);
+	ck_assert_mem_eq(mem.data, data, (size_t)size);
+	ck_assert_int_eq(mem.completes, 1);
+	ck_assert_int_eq(mem.aborts, 0);
+	upload_free(u);
+	cache_write_done(c, e, etag);
+	cache_put(c, e);
+	cache_close(c);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_failed_part_aborts)
+{
+	struct store st = { &mem_ops, &mem };
+	long long ps = 5 << 20, size = 2 * ps + 1;
+	struct upload_ctx ux = { st, q, ps };
+	char etag[S3_ETAG_MAX];
+	unsigned char *data = pattern(size, 3);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/f", dir);
+	int fd = open(path, O_RDWR | O_CREAT, 0600);
+	struct target t = target_of("fail.bin");
+
+	ck_assert_int_eq(pwrite(fd, data, (size_t)size, 0), size);
+	mem.fail_parts = 1000;
+	struct upload *u = upload_new(&ux, &t, fd);
+	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), -EIO);
+	ck_assert_int_eq(mem.aborts, 1); /* not left behind */
+	ck_assert_int_eq(mem.exists, 0);
+	upload_free(u);
+	close(fd);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_fill_ranges_and_survive_restart)
+{
+	struct store st = { &mem_ops, &mem };
+	long long size = 3 * CACHE_BLOCK + 777;
+	char err[256], etag[33];
+	struct target t = target_of("2026/1/1/r.bin");
+	struct cache_entry *e;
+	unsigned char *data = pattern(size, 4), buf[4096];
+
+	mem.data = malloc((size_t)size);
+	memcpy(mem.data, data, (size_t)size);
+	mem.size = size;
+	mem.exists = 1;
+	strcpy(mem.key, t.key);
+	md5_hex(data, (size_t)size, etag);
+
+	struct cache *c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	/* A read in the middle fetches only what it needs. */
+	ck_assert_int_eq(cache_fill(c, e, 2 * CACHE_BLOCK + 5, 4096, 0), 0);
+	ck_assert_int_eq(pread(e->fd, buf, 4096, 2 * CACHE_BLOCK + 5), 4096);
+	ck_assert_mem_eq(buf, data + 2 * CACHE_BLOCK + 5, 4096);
+	ck_assert_int_eq(mem.gets, 1);
+	ck_assert_int_eq(e->complete, 0);
+	/* The rest, then nothing more is fetched. */
+	ck_assert_int_eq(cache_fill(c, e, 0, size, 0), 0);
+	ck_assert_int_eq(e->complete, 1);
+	int gets = mem.gets;
+	ck_assert_int_eq(cache_fill(c, e, 0, size, 0), 0);
+	ck_assert_int_eq(mem.gets, gets);
+	cache_put(c, e);
+	drain();
+	cache_close(c);
+
+	/* A new run keeps the complete file, unverified until checked. */
+	c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
+	ck_assert_int_eq(cache_get(c, &t, 0, &e), 0);
+	ck_assert_int_eq(e->complete, 1);
+	ck_assert_int_eq(e->verified, 0);
+	ck_assert_str_eq(e->etag, etag);
+	unsigned char *all = malloc((size_t)size);
+	ck_assert_int_eq(pread(e->fd, all, (size_t)size, 0), size);
+	ck_assert_mem_eq(all, data, (size_t)size);
+	/* A different ETag in S3 drops the stale bytes. */
+	cache_set_object(c, e, size, "0123456789abcdef0123456789abcdef", 0);
+	ck_assert_int_eq(e->complete, 0);
+	cache_put(c, e);
+	drain();
+	cache_close(c);
+	free(all);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_eviction_spares_dirty_and_pinned)
+{
+	struct store st = { &mem_ops, &mem };
+	char err[256];
+	long long max = 3 * CACHE_BLOCK;
+	struct cache *c = cache_open(dir, max, &st, q, CACHE_BLOCK, err, sizeof(err));
+	struct cache_entry *e[6];
+	unsigned char *data = pattern(CACHE_BLOCK, 5);
+
+	for (int i = 0; i < 6; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "f%d", i);
+		struct target t = target_of(key);
+		ck_assert_int_eq(cache_get(c, &t, 1, &e[i]), 0);
+		ck_assert_int_eq(cache_begin_write(c, e[i], 0), 0);
+		ck_assert_int_eq(pwrite(e[i]->fd, data, CACHE_BLOCK, 0), CACHE_BLOCK);
+		cache_written(c, e[i], CACHE_BLOCK);
+	}
+	/* f0..f3 become clean and unused; f4 stays dirty; f5 stays pinned. */
+	for (int i = 0; i < 4; i++) {
+		cache_write_done(c, e[i], "etag");
+		cache_put(c, e[i]);
+	}
+	cache_write_done(c, e[5], "etag");
+	cache_put(c, e[4]);
+	ck_assert_int_le(STAT_GET(cache_bytes), max);
+	struct target t4 = target_of("f4"), t5 = target_of("f5"), t0 = target_of("f0");
+	struct cache_entry *x;
+	ck_assert_int_eq(cache_get(c, &t4, 0, &x), 0); /* dirty: kept */
+	ck_assert_int_eq(x->dirty, 1);
+	cache_write_done(c, x, NULL);
+	cache_put(c, x);
+	ck_assert_int_eq(cache_get(c, &t5, 0, &x), 0); /* pinned: kept */
+	cache_put(c, x);
+	ck_assert_int_eq(cache_get(c, &t0, 0, &x), -ENOENT); /* oldest clean: gone */
+	cache_put(c, e[5]);
+	cache_close(c);
+	free(data);
+}
+END_TEST
+
+static int replayed;
+static void count_replay(void *ctx, const char *name, const char *path)
+{
+	ck_assert_str_eq(name, "0123abcd");
+	ck_assert_str_eq(path, "2026/1/1/j.bin");
+	replayed++;
+}
+
+START_TEST(test_journal_roundtrip)
+{
+	char err[256], path[300];
+	int fd;
+
+	ck_assert_int_eq(journal_init(dir, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/data", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 1), 0);
+	/* A half-written record (never renamed) is not replayed. */
+	snprintf(path, sizeof(path), "%s/journal/feed.tmp", dir);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	replayed = 0;
+	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 1);
+	ck_assert_int_eq(replayed, 1);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	journal_remove(dir, "0123abcd");
+	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
+	close(fd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cache");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_small_file_one_put);
+	tcase_add_test(tc, test_multipart_streams_and_resends);
+	tcase_add_test(tc, test_failed_part_aborts);
+	tcase_add_test(tc, test_fill_ranges_and_survive_restart);
+	tcase_add_test(tc, test_eviction_spares_dirty_and_pinned);
+	tcase_add_test(tc, test_journal_roundtrip);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
