@@ -10,6 +10,7 @@
 #include <iniparser.h>
 
 #include "creds.h"
+#include "imds.h"
 #include "log.h"
 
 static int set_static(struct s3_creds_provider *p, const char *ak, const char *sk,
@@ -89,15 +90,35 @@ int creds_resolve(const struct s3_conn_conf *conn, struct s3_creds_provider *p, 
 	rc = from_shared_file(p, desc, desclen);
 	if (rc != -ENOKEY)
 		return rc;
+	if (imds_disabled()) {
+		snprintf(err, errlen,
+			 "no credentials: none in the config file, none in AWS_ACCESS_KEY_ID/"
+			 "AWS_SECRET_ACCESS_KEY, none in the shared credentials file, and instance "
+			 "metadata is off (AWS_EC2_METADATA_DISABLED)");
+		return -ENOKEY;
+	}
+	/* Last: an EC2 instance's role. Off EC2 this costs at most a short
+	 * connection timeout, once, at start. */
+	char ierr[400];
+	struct imds *m = imds_new(desc, desclen, ierr, sizeof(ierr));
+	if (m) {
+		p->get = imds_get;
+		p->ctx = m;
+		return 0;
+	}
 	snprintf(err, errlen,
 		 "no credentials: none in the config file, none in AWS_ACCESS_KEY_ID/"
-		 "AWS_SECRET_ACCESS_KEY, none in the shared credentials file");
+		 "AWS_SECRET_ACCESS_KEY, none in the shared credentials file, none from instance "
+		 "metadata (%s)",
+		 ierr);
 	return -ENOKEY;
 }
 
 void creds_release(struct s3_creds_provider *p)
 {
-	if (p->ctx) {
+	if (p->ctx && p->get == imds_get) {
+		imds_free(p->ctx);
+	} else if (p->ctx) {
 		explicit_bzero(p->ctx, sizeof(struct s3_creds));
 		free(p->ctx);
 	}

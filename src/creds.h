@@ -2,7 +2,10 @@
  * keys in the config file, the environment (AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), the shared credentials file
  * (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE
- * or "default").
+ * or "default"), the EC2 instance metadata service (IMDSv2, see imds.h;
+ * not asked when AWS_EC2_METADATA_DISABLED=true). A source that has
+ * credentials answers, right or wrong: the chain never falls through to
+ * the next one because the server refused a key.
  *
  * Promises: secrets are copied into memory owned here and wiped on free;
  * descriptions name the source, never a secret. */

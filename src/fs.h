@@ -22,4 +22,8 @@ extern const struct fuse_operations s3csfs_fuse_ops;
 /* Pending async uploads (for shutdown and sd_notify STATUS). */
 long fs_pending_uploads(void);
 
+/* Whether the filesystem was unmounted through destroy with nothing left
+ * pending (for the exit status). */
+int fs_clean_shutdown(void);
+
 #endif

@@ -97,6 +97,12 @@ struct fs {
 };
 
 static struct fs *g_fs;
+static int clean_shutdown;
+
+int fs_clean_shutdown(void)
+{
+	return clean_shutdown;
+}
 
 long fs_pending_uploads(void)
 {
@@ -348,6 +354,10 @@ static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_i
 			return 0;
 		}
 	}
+	/* Flat buckets hold no directories: a date directory whose files may
+	 * live in one exists as far as lookups go. */
+	if (rc == -ENOENT && map_dir_may_be_flat(fs->cfg, path))
+		return 0;
 	return rc;
 }
 
@@ -1665,6 +1675,8 @@ static void op_destroy(void *private_data)
 	}
 	if ((pending = fs_pending_uploads()) > 0)
 		log_warn("unmount: %ld upload(s) still pending stay in the journal", pending);
+	else
+		clean_shutdown = 1;
 	if (fs->reaper)
 		reaper_stop(fs->reaper);
 	workq_free(fs->files);

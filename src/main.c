@@ -77,7 +77,9 @@ static int has_flag(int argc, char **argv, const char *flag)
 	return 0;
 }
 
-static int load(const char *conf, struct config *cfg)
+/* quick: a user is waiting (check, reap): a dead endpoint must fail in
+ * seconds, not after the daemon's minute of retries. */
+static int load(const char *conf, struct config *cfg, int quick)
 {
 	char err[1024];
 	char fallback[512];
@@ -89,6 +91,14 @@ static int load(const char *conf, struct config *cfg)
 	if (config_load(conf, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "s3csfs: %s\n", err);
 		return -1;
+	}
+	if (quick) {
+		if (cfg->max_retries > 1)
+			cfg->max_retries = 1;
+		if (cfg->retry_max_ms > 2000)
+			cfg->retry_max_ms = 2000;
+		if (cfg->connect_timeout_ms > 3000)
+			cfg->connect_timeout_ms = 3000;
 	}
 	if (clients_create(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "s3csfs: %s\n", err);
@@ -114,7 +124,7 @@ static int cmd_reap(int argc, char **argv)
 			return 2;
 		}
 	log_init(1, LOG_LVL_WARN);
-	rc = load(conf, &cfg);
+	rc = load(conf, &cfg, 0);
 	free(conf);
 	if (rc < 0)
 		return 2;
@@ -146,7 +156,7 @@ static int cmd_check(int argc, char **argv)
 	int failures = 0, rc;
 
 	log_init(1, LOG_LVL_ERROR);
-	rc = load(conf, &cfg);
+	rc = load(conf, &cfg, 1);
 	free(conf);
 	if (rc < 0) {
 		printf("FAIL config: see the message above\n");
@@ -180,8 +190,11 @@ static int cmd_check(int argc, char **argv)
 		printf("%s [bucket:%s] write %s%s%s\n", rc ? "FAIL" : "OK  ", b->id, key,
 		       rc ? ": " : "", rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
 		if (rc) {
-			printf("     the credentials need s3:PutObject on %s/%s*\n", b->name,
-			       b->key_prefix);
+			printf("     %s\n",
+			       rc == -EACCES ? "the credentials need s3:PutObject on the bucket and prefix"
+			       : rc == -EINVAL ? "the server refused a setting of this bucket "
+						 "(storage_class, sse, tags): see the S3 error"
+					       : "see the S3 error above");
 			failures++;
 			continue;
 		}
@@ -279,7 +292,7 @@ int main(int argc, char **argv)
 	conf = take_conf_option(argc, argv);
 	fg = has_flag(argc, argv, "-f") || has_flag(argc, argv, "-d");
 	log_init(1, LOG_LVL_INFO);
-	rc = load(conf, &cfg);
+	rc = load(conf, &cfg, 0);
 	free(conf);
 	if (rc < 0)
 		return 1;
@@ -296,6 +309,10 @@ int main(int argc, char **argv)
 	args[argc + 1] = "max_threads=64";
 	rc = fuse_main(argc + 2, args, &s3csfs_fuse_ops, &cfg);
 	free(args);
+	/* libfuse 3.14 returns 8 when a signal ended the loop; an unmount
+	 * that went through destroy (uploads flushed) is a clean exit. */
+	if (rc == 8 && fs_clean_shutdown())
+		rc = 0;
 	clients_free(&cfg);
 	config_free(&cfg);
 	return rc;

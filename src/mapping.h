@@ -15,9 +15,20 @@
 struct target {
 	const struct bucket_conf *bucket;
 	char key[S3_KEY_MAX + 1];
+	/* The mount path it was mapped from. With key_layout = flat the key
+	 * has lost the date directories: the store keeps this path in the
+	 * object's metadata (x-amz-meta-s3csfs-path). */
+	char path[S3_KEY_MAX + 1];
 };
 
 int map_path(const struct config *cfg, const char *path, struct target *out);
+
+/* 1 if some path below directory dir ("" for the root) would be stored in
+ * a key_layout = flat bucket, so the directory cannot be found by listing
+ * keys: it exists only as far as the paths below it do. Exact for date
+ * ranges and for globs' literal leading directories; a glob that starts
+ * with a wildcard counts as "may". */
+int map_dir_may_be_flat(const struct config *cfg, const char *dir);
 
 /* The listing prefix of directory dir ("" for the root) in bucket b:
  * key_prefix + dir + "/" (just key_prefix for the root). */

@@ -156,6 +156,23 @@ int s3_bucket_subresource(struct s3_client *c, const char *method, const char *b
 			  const char *subresource, const char *body, size_t body_len,
 			  char **out, size_t *out_len, struct s3_status *st);
 
+/* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
+ * object, keys up to 128 and values up to 256 characters. */
+#define S3_MAX_TAGS 10
+struct s3_tag {
+	char key[129];
+	char value[257];
+};
+
+/* The object's tags into tags[0..max), *n how many (an empty answer body
+ * counts as none). An answer with more than max tags, or a malformed one,
+ * is -EPROTO. */
+int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *key,
+			  struct s3_tag *tags, size_t max, size_t *n, struct s3_status *st);
+/* Replaces the object's tag set with tags[0..n) (n <= S3_MAX_TAGS). */
+int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *key,
+			  const struct s3_tag *tags, size_t n, struct s3_status *st);
+
 /* MD5 helpers shared with the upload layer. */
 void s3_md5_base64(const unsigned char md5[16], char out[25]);
 void s3_md5_hex(const unsigned char md5[16], char out[33]);

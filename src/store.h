@@ -3,7 +3,11 @@
  *
  * Promises: the same contract as the s3_client.h call each op is named
  * after (0 or -errno, retries done below); a target carries the bucket's
- * settings (storage class, SSE, tags), which the store applies itself. */
+ * settings (storage class, SSE, tags, key layout, on_delete), which the
+ * store applies itself: with key_layout = flat, put and mpu_create store
+ * the mount path in x-amz-meta-s3csfs-path (percent-encoded) besides any
+ * meta the caller gives, and copy to a flat bucket replaces the metadata
+ * with the destination's path. */
 #ifndef S3CSFS_STORE_H
 #define S3CSFS_STORE_H
 
@@ -20,6 +24,14 @@ struct store_ops {
 		   const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
 		   char *etag, size_t etaglen);
 	int (*remove)(void *ctx, const struct target *t);
+	/* What unlink(2) does to an object: as the bucket's on_delete says,
+	 * DeleteObject, or (tag:KEY=VALUE) PutObjectTagging of the object's
+	 * tags plus that one, so a lifecycle rule can expire it. A tagged
+	 * object is hidden by this store (get/head -ENOENT, left out of
+	 * listings) for the rest of the process's life, or until a put to
+	 * its key; other hosts keep seeing it until the lifecycle rule acts.
+	 * A missing object is success, as for DeleteObject. */
+	int (*retire)(void *ctx, const struct target *t);
 	int (*copy)(void *ctx, const struct target *from, const struct target *to,
 		    char *etag, size_t etaglen);
 	int (*list)(void *ctx, const struct bucket_conf *b, const char *prefix,

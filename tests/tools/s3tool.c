@@ -37,6 +37,7 @@ static void usage(void)
 		"  mpu-put BUCKET KEY FILE PART_SIZE THREADS   (a whole parallel multipart upload)\n"
 		"  mpu-ls BUCKET [PREFIX] [--max-uploads N]      (all pages)\n"
 		"  subres METHOD BUCKET SUBRESOURCE [FILE]       (e.g. GET b lifecycle)\n"
+		"  tagging BUCKET KEY                            (object tags, KEY=VALUE lines)\n"
 		"environment: S3_ENDPOINT S3_REGION S3_ACCESS_KEY S3_SECRET_KEY [S3_SESSION_TOKEN]\n"
 		"             [S3_VIRTUAL_HOST=1] [S3_MAX_RETRIES=N]\n");
 }
@@ -323,6 +324,16 @@ static int run(const char *cmd, int argc, char **argv)
 			s3xml_mpu_list_free(&l);
 		} while (more && pages < 100000);
 		fprintf(stderr, "s3tool: %d pages\n", pages);
+		return 0;
+	}
+	if (strcmp(cmd, "tagging") == 0 && n == 2) {
+		struct s3_tag tags[S3_MAX_TAGS];
+		size_t nt = 0;
+		rc = s3_get_object_tagging(client, a[0], a[1], tags, S3_MAX_TAGS, &nt, &st);
+		if (rc < 0)
+			return fail(rc, &st, "GetObjectTagging");
+		for (size_t i = 0; i < nt; i++)
+			printf("%s=%s\n", tags[i].key, tags[i].value);
 		return 0;
 	}
 	if (strcmp(cmd, "subres") == 0 && (n == 3 || n == 4)) {
