@@ -524,8 +524,12 @@ static void fetch_job_run(void *arg)
 	free(j);
 }
 
-/* With the lock: starts jobs for the missing blocks in [b0, b1]. */
-static int schedule(struct cache *c, struct cache_entry *e, long long b0, long long b1)
+/* With the lock: starts jobs for the missing blocks in [b0, b1]. With
+ * whole_only (read-ahead), a run shorter than a full chunk waits until the
+ * window has slid far enough to fill one, unless it reaches the end: one
+ * request per chunk, not per block. */
+static int schedule(struct cache *c, struct cache_entry *e, long long b0, long long b1,
+		    int whole_only)
 {
 	long long per_job = c->fetch_chunk / CACHE_BLOCK;
 
@@ -534,8 +538,13 @@ static int schedule(struct cache *c, struct cache_entry *e, long long b0, long l
 			b++;
 			continue;
 		}
-		long long s = b;
-		while (b <= b1 && b < e->nblocks && e->blocks[b] == BLK_MISSING && b - s < per_job)
+		long long s = b, run = 0;
+		while (s + run <= b1 && s + run < e->nblocks && e->blocks[s + run] == BLK_MISSING &&
+		       run < per_job)
+			run++;
+		if (whole_only && run < per_job && s + run < e->nblocks)
+			break;
+		while (b < s + run)
 			e->blocks[b++] = BLK_FETCHING;
 		struct fetch_job *j = malloc(sizeof(*j));
 		if (j) {
@@ -572,7 +581,9 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 	long long b0 = off / CACHE_BLOCK, b1 = (end - 1) / CACHE_BLOCK;
 	long long a1 = (end + ahead - 1) / CACHE_BLOCK;
 	e->fetch_error = 0;
-	rc = schedule(c, e, b0, a1 > b1 ? a1 : b1);
+	rc = schedule(c, e, b0, b1, 0);
+	if (!rc && a1 > b1)
+		rc = schedule(c, e, b1 + 1, a1, 1);
 	for (int rounds = 0; !rc && !e->complete && rounds < 1000;) {
 		int waiting = 0, missing = 0;
 		for (long long b = b0; b <= b1; b++) {
@@ -588,7 +599,7 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 				break;
 			}
 			rounds++;
-			rc = schedule(c, e, b0, b1);
+			rc = schedule(c, e, b0, b1, 0);
 			continue;
 		}
 		pthread_cond_wait(&c->fetched, &c->lock);

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-PS4='+ $(date +%T) '
 # test_faults.sh - reliability (issue 8): the daemon through the fault-injecting
 # proxy (tests/tools/s3proxy.py), killed with SIGKILL, with a full cache disk
 # and with malformed answers. Every file's bytes are checked (sha256), through
@@ -331,9 +330,49 @@ if want down; then
 	echo "2026/11/25/3/1/down1.bin $(sha256sum < "$WORK/src/down1" | cut -d' ' -f1)" > "$WORK/down.man"
 	check_eq "... and is in S3" 0 "$(s3_check "$WORK/down.man")"
 	check "ls of the root works" bash -c "timeout 60 ls '$D' | grep -qx 2026"
+	echo "# the server hangs (answers nothing): stall on every request"
+	proxy_faults "stall:1.0:100"
+	read -r r secs < <(timeout 200 python3 "$FIO" stat "$D/2032/1/1/0/0/unknown.bin")
+	echo "# stat of an unknown file with the server hanging: $r in $secs s"
+	check_eq "hanging server: stat of an unknown file gives EIO" EIO "$r"
+	check "... in bounded time (${secs}s <= 75s)" \
+		python3 -c "import sys; sys.exit(0 if float('${secs:-999}') <= 75 else 1)"
+	check "the daemon survives" alive "$DAEMON_PID" "$D"
+	proxy_faults ""
 	daemon_collect "$D"
 	check "unmount" umount_fs "$D"
 	proxy_collect
+	T_WRITTEN=$((T_WRITTEN + 1))
+	T_VERIFIED=$((T_VERIFIED + 1))
+
+	echo "# nothing listening at the endpoint at mount time (connection refused)"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	write_conf "$WORK/refused.conf" "$BUCKET" "http://127.0.0.1:$port" "$WORK/cache-refused" \
+		"upload = sync" "${OUTAGE_CONF[@]}"
+	mount_fs "$WORK/refused.conf" "$D" || { not_ok "the mount comes up with nothing listening"; finish; }
+	ok "the mount comes up with nothing listening"
+	read -r r secs < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
+	echo "# stat of an unknown file: $r in $secs s"
+	check_eq "refused: stat of an unknown file gives EIO" EIO "$r"
+	check "... within the retry budget (${secs}s <= 15s)" \
+		python3 -c "import sys; sys.exit(0 if float('${secs:-99}') <= 15 else 1)"
+	python3 "$S3PROXY" --listen "127.0.0.1:$port" --upstream "${S3_ENDPOINT#http://}" \
+		--port-file "$WORK/proxy2.port" > "$WORK/proxy2.out" 2>&1 &
+	P2=$!
+	PIDS+=("$P2")
+	wait_for 10 test -s "$WORK/proxy2.port"
+	sleep 1.5 # negative_timeout
+	read -r r _ < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
+	check_eq "server started: stat of an unknown file is ENOENT" ENOENT "$r"
+	mkdir -p "$D/2026/11/25/3/2"
+	check "server started: a write works" cp "$WORK/src/down1" "$D/2026/11/25/3/2/down1.bin"
+	echo "2026/11/25/3/2/down1.bin $(sha256sum < "$WORK/src/down1" | cut -d' ' -f1)" > "$WORK/refused.man"
+	check_eq "... and is in S3" 0 "$(s3_check "$WORK/refused.man")"
+	daemon_collect "$D"
+	check "unmount" umount_fs "$D"
+	kill "$P2"
+	wait "$P2" 2>/dev/null
+	forget_pid "$P2"
 	T_WRITTEN=$((T_WRITTEN + 1))
 	T_VERIFIED=$((T_VERIFIED + 1))
 fi
@@ -543,6 +582,10 @@ if want diskfull; then
 		echo "# 100 MiB file: $done bytes written, then $werr; tmpfs: $(df -k --output=used,avail "$TMPFS" | tail -1)"
 		check "writing 100 MiB fails cleanly (ENOSPC or EIO at write)" \
 			test "$werr" = ENOSPC -o "$werr" = EIO
+		# 40 MiB of clean, evictable files were cached: kept to cache_max_size,
+		# the dirty file may grow to about 64 MiB before the disk is full.
+		check "clean files make room for the file being written ($((done >> 20)) MiB >= 60 MiB before ENOSPC)" \
+			test "$done" -ge $((60 << 20))
 		check "the daemon runs" alive "$DAEMON_PID" "$F"
 		sync
 		echo 3 > /proc/sys/vm/drop_caches
@@ -624,6 +667,20 @@ if want hostile; then
 	proxy_faults ""
 	check_eq "ls after the faults" 20 "$(ls "$M/$base/s/0" | wc -l)"
 
+	echo "# a key that XML 1.0 cannot carry (a control character), written by another client"
+	echo ctl > "$WORK/ctl.txt"
+	if s3 put "$BUCKET" "$base/s/0/ctl"$'\x01'"name.bin" "$WORK/ctl.txt" > /dev/null 2>&1; then
+		rc=0
+		timeout 120 ls "$M/$base/s/0" > "$WORK/ls.out" 2> "$WORK/ls.err" || rc=$?
+		echo "# ls: exit $rc, $(wc -l < "$WORK/ls.out") names $(head -c 200 "$WORK/ls.err")"
+		check "a directory holding such a key still lists" test "$rc" -eq 0
+		check_eq "... with every file" 21 "$(wc -l < "$WORK/ls.out")"
+		check "the daemon survives" alive "$PID_M" "$M"
+		s3 rm "$BUCKET" "$base/s/0/ctl"$'\x01'"name.bin"
+	else
+		not_ok "the server takes a key with a control character"
+	fi
+
 	echo "# truncated GetObject answers (a cold reader)"
 	for p in 1.0 0.3; do
 		rm -rf "$WORK/cache-reader"
@@ -651,6 +708,10 @@ if want hostile; then
 	out=$(timeout 300 python3 "$FIO" write "$M" "$base/f" 6 6144 hf "$WORK/hf.man" "$WORK/hf.fail")
 	echo "# errbody200:0.5: $out; $(proxy_faults_str)"
 	proxy_faults ""
+	# An error document in a 200 answer is to be retried like the 500 it
+	# stands for (AWS: "CompleteMultipartUpload ... can return 200 OK with an
+	# error"); with max_retries = 3, at most one of 6 should fail.
+	check_le "errbody200:0.5: retried (files failed)" 2 "$(wc -l < "$WORK/hf.fail")"
 	check "errbody200:0.5: close errors are EIO only" \
 		test "$(awk '{print $2":"$3}' "$WORK/hf.fail" | grep -vc '^close:EIO$')" -eq 0
 	check_eq "errbody200:0.5: every acknowledged file in S3, identical" 0 "$(s3_check "$WORK/hf.man")"
@@ -673,7 +734,7 @@ if want hostile; then
 	T_VERIFIED=$((T_VERIFIED + 22 + nhf))
 fi
 
-echo "# figures: proxy requests $T_REQ, faults injected $T_FAULTS; daemon retries $T_RETRIES, requests failed for good $T_DERR"
+echo "# figures: proxy requests $T_REQ, faults injected $T_FAULTS; daemon retries $T_RETRIES, requests answered with an error after retries $T_DERR (including the 404s of lookups)"
 echo "# figures: files acknowledged and verified (sha256, in S3 and through the mount) $T_VERIFIED of $T_WRITTEN; close errors reported $T_CLOSEERR; kill -9 survived $T_CRASHES"
 drop_bucket "$BUCKET"
 finish
