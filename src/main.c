@@ -298,8 +298,8 @@ int main(int argc, char **argv)
 		return 1;
 	log_init(fg, (enum log_level)cfg.log_level);
 	/* Multithreaded loop (FUSE's -s would serialise every request), with
-	 * an explicit thread cap: libfuse 3.14 warns when none is given. */
-	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	 * explicit thread limits. */
+	char **args = calloc((size_t)argc + 5, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "s3csfs: out of memory\n");
 		return 1;
@@ -307,7 +307,10 @@ int main(int argc, char **argv)
 	memcpy(args, argv, (size_t)argc * sizeof(*args));
 	args[argc] = "-o";
 	args[argc + 1] = "max_threads=64";
-	rc = fuse_main(argc + 2, args, &s3csfs_fuse_ops, &cfg);
+	/* 3.14 passes UINT_MAX for this unless told, and warns. */
+	args[argc + 2] = "-o";
+	args[argc + 3] = "max_idle_threads=16";
+	rc = fuse_main(argc + 4, args, &s3csfs_fuse_ops, &cfg);
 	free(args);
 	/* libfuse 3.14 returns 8 when a signal ended the loop; an unmount
 	 * that went through destroy (uploads flushed) is a clean exit. */
