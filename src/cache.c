@@ -341,6 +341,27 @@ static void evict(struct cache *c)
 	}
 }
 
+long long cache_evict_bytes(struct cache *c, long long bytes)
+{
+	long long freed = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct cache_entry *e = c->lru_tail; e && freed < bytes;) {
+		struct cache_entry *prev = e->lru_prev;
+		if (e->pins == 0 && !e->dirty) {
+			freed += e->disk_bytes;
+			remove_files(c, e->name);
+			set_disk_bytes(c, e, 0);
+			table_del(c, e);
+			entry_free(e);
+			STAT_ADD(cache_evictions, 1);
+		}
+		e = prev;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return freed;
+}
+
 static struct cache_entry *find(struct cache *c, const char *name)
 {
 	for (struct cache_entry *e = c->table[hash_of(name)]; e; e = e->hnext)

@@ -81,6 +81,10 @@ int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data);
 void cache_written(struct cache *c, struct cache_entry *e, long long size);
 void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag);
 
+/* Evicts clean, unused files, oldest first, until bytes are freed or none
+ * is left (the disk is full below max_size). Returns the bytes freed. */
+long long cache_evict_bytes(struct cache *c, long long bytes);
+
 /* Forgets the object: unlinks its files (the entry goes once unpinned). */
 void cache_drop(struct cache *c, struct cache_entry *e);
 

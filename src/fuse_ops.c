@@ -70,6 +70,7 @@ struct writer {
 	int committing; /* a background upload is running */
 	int error;     /* last upload failure, -errno, 0 if none */
 	int written;   /* any write(2) or truncate since it was opened */
+	int broken;    /* a write failed: the file is incomplete, never uploaded */
 	struct node *node;
 };
 
@@ -92,6 +93,7 @@ struct fs {
 	pthread_mutex_t lock;    /* the node table and node fields */
 	struct node *table[NODE_HASH];
 	long pending;            /* async uploads not yet durable */
+	int stopping;            /* unmounting: failed uploads stay journaled */
 	struct reaper *reaper;
 	struct housekeeping *hk;
 };
@@ -817,6 +819,10 @@ static void async_commit_job(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&w->lock);
+	if (__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&w->lock);
+		return; /* journaled: the next mount sends it */
+	}
 	rc = w->dirty ? writer_commit(fs, w) : 0;
 	if (rc == 0) {
 		journal_remove(cache_dir(fs->cache), w->ce->name);
@@ -836,11 +842,18 @@ static void async_commit_job(void *arg)
 		return;
 	}
 	pthread_mutex_unlock(&w->lock);
-	/* Keep it journaled and try again later; the delay grows to a
-	 * minute so an outage is not hammered. */
-	int delay = w->error == -ENOENT ? 60 : 5;
-	log_warn("upload of %s will be retried in %d s: %s", w->target.key, delay, strerror(-rc));
-	sleep((unsigned)delay);
+	/* Keep it journaled and try again later, unless unmounting: then
+	 * the next mount sends it. */
+	int delay_ms = 5000;
+	log_warn("upload of %s will be retried in %d s: %s", w->target.key, delay_ms / 1000,
+		 strerror(-rc));
+	for (int t = 0; t < delay_ms && !__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED); t += 100)
+		usleep(100000);
+	if (__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED)) {
+		log_warn("unmount: upload of %s stays in the journal for the next mount",
+			 w->target.key);
+		return;
+	}
 	async_schedule(fs, w);
 }
 
@@ -849,6 +862,11 @@ static int commit_on_close(struct fs *fs, struct writer *w)
 	int rc = 0;
 
 	pthread_mutex_lock(&w->lock);
+	if (w->broken) {
+		rc = w->error;
+		pthread_mutex_unlock(&w->lock);
+		return rc;
+	}
 	if (!w->dirty || w->committing) {
 		rc = w->dirty ? 0 : w->error;
 		pthread_mutex_unlock(&w->lock);
@@ -856,7 +874,7 @@ static int commit_on_close(struct fs *fs, struct writer *w)
 	}
 	if (fs->cfg->upload == UPLOAD_ASYNC) {
 		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->node->path, w->ce->fd,
-				 fs->cfg->journal_fsync);
+				 w->size, fs->cfg->journal_fsync);
 		if (rc == 0) {
 			w->committing = 1;
 			__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
@@ -1173,13 +1191,30 @@ static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
 		return -EFBIG;
 	pthread_mutex_lock(&w->lock);
+	if (w->broken) {
+		pthread_mutex_unlock(&w->lock);
+		return w->error;
+	}
+	int made_room = 0;
 	while (done < size) {
 		ssize_t n = pwrite(w->ce->fd, buf + done, size - done, off + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == ENOSPC || errno == EDQUOT) && !made_room) {
+			/* The cache disk is full: clean files make room. */
+			made_room = 1;
+			if (cache_evict_bytes(fs->cache, (long long)(size - done) + (64LL << 20)) > 0)
+				continue;
+		}
 		if (n <= 0) {
 			int err = n < 0 ? errno : EIO;
+			/* A file with a hole where a write failed must never be
+			 * stored as if whole: close() reports this error. */
+			w->broken = 1;
+			w->error = -err;
 			pthread_mutex_unlock(&w->lock);
+			log_error("write to the cache failed for %s: %s; the file will not be stored",
+				  w->node->path, strerror(err));
 			return -err;
 		}
 		done += (size_t)n;
@@ -1226,7 +1261,7 @@ static int op_fsync(const char *fpath, int datasync, struct fuse_file_info *fi)
 	/* fsync waits for S3 in both modes. */
 	while (w->committing)
 		pthread_cond_wait(&w->idle, &w->lock);
-	rc = w->dirty ? writer_commit(g_fs, w) : 0;
+	rc = w->broken ? w->error : w->dirty ? writer_commit(g_fs, w) : 0;
 	pthread_mutex_unlock(&w->lock);
 	return close_errno(rc);
 }
@@ -1253,14 +1288,14 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 	if (h->w) {
 		struct writer *w = h->w;
 		if (--w->handles == 0 && !w->committing) {
-			if (w->dirty) {
-				/* Its close() failed: nothing was acknowledged, so
-				 * nothing is kept that could pass for stored. */
+			int failed = w->dirty;
+			/* Its close() failed: nothing was acknowledged, so
+			 * nothing is kept that could pass for stored. */
+			if (failed)
 				cache_write_done(fs->cache, w->ce, NULL);
-				if (!w->node->etag[0])
-					node_set_absent(fs, w->node->path);
-			}
-			writer_free(fs, w);
+			writer_free(fs, w); /* detaches it from the node */
+			if (failed && !h->n->etag[0])
+				node_set_absent(fs, h->n->path);
 		}
 	}
 	node_unref(fs, h->n);
@@ -1539,8 +1574,9 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 }
 
 /* Re-queues uploads a crash or restart left in the journal. */
-static void replay_one(void *ctx, const char *name, const char *path)
+static void replay_one(void *ctx, const struct journal_record *rec)
 {
+	const char *name = rec->name, *path = rec->path;
 	struct fs *fs = ctx;
 	struct target t;
 	struct node *n;
@@ -1570,6 +1606,23 @@ static void replay_one(void *ctx, const char *name, const char *path)
 	w = writer_new(fs, n, &t, 1, &rc);
 	if (!w) {
 		log_error("journal: cannot resume upload of %s: %s", path, strerror(-rc));
+		return;
+	}
+	/* The cache file must still be what close() acknowledged. */
+	char md5[33] = "";
+	if (rec->size >= 0 && (w->size != rec->size ||
+			       journal_file_md5(w->ce->fd, w->size, md5) < 0 ||
+			       (rec->md5[0] && strcmp(md5, rec->md5) != 0))) {
+		log_error("journal: the cached data of %s is damaged (%lld bytes, recorded %lld, "
+			  "md5 %s, recorded %s): not uploaded; record kept as %s/journal/%s.damaged",
+			  path, w->size, rec->size, md5[0] ? md5 : "-", rec->md5,
+			  cache_dir(fs->cache), name);
+		journal_quarantine(cache_dir(fs->cache), name);
+		cache_write_done(fs->cache, w->ce, NULL);
+		pthread_mutex_lock(&fs->lock);
+		writer_free(fs, w);
+		node_set_absent(fs, path);
+		pthread_mutex_unlock(&fs->lock);
 		return;
 	}
 	w->dirty = 1;
@@ -1665,10 +1718,10 @@ static void op_destroy(void *private_data)
 		return;
 	notify_stopping();
 	housekeeping_stop(fs->hk);
-	/* Background uploads finish before the daemon goes (bounded: each
-	 * is retried by the client layer; a dead server leaves them in the
-	 * journal for the next start). */
-	for (int i = 0; i < 600 && (pending = fs_pending_uploads()) > 0; i++) {
+	/* Background uploads get 30 s to finish before the daemon goes; what
+	 * a dead server keeps from landing stays journaled for the next
+	 * start. */
+	for (int i = 0; i < 300 && (pending = fs_pending_uploads()) > 0; i++) {
 		if (i % 10 == 0)
 			log_info("unmount: waiting for %ld pending upload(s)", pending);
 		usleep(100000);
@@ -1677,6 +1730,8 @@ static void op_destroy(void *private_data)
 		log_warn("unmount: %ld upload(s) still pending stay in the journal", pending);
 	else
 		clean_shutdown = 1;
+	/* Uploads still failing stop retrying; one in flight ends its try. */
+	__atomic_store_n(&fs->stopping, 1, __ATOMIC_RELAXED);
 	if (fs->reaper)
 		reaper_stop(fs->reaper);
 	workq_free(fs->files);

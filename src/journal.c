@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "journal.h"
 #include "log.h"
@@ -38,13 +41,55 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+int journal_file_md5(int fd, long long size, char hex[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[16];
+	unsigned int mdlen = 16;
+	size_t bufsz = 1 << 20;
+	char *buf = malloc(bufsz);
+	long long done = 0;
+	int rc = 0;
+
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL))
+		rc = -ENOMEM;
+	while (!rc && done < size) {
+		size_t want = size - done < (long long)bufsz ? (size_t)(size - done) : bufsz;
+		ssize_t n = pread(fd, buf, want, done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO; /* shorter than recorded */
+			break;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		done += n;
+	}
+	if (!rc && EVP_DigestFinal_ex(ctx, md, &mdlen)) {
+		for (int i = 0; i < 16; i++) {
+			hex[2 * i] = digits[md[i] >> 4];
+			hex[2 * i + 1] = digits[md[i] & 15];
+		}
+		hex[32] = '\0';
+	}
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		int do_fsync)
+		long long size, int do_fsync)
 {
 	char dir[PATH_MAX], rec[PATH_MAX + 300], tmp[PATH_MAX + 310], body[RECORD_MAX];
+	char md5[33];
 	int fd, n, rc = 0;
 
-	n = snprintf(body, sizeof(body), "s3csfs-journal 1\npath %s\n", path);
+	rc = journal_file_md5(data_fd, size, md5);
+	if (rc < 0)
+		return rc;
+	n = snprintf(body, sizeof(body), "s3csfs-journal 1\npath %s\nsize %lld\nmd5 %s\n", path,
+		     size, md5);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -ENAMETOOLONG;
 	snprintf(dir, sizeof(dir), "%s/journal", cache_dir);
@@ -71,6 +116,16 @@ int journal_add(const char *cache_dir, const char *name, const char *path, int d
 	return do_fsync ? fsync_dir(dir) : 0;
 }
 
+void journal_quarantine(const char *cache_dir, const char *name)
+{
+	char rec[PATH_MAX + 300], bad[PATH_MAX + 320];
+
+	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
+	snprintf(bad, sizeof(bad), "%s.damaged", rec);
+	if (rename(rec, bad) < 0)
+		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
+}
+
 void journal_remove(const char *cache_dir, const char *name)
 {
 	char rec[PATH_MAX + 300];
@@ -80,8 +135,8 @@ void journal_remove(const char *cache_dir, const char *name)
 		log_warn("journal: cannot remove %s: %s", rec, strerror(errno));
 }
 
-int journal_replay(const char *cache_dir, void (*fn)(void *ctx, const char *name, const char *path),
-		   void *ctx)
+int journal_replay(const char *cache_dir,
+		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
 {
 	char dir[PATH_MAX], rec[PATH_MAX + 300], line[RECORD_MAX];
 	struct dirent *de;
@@ -101,21 +156,31 @@ int journal_replay(const char *cache_dir, void (*fn)(void *ctx, const char *name
 			unlink(rec); /* never renamed: its close() had not returned */
 			continue;
 		}
+		if (strchr(de->d_name, '.'))
+			continue; /* NAME.damaged: set aside */
 		FILE *f = fopen(rec, "r");
 		if (!f)
 			continue;
-		char path[RECORD_MAX] = "";
-		if (fgets(line, sizeof(line), f) && strcmp(line, "s3csfs-journal 1\n") == 0 &&
-		    fgets(line, sizeof(line), f) && strncmp(line, "path ", 5) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(path, sizeof(path), "%s", line + 5);
+		char path[RECORD_MAX] = "", md5[40] = "";
+		long long size = -1;
+		if (fgets(line, sizeof(line), f) && strcmp(line, "s3csfs-journal 1\n") == 0) {
+			while (fgets(line, sizeof(line), f)) {
+				line[strcspn(line, "\n")] = '\0';
+				if (strncmp(line, "path ", 5) == 0)
+					snprintf(path, sizeof(path), "%s", line + 5);
+				else if (strncmp(line, "size ", 5) == 0)
+					size = strtoll(line + 5, NULL, 10);
+				else if (strncmp(line, "md5 ", 4) == 0 && strlen(line + 4) == 32)
+					memcpy(md5, line + 4, 33);
+			}
 		}
 		fclose(f);
 		if (!path[0]) {
 			log_error("journal: unreadable record %s kept for inspection", rec);
 			continue;
 		}
-		fn(ctx, de->d_name, path);
+		struct journal_record r = { de->d_name, path, size, md5 };
+		fn(ctx, &r);
 		count++;
 	}
 	closedir(d);

@@ -10,11 +10,24 @@
 #define S3CSFS_JOURNAL_H
 
 int journal_init(const char *cache_dir, char *err, size_t errlen);
+/* Records the file's size and MD5 too, so a replay can tell damaged
+ * cache data from what close() acknowledged. */
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		int do_fsync);
+		long long size, int do_fsync);
 void journal_remove(const char *cache_dir, const char *name);
-/* fn(ctx, cache name, mount path) for each record; returns how many. */
-int journal_replay(const char *cache_dir, void (*fn)(void *ctx, const char *name, const char *path),
-		   void *ctx);
+/* Renames a record to NAME.damaged: never replayed, kept for the operator. */
+void journal_quarantine(const char *cache_dir, const char *name);
+/* MD5 (hex) of [0, size) of fd. */
+int journal_file_md5(int fd, long long size, char hex[33]);
+
+struct journal_record {
+	const char *name; /* the cache entry's name */
+	const char *path; /* the mount path */
+	long long size;   /* -1 if the record has none */
+	const char *md5;  /* "" if the record has none */
+};
+/* fn(ctx, record) for each record left behind; returns how many. */
+int journal_replay(const char *cache_dir,
+		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx);
 
 #endif

@@ -758,6 +758,31 @@ static int body_from_sink(struct http_sink *sink, const char **body, size_t *len
 	return 0;
 }
 
+/* Undoes encoding-type=url in place ('+' is a space, as S3 writes it);
+ * -EPROTO for a malformed escape or an encoded NUL. */
+static int url_decode_inplace(char *s)
+{
+	char *out = s;
+
+	for (const char *p = s; *p; p++) {
+		if (*p == '+') {
+			*out++ = ' ';
+		} else if (*p == '%') {
+			unsigned v;
+			if (!p[1] || !p[2] || sscanf(p + 1, "%2x", &v) != 1 || v == 0 ||
+			    !strchr("0123456789abcdefABCDEF", p[1]) ||
+			    !strchr("0123456789abcdefABCDEF", p[2]))
+				return -EPROTO;
+			*out++ = (char)v;
+			p += 2;
+		} else {
+			*out++ = *p;
+		}
+	}
+	*out = '\0';
+	return 0;
+}
+
 int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
 		    const char *delimiter, const char *continuation, int max_keys,
 		    struct s3_list_result *out, struct s3_status *st)
@@ -777,6 +802,9 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
 	if ((continuation && *continuation &&
 	     query_add(q, sizeof(q), "continuation-token", continuation) < 0) ||
 	    (delimiter && *delimiter && query_add(q, sizeof(q), "delimiter", delimiter) < 0) ||
+	    /* Keys with bytes XML 1.0 cannot carry (control characters)
+	     * would make the whole page unreadable: ask for them escaped. */
+	    query_add(q, sizeof(q), "encoding-type", "url") < 0 ||
 	    query_add(q, sizeof(q), "list-type", "2") < 0 ||
 	    query_add(q, sizeof(q), "max-keys", mk) < 0 ||
 	    (prefix && *prefix && query_add(q, sizeof(q), "prefix", prefix) < 0))
@@ -786,8 +814,16 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
 	if (rc == 0) {
 		body_from_sink(&sink, &body, &blen);
 		rc = s3xml_parse_list_objects(body, blen, out);
-		if (rc < 0 && st)
-			snprintf(st->message, sizeof(st->message), "malformed ListObjectsV2 answer");
+		for (size_t i = 0; rc == 0 && i < out->nobjects; i++)
+			rc = url_decode_inplace(out->objects[i].key);
+		for (size_t i = 0; rc == 0 && i < out->nprefixes; i++)
+			rc = url_decode_inplace(out->prefixes[i]);
+		if (rc < 0) {
+			s3xml_list_result_free(out);
+			if (st)
+				snprintf(st->message, sizeof(st->message),
+					 "malformed ListObjectsV2 answer");
+		}
 	}
 	if (sink.owned)
 		free(sink.buf);
@@ -959,7 +995,23 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 	if (rc == 0) {
 		req_header(&r, "content-md5", b64);
 		req_header(&r, "content-type", "application/xml");
+	}
+	/* S3 may fail a completion after its 200 is sent, with an <Error>
+	 * body: a transient one is retried like any other. */
+	for (int tries = 0; rc == 0; tries++) {
 		rc = perform(c, &r, &resp, st);
+		if (rc < 0 || tries >= c->max_retries)
+			break;
+		const char *body0;
+		size_t blen0;
+		body_from_sink(&sink, &body0, &blen0);
+		if (s3xml_parse_complete_mpu(body0, blen0, tag, sizeof(tag), &err) != -EIO ||
+		    !s3_error_is_transient(500, err.code))
+			break;
+		STAT_ADD(retries, 1);
+		log_debug("CompleteMultipartUpload %s/%s answered 200 with %s: retrying", bucket,
+			  key, err.code);
+		sleep_ms((long)(jitter_rand() % (uint64_t)((c->retry_base_ms << (tries < 8 ? tries : 8)) + 1)));
 	}
 	free(xml);
 	if (rc == -ENOENT && st && strcmp(st->code, "NoSuchUpload") == 0 &&

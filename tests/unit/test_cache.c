@@ -434,10 +434,12 @@ START_TEST(test_eviction_spares_dirty_and_pinned)
 END_TEST
 
 static int replayed;
-static void count_replay(void *ctx, const char *name, const char *path)
+static void count_replay(void *ctx, const struct journal_record *rec)
 {
-	ck_assert_str_eq(name, "0123abcd");
-	ck_assert_str_eq(path, "2026/1/1/j.bin");
+	ck_assert_str_eq(rec->name, "0123abcd");
+	ck_assert_str_eq(rec->path, "2026/1/1/j.bin");
+	ck_assert_int_eq(rec->size, 5);
+	ck_assert_str_eq(rec->md5, "5d41402abc4b2a76b9719d911017c592"); /* "hello" */
 	replayed++;
 }
 
@@ -449,7 +451,8 @@ START_TEST(test_journal_roundtrip)
 	ck_assert_int_eq(journal_init(dir, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/data", dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
-	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 1), 0);
+	ck_assert_int_eq(pwrite(fd, "hello", 5, 0), 5);
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, 1), 0);
 	/* A half-written record (never renamed) is not replayed. */
 	snprintf(path, sizeof(path), "%s/journal/feed.tmp", dir);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
@@ -457,7 +460,8 @@ START_TEST(test_journal_roundtrip)
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 1);
 	ck_assert_int_eq(replayed, 1);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	journal_remove(dir, "0123abcd");
+	/* A record set aside as damaged is not replayed. */
+	journal_quarantine(dir, "0123abcd");
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
 	close(fd);
 }
