@@ -323,6 +323,21 @@ void cache_set_max_size(struct cache *c, long long max_size)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* With the lock: drops e if clean and unused; returns the bytes freed. */
+static long long evict_entry(struct cache *c, struct cache_entry *e)
+{
+	long long bytes = e->disk_bytes;
+
+	if (e->pins != 0 || e->dirty)
+		return 0;
+	remove_files(c, e->name);
+	set_disk_bytes(c, e, 0);
+	table_del(c, e);
+	entry_free(e);
+	STAT_ADD(cache_evictions, 1);
+	return bytes;
+}
+
 /* Called with the lock held: evicts clean, unused entries, oldest first. */
 static void evict(struct cache *c)
 {
@@ -330,13 +345,7 @@ static void evict(struct cache *c)
 
 	while (c->total > c->max_size && e) {
 		struct cache_entry *prev = e->lru_prev;
-		if (e->pins == 0 && !e->dirty) {
-			remove_files(c, e->name);
-			set_disk_bytes(c, e, 0);
-			table_del(c, e);
-			entry_free(e);
-			STAT_ADD(cache_evictions, 1);
-		}
+		evict_entry(c, e);
 		e = prev;
 	}
 }
@@ -348,14 +357,7 @@ long long cache_evict_bytes(struct cache *c, long long bytes)
 	pthread_mutex_lock(&c->lock);
 	for (struct cache_entry *e = c->lru_tail; e && freed < bytes;) {
 		struct cache_entry *prev = e->lru_prev;
-		if (e->pins == 0 && !e->dirty) {
-			freed += e->disk_bytes;
-			remove_files(c, e->name);
-			set_disk_bytes(c, e, 0);
-			table_del(c, e);
-			entry_free(e);
-			STAT_ADD(cache_evictions, 1);
-		}
+		freed += evict_entry(c, e);
 		e = prev;
 	}
 	pthread_mutex_unlock(&c->lock);

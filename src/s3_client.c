@@ -647,6 +647,22 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 	return check_md5_etag(resp.etag, hex, "PutObject", opts, st);
 }
 
+/* An XML request body with its Content-MD5 (b64 must outlive the request). */
+static int attach_xml_body(struct s3_request *r, struct http_body *hb, const char *xml,
+			   size_t len, char b64[25])
+{
+	char hex[33];
+	int rc;
+
+	*hb = (struct http_body){ .kind = HTTP_BODY_MEM, .mem = xml, .len = len };
+	r->body = hb;
+	rc = body_md5_strings(hb, NULL, b64, hex);
+	if (rc == 0 && (req_header(r, "content-md5", b64) < 0 ||
+			req_header(r, "content-type", "application/xml") < 0))
+		rc = -E2BIG;
+	return rc;
+}
+
 static long long range_total(const char *content_range)
 {
 	const char *slash = strrchr(content_range, '/');
@@ -975,7 +991,7 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 	struct http_response resp;
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	char q[S3_UPLOAD_ID_MAX * 3 + 32] = "", tag[S3_ETAG_MAX], want[S3_ETAG_MAX];
-	char b64[25], hex[33];
+	char b64[25];
 	struct s3_error err;
 	const char *body;
 	size_t blen, xlen;
@@ -988,14 +1004,7 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 	xml = s3xml_build_complete_mpu(parts, nparts, &xlen);
 	if (!xml)
 		return -ENOMEM;
-	hb.mem = xml;
-	hb.len = xlen;
-	r.body = &hb;
-	rc = body_md5_strings(&hb, NULL, b64, hex);
-	if (rc == 0) {
-		req_header(&r, "content-md5", b64);
-		req_header(&r, "content-type", "application/xml");
-	}
+	rc = attach_xml_body(&r, &hb, xml, xlen, b64);
 	/* S3 may fail a completion after its 200 is sent, with an <Error>
 	 * body: a transient one is retried like any other. */
 	for (int tries = 0; rc == 0; tries++) {
@@ -1323,7 +1332,7 @@ int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *k
 	struct http_response resp;
 	/* 10 tags of 128 + 256 characters, each possibly escaped 6-fold. */
 	size_t cap = 256 + S3_MAX_TAGS * (64 + 6 * (128 + 256)), used = 0;
-	char *xml, b64[25], hex[33];
+	char *xml, b64[25];
 	int rc;
 
 	if (n > S3_MAX_TAGS)
@@ -1344,15 +1353,9 @@ int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *k
 		free(xml);
 		return -E2BIG;
 	}
-	hb.mem = xml;
-	hb.len = used;
-	r.body = &hb;
-	rc = body_md5_strings(&hb, NULL, b64, hex);
-	if (rc == 0) {
-		req_header(&r, "content-md5", b64);
-		req_header(&r, "content-type", "application/xml");
+	rc = attach_xml_body(&r, &hb, xml, used, b64);
+	if (rc == 0)
 		rc = perform(c, &r, &resp, st);
-	}
 	free(xml);
 	return rc;
 }
