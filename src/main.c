@@ -242,6 +242,55 @@ static int cmd_stats(int argc, char **argv)
 	return n < 0 ? 1 : 0;
 }
 
+/* Whether any -o list holds name (as a whole option). */
+static int has_option(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 1; i < argc; i++) {
+		const char *opts = NULL;
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			opts = argv[++i];
+		else if (strncmp(argv[i], "-o", 2) == 0)
+			opts = argv[i] + 2;
+		for (const char *p = opts; p && *p;) {
+			size_t l = strcspn(p, ",");
+			if (l == n && strncmp(p, name, n) == 0)
+				return 1;
+			p += l + (p[l] == ',');
+		}
+	}
+	return 0;
+}
+
+/* Removes name from every -o list (an option only s3csfs understands). */
+static void drop_option(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 1; i < argc; i++) {
+		char *opts = NULL;
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			opts = argv[++i];
+		else if (strncmp(argv[i], "-o", 2) == 0)
+			opts = argv[i] + 2;
+		if (!opts)
+			continue;
+		char *out = opts;
+		for (char *p = opts; *p;) {
+			size_t l = strcspn(p, ",");
+			if (!(l == n && strncmp(p, name, n) == 0)) {
+				if (out != opts)
+					*out++ = ',';
+				memmove(out, p, l);
+				out += l;
+			}
+			p += l + (p[l] == ',');
+		}
+		*out = '\0';
+	}
+}
+
 /* mount -t fuse.s3csfs runs "s3csfs SOURCE MOUNTPOINT -o ...": drop SOURCE. */
 static void drop_source(int *argc, char **argv)
 {
@@ -297,9 +346,23 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 1;
 	log_init(fg, (enum log_level)cfg.log_level);
+	/* allow_other lets every user in: without default_permissions the
+	 * kernel would not check modes at all. allow_other_unchecked is the
+	 * way to insist. */
+	int add_default_permissions = 0;
+	if (has_option(argc, argv, "allow_other_unchecked")) {
+		drop_option(argc, argv, "allow_other_unchecked");
+		log_warn("allow_other without default_permissions: every user may read and "
+			 "write every file of this mount");
+	} else if (has_option(argc, argv, "allow_other") &&
+		   !has_option(argc, argv, "default_permissions")) {
+		add_default_permissions = 1;
+		log_info("allow_other: adding default_permissions (file modes are enforced); "
+			 "-o allow_other_unchecked to do without");
+	}
 	/* Multithreaded loop (FUSE's -s would serialise every request), with
 	 * explicit thread limits. */
-	char **args = calloc((size_t)argc + 5, sizeof(*args));
+	char **args = calloc((size_t)argc + 7, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "s3csfs: out of memory\n");
 		return 1;
@@ -310,7 +373,12 @@ int main(int argc, char **argv)
 	/* 3.14 passes UINT_MAX for this unless told, and warns. */
 	args[argc + 2] = "-o";
 	args[argc + 3] = "max_idle_threads=16";
-	rc = fuse_main(argc + 4, args, &s3csfs_fuse_ops, &cfg);
+	int nargs = argc + 4;
+	if (add_default_permissions) {
+		args[nargs++] = "-o";
+		args[nargs++] = "default_permissions";
+	}
+	rc = fuse_main(nargs, args, &s3csfs_fuse_ops, &cfg);
 	free(args);
 	/* libfuse 3.14 returns 8 when a signal ended the loop; an unmount
 	 * that went through destroy (uploads flushed) is a clean exit. */
