@@ -34,6 +34,17 @@ static void usage(FILE *f)
 		SYSCONFDIR);
 }
 
+/* The -o option list at argv[*i] ("-o LIST" or "-oLIST"), advancing *i
+ * past it; NULL if argv[*i] is not one. */
+static char *opt_list(int argc, char **argv, int *i)
+{
+	if (strcmp(argv[*i], "-o") == 0 && *i + 1 < argc)
+		return argv[++*i];
+	if (strncmp(argv[*i], "-o", 2) == 0)
+		return argv[*i] + 2;
+	return NULL;
+}
+
 /* Finds conf=FILE inside any -o list and removes it from that list, so
  * FUSE never sees an option it does not know. */
 static char *take_conf_option(int argc, char **argv)
@@ -41,11 +52,7 @@ static char *take_conf_option(int argc, char **argv)
 	char *conf = NULL;
 
 	for (int i = 1; i < argc; i++) {
-		char *opts = NULL;
-		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			opts = argv[++i];
-		else if (strncmp(argv[i], "-o", 2) == 0)
-			opts = argv[i] + 2;
+		char *opts = opt_list(argc, argv, &i);
 		if (!opts)
 			continue;
 		char *out = opts, *p = opts;
@@ -65,6 +72,8 @@ static char *take_conf_option(int argc, char **argv)
 				p++;
 		}
 		*out = '\0';
+		if (!*opts && opts != argv[i])
+			argv[i][0] = '\0'; /* "-oLIST" emptied: compact_args drops it */
 	}
 	return conf;
 }
@@ -248,11 +257,7 @@ static int has_option(int argc, char **argv, const char *name)
 	size_t n = strlen(name);
 
 	for (int i = 1; i < argc; i++) {
-		const char *opts = NULL;
-		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			opts = argv[++i];
-		else if (strncmp(argv[i], "-o", 2) == 0)
-			opts = argv[i] + 2;
+		const char *opts = opt_list(argc, argv, &i);
 		for (const char *p = opts; p && *p;) {
 			size_t l = strcspn(p, ",");
 			if (l == n && strncmp(p, name, n) == 0)
@@ -269,11 +274,7 @@ static void drop_option(int argc, char **argv, const char *name)
 	size_t n = strlen(name);
 
 	for (int i = 1; i < argc; i++) {
-		char *opts = NULL;
-		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			opts = argv[++i];
-		else if (strncmp(argv[i], "-o", 2) == 0)
-			opts = argv[i] + 2;
+		char *opts = opt_list(argc, argv, &i);
 		if (!opts)
 			continue;
 		char *out = opts;
@@ -288,7 +289,28 @@ static void drop_option(int argc, char **argv, const char *name)
 			p += l + (p[l] == ',');
 		}
 		*out = '\0';
+		if (!*opts && opts != argv[i])
+			argv[i][0] = '\0'; /* "-oLIST" emptied: compact_args drops it */
 	}
+}
+
+/* Drops the option lists emptied above ("-o" "" and ""), which FUSE
+ * would otherwise misread. */
+static void compact_args(int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!argv[i][0])
+			continue;
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < *argc && !argv[i + 1][0]) {
+			i++;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
 }
 
 /* mount -t fuse.s3csfs runs "s3csfs SOURCE MOUNTPOINT -o ...": drop SOURCE. */
@@ -360,6 +382,7 @@ int main(int argc, char **argv)
 		log_info("allow_other: adding default_permissions (file modes are enforced); "
 			 "-o allow_other_unchecked to do without");
 	}
+	compact_args(&argc, argv);
 	/* Multithreaded loop (FUSE's -s would serialise every request), with
 	 * explicit thread limits. */
 	char **args = calloc((size_t)argc + 7, sizeof(*args));
