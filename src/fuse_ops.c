@@ -1737,17 +1737,28 @@ static void op_destroy(void *private_data)
 	workq_free(fs->files);
 	workq_free(fs->transfers);
 	g_fs = NULL;
-	/* Writers still pending own cache pins; the process is ending. */
-	if (pending == 0) {
-		for (size_t i = 0; i < NODE_HASH; i++)
-			while (fs->table[i]) {
-				struct node *n = fs->table[i];
-				fs->table[i] = n->hnext;
-				free(n->path);
-				free(n);
-			}
-		cache_close(fs->cache);
-	}
+	/* The queues are drained: writers left are journaled uploads that
+	 * the next mount sends. Free them without a request. */
+	for (size_t i = 0; i < NODE_HASH; i++)
+		for (struct node *n = fs->table[i]; n; n = n->hnext) {
+			struct writer *w = n->w;
+			if (!w)
+				continue;
+			upload_discard(w->up);
+			cache_put(fs->cache, w->ce);
+			pthread_mutex_destroy(&w->lock);
+			pthread_cond_destroy(&w->idle);
+			free(w);
+			n->w = NULL;
+		}
+	for (size_t i = 0; i < NODE_HASH; i++)
+		while (fs->table[i]) {
+			struct node *n = fs->table[i];
+			fs->table[i] = n->hnext;
+			free(n->path);
+			free(n);
+		}
+	cache_close(fs->cache);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }

@@ -346,3 +346,14 @@ void upload_free(struct upload *u)
 	free(u->parts);
 	free(u);
 }
+
+void upload_discard(struct upload *u)
+{
+	if (!u)
+		return;
+	registry_del(u);
+	pthread_mutex_destroy(&u->lock);
+	pthread_cond_destroy(&u->cond);
+	free(u->parts);
+	free(u);
+}

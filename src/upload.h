@@ -34,6 +34,9 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen);
 /* Stops: waits for parts in flight, aborts a multipart upload. */
 void upload_cancel(struct upload *u);
 void upload_free(struct upload *u);
+/* At exit, with no transfer running: frees u without a request (a
+ * multipart upload left open is the next mount's or the reaper's). */
+void upload_discard(struct upload *u);
 
 /* Whether this process is sending upload_id now (for the reaper). */
 int upload_is_active(void *unused, const char *bucket, const char *key, const char *upload_id);
