@@ -160,9 +160,17 @@ mount_fs() {
 
 # umount_fs MOUNTPOINT: clean unmount, waits for the daemon to exit.
 umount_fs() {
-	local mnt=$1 pid=${MOUNT_PID[$1]:-$DAEMON_PID}
+	local mnt=$1 pid=${MOUNT_PID[$1]:-$DAEMON_PID} p keep=()
 	fusermount3 -u "$mnt" || return 1
-	for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	for _ in $(seq 600); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			# Exited: forget it, so cleanup never signals a reused pid.
+			for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+			PIDS=("${keep[@]}")
+			return 0
+		fi
+		sleep 0.1
+	done
 	return 1
 }
 
