@@ -15,6 +15,7 @@
 
 #include "imds.h"
 #include "log.h"
+#include "sigv4.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
 #define IMDS_TOKEN_TTL "21600"
@@ -54,17 +55,6 @@ static void jp_ws(struct jp *j)
 		j->p++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A JSON string at j->p (the opening quote) into out (NUL-terminated).
  * -E2BIG if longer than outlen - 1, -EINVAL if malformed. \u escapes are
  * taken for printable ASCII only: nothing in a credentials document needs
@@ -102,7 +92,7 @@ static int jp_string(struct jp *j, char *out, size_t outlen)
 				if (j->end - j->p < 4)
 					return -EINVAL;
 				for (int i = 0; i < 4; i++) {
-					int h = hexval(j->p[i]);
+					int h = sigv4_hex_value(j->p[i]);
 					if (h < 0)
 						return -EINVAL;
 					v = v * 16 + h;

@@ -673,3 +673,14 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 		memcpy(sig_out, sig, sizeof(sig));
 	return rc;
 }
+
+int sigv4_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -49,6 +49,9 @@ struct sigv4_credentials {
  * -ENAMETOOLONG if out (of outlen bytes, NUL included) is too small. */
 int sigv4_uri_encode(const char *in, int keep_slash, char *out, size_t outlen);
 
+/* The value of one hex digit, -1 if c is none (for the decoders). */
+int sigv4_hex_value(char c);
+
 /* Lower-case hex SHA-256 of data into out[65]. */
 void sigv4_sha256_hex(const void *data, size_t len, char out[SIGV4_SHA256_HEX_LEN + 1]);
 

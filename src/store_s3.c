@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sigv4.h"
 #include "store.h"
 
 #define META_PATH "s3csfs-path"
@@ -284,25 +285,14 @@ static int *mpu_tags_state(const struct bucket_conf *b)
 	return NULL; /* more buckets than slots: always look */
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* URL-decodes [s, s+n) into out (cap len). -1 if it does not fit. */
 static int url_decode(const char *s, size_t n, char *out, size_t len)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (ch == '%' && i + 2 < n && hexdigit(s[i + 1]) >= 0 && hexdigit(s[i + 2]) >= 0) {
-			ch = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
+		if (ch == '%' && i + 2 < n && sigv4_hex_value(s[i + 1]) >= 0 && sigv4_hex_value(s[i + 2]) >= 0) {
+			ch = (char)(sigv4_hex_value(s[i + 1]) * 16 + sigv4_hex_value(s[i + 2]));
 			i += 2;
 		} else if (ch == '+') {
 			ch = ' ';
