@@ -55,6 +55,10 @@ struct node {
 	char etag[S3_ETAG_MAX];
 	char storage_class[32];
 	int local_dir;       /* mkdir'd here: shown until rmdir */
+	/* NODE_DIR made by mkdir where S3 held nothing: until then every
+	 * child not in the table is absent, as trusted as that answer. */
+	double children_absent_until;
+	int stale_pages;     /* the kernel's pages are not the object's */
 	struct writer *w;    /* open for writing, or upload pending */
 };
 
@@ -71,6 +75,8 @@ struct writer {
 	int error;     /* last upload failure, -errno, 0 if none */
 	int written;   /* any write(2) or truncate since it was opened */
 	int broken;    /* a write failed: the file is incomplete, never uploaded */
+	int creating;  /* upload = sync, made by create and never stored: its
+			* PutObject must not overwrite another client's object */
 	struct node *node;
 };
 
@@ -176,7 +182,49 @@ static void node_set_absent(struct fs *fs, const char *path)
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
 		n->absent_until = now_s() + fs->cfg->negative_timeout;
+		n->children_absent_until = 0;
 	}
+}
+
+/* Another client stored path: what this mount believed of it and of its
+ * directory's other names is stale; the next lookups ask S3.  Locked. */
+static void node_forget(struct fs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[S3_KEY_MAX + 1];
+	struct node *n = node_find(fs, path);
+
+	if (n && !n->w && n->type != NODE_DIR) {
+		n->type = NODE_ABSENT;
+		n->absent_until = 0;
+		n->stale_pages = 1; /* ours, written through the kernel */
+	}
+	if (slash && (size_t)(slash - path) < sizeof(parent)) {
+		memcpy(parent, path, (size_t)(slash - path));
+		parent[slash - path] = '\0';
+		if ((n = node_find(fs, parent)))
+			n->children_absent_until = 0;
+	}
+}
+
+/* Whether path's parent is a directory made here whose children are all
+ * known (see children_absent_until); sets *until.  Called locked. */
+static int parent_knows_absent(struct fs *fs, const char *path, double *until)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[S3_KEY_MAX + 1];
+	struct node *p;
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || len >= sizeof(parent))
+		return 0;
+	memcpy(parent, path, len);
+	parent[len] = '\0';
+	p = node_find(fs, parent);
+	if (!p || p->type != NODE_DIR || now_s() >= p->children_absent_until)
+		return 0;
+	*until = p->children_absent_until;
+	return 1;
 }
 
 static void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
@@ -395,6 +443,17 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 		*out = rc ? NULL : n;
 		return rc;
 	}
+	double until;
+	if (*path && parent_knows_absent(fs, path, &until)) {
+		/* A new name in a directory made here: nothing to ask S3. */
+		node_set_absent(fs, path);
+		n = node_find(fs, path);
+		if (n && n->type == NODE_ABSENT)
+			n->absent_until = until;
+		STAT_ADD(lookups_local, 1);
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOENT;
+	}
 	pthread_mutex_unlock(&fs->lock);
 
 	if (!*path) {
@@ -498,6 +557,8 @@ static int op_mkdir(const char *fpath, mode_t mode)
 	else if (n->type != NODE_ABSENT)
 		rc = -EEXIST;
 	else {
+		/* S3 had nothing under it, so had none of its children either. */
+		n->children_absent_until = n->absent_until;
 		n->type = NODE_DIR;
 		n->local_dir = 1;
 		n->mtime = time(NULL);
@@ -783,6 +844,7 @@ static int writer_commit(struct fs *fs, struct writer *w)
 		pthread_mutex_unlock(&fs->lock);
 		upload_free(w->up);
 		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+		w->creating = 0;
 		w->dirty = 0;
 		w->error = 0;
 		STAT_ADD(uploads_done, 1);
@@ -797,6 +859,8 @@ static int writer_commit(struct fs *fs, struct writer *w)
 			  w->target.key, w->size, strerror(-rc));
 		upload_free(w->up);
 		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+		if (w->up && w->creating)
+			upload_set_exclusive(w->up);
 		w->seq_end = 0; /* the next attempt sends every part */
 	}
 	return rc;
@@ -903,6 +967,7 @@ static int close_errno(int rc)
 	case EDQUOT:
 	case EFBIG:
 	case ENOMEM:
+	case EEXIST: /* a create found another client's object: not overwritten */
 		return rc;
 	default:
 		return -EIO;
@@ -1003,6 +1068,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&fs->lock);
 	if (known_file && (fi->flags & O_EXCL))
 		return -EEXIST;
+	int is_new = known_absent;
 	if (!known_absent && !known_file) {
 		/* The O_EXCL check the kernel's lookup did not already make. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, &info);
@@ -1010,6 +1076,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 			return -EEXIST;
 		if (rc < 0 && rc != -ENOENT)
 			return -EIO;
+		is_new = rc == -ENOENT;
 	}
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, path);
@@ -1031,6 +1098,14 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		return -ENOMEM;
 	}
 	rc = open_writer(fs, n, path, 1, &h->w);
+	if (rc == 0 && is_new && fs->cfg->upload == UPLOAD_SYNC) {
+		pthread_mutex_lock(&h->w->lock);
+		if (h->w->up && !h->w->committing) {
+			h->w->creating = 1;
+			upload_set_exclusive(h->w->up);
+		}
+		pthread_mutex_unlock(&h->w->lock);
+	}
 	if (rc < 0) {
 		pthread_mutex_lock(&fs->lock);
 		if (!n->w)
@@ -1098,14 +1173,15 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 			long long size = n->size;
 			char etag[S3_ETAG_MAX];
 			time_t mtime = n->mtime;
-			int writing = n->w != NULL;
+			int writing = n->w != NULL, stale = n->stale_pages;
+			n->stale_pages = 0;
 			snprintf(etag, sizeof(etag), "%s", n->etag);
 			pthread_mutex_unlock(&fs->lock);
 			if (!writing && etag[0])
 				cache_set_object(fs->cache, h->ce, size, etag, mtime);
 			/* Objects are write-once: the kernel may keep its pages
 			 * from an earlier open of the same version. */
-			fi->keep_cache = !writing;
+			fi->keep_cache = !writing && !stale;
 		}
 	}
 	if (rc < 0) {
@@ -1288,13 +1364,15 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 	if (h->w) {
 		struct writer *w = h->w;
 		if (--w->handles == 0 && !w->committing) {
-			int failed = w->dirty;
+			int failed = w->dirty, taken = w->error == -EEXIST;
 			/* Its close() failed: nothing was acknowledged, so
 			 * nothing is kept that could pass for stored. */
 			if (failed)
 				cache_write_done(fs->cache, w->ce, NULL);
 			writer_free(fs, w); /* detaches it from the node */
-			if (failed && !h->n->etag[0])
+			if (failed && taken)
+				node_forget(fs, h->n->path);
+			else if (failed && !h->n->etag[0])
 				node_set_absent(fs, h->n->path);
 		}
 	}

@@ -618,6 +618,21 @@ static int body_md5_strings(const struct http_body *body, const char *given_b64,
 	return 0;
 }
 
+/* A create-only PUT found the key taken.  When it holds exactly our bytes
+ * it is ours (a retry after a lost answer) or as good as ours: success. */
+static int put_exists_same(struct s3_client *c, const char *bucket, const char *key,
+			   const char *md5hex, char *etag, size_t etaglen, struct s3_status *st)
+{
+	struct s3_obj_info info;
+	struct s3_status hst;
+
+	if (s3_head_object(c, bucket, key, &info, &hst) < 0 || strcasecmp(info.etag, md5hex) != 0)
+		return -EEXIST; /* st still tells of the 412 */
+	if (etag)
+		snprintf(etag, etaglen, "%s", info.etag);
+	return 0;
+}
+
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 		  const struct http_body *body, const struct s3_put_opts *opts, char *etag,
 		  size_t etaglen, struct s3_status *st)
@@ -640,6 +655,8 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 	if (opts && opts->if_none_match)
 		req_header(&r, "if-none-match", "*");
 	rc = perform(c, &r, &resp, st);
+	if (rc == -EEXIST && opts && opts->if_none_match)
+		return put_exists_same(c, bucket, key, hex, etag, etaglen, st);
 	if (rc < 0)
 		return rc;
 	if (etag)

@@ -23,6 +23,11 @@ struct store_ops {
 	int (*put)(void *ctx, const struct target *t, const struct http_body *body,
 		   const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
 		   char *etag, size_t etaglen);
+	/* put, but only where no object is (If-None-Match: *): -EEXIST if
+	 * another object is there; one with exactly these bytes counts as
+	 * success.  NULL in a store that cannot tell: put is used instead. */
+	int (*put_new)(void *ctx, const struct target *t, const struct http_body *body,
+		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen);
 	int (*remove)(void *ctx, const struct target *t);
 	/* What unlink(2) does to an object: as the bucket's on_delete says,
 	 * DeleteObject, or (tag:KEY=VALUE) PutObjectTagging of the object's

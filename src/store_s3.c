@@ -204,9 +204,9 @@ static int s3_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 	return logged(rc, "HeadObject", t->bucket->name, t->key, &st);
 }
 
-static int s3_put(void *ctx, const struct target *t, const struct http_body *body,
-		  const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
-		  char *etag, size_t etaglen)
+static int put_common(const struct target *t, const struct http_body *body,
+		      const char *content_md5, int if_none_match, const struct s3_meta_pair *meta,
+		      size_t nmeta, char *etag, size_t etaglen)
 {
 	struct s3_put_opts o;
 	struct s3_status st;
@@ -218,11 +218,27 @@ static int s3_put(void *ctx, const struct target *t, const struct http_body *bod
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
 	o.content_md5 = content_md5;
+	o.if_none_match = if_none_match;
 	rc = s3_put_object(t->bucket->client, t->bucket->name, t->key, body, &o, etag, etaglen,
 			   &st);
 	if (rc == 0)
 		retired_clear(t->bucket->name, t->key);
 	return logged(rc, "PutObject", t->bucket->name, t->key, &st);
+}
+
+static int s3_put(void *ctx, const struct target *t, const struct http_body *body,
+		  const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
+		  char *etag, size_t etaglen)
+{
+	return put_common(t, body, content_md5, 0, meta, nmeta, etag, etaglen);
+}
+
+static int s3_put_new(void *ctx, const struct target *t, const struct http_body *body,
+		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+{
+	if (retired_check(t->bucket->name, t->key))
+		return put_common(t, body, NULL, 0, meta, nmeta, etag, etaglen); /* ours, hidden */
+	return put_common(t, body, NULL, 1, meta, nmeta, etag, etaglen);
 }
 
 static int s3_remove(void *ctx, const struct target *t)
@@ -492,6 +508,7 @@ const struct store_ops store_s3_ops = {
 	.get = s3_get,
 	.head = s3_head,
 	.put = s3_put,
+	.put_new = s3_put_new,
 	.remove = s3_remove,
 	.retire = s3_retire,
 	.copy = s3_copy,

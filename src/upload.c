@@ -33,6 +33,7 @@ struct upload {
 	long long final_size; /* -1 while streaming */
 	struct upload *reg_next; /* registry of active multipart uploads */
 	int registered;
+	int exclusive;      /* see upload_set_exclusive */
 };
 
 /* Active multipart uploads, so the reaper never aborts one of ours. */
@@ -146,6 +147,11 @@ static void part_job_run(void *arg)
 	free(j);
 }
 
+void upload_set_exclusive(struct upload *u)
+{
+	u->exclusive = 1;
+}
+
 /* Called with u->lock held and an upload id present. */
 static int submit_part(struct upload *u, int index, long long size)
 {
@@ -240,8 +246,12 @@ static int put_whole(struct upload *u, long long size, char *etag, size_t etagle
 	int rc;
 
 	stats_upload_started();
-	rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, NULL, NULL, 0, etag,
-				    etaglen);
+	if (u->exclusive && u->ctx->store.ops->put_new)
+		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, NULL, 0,
+						etag, etaglen);
+	else
+		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, NULL, NULL, 0,
+					    etag, etaglen);
 	STAT_SUB(uploads_inflight, 1);
 	return rc;
 }

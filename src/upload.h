@@ -25,6 +25,10 @@ struct upload;
 
 /* fd stays owned by the caller and must stay open until upload_free. */
 struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, int fd);
+/* The object is new: a single PutObject is sent create-only (store
+ * put_new), so close() reports -EEXIST instead of overwriting an object
+ * another client stored meanwhile.  Large files rely on the lookup. */
+void upload_set_exclusive(struct upload *u);
 /* Bytes [0, upto) are final: full parts inside may be sent now. */
 void upload_progress(struct upload *u, long long upto);
 /* Bytes [off, off+len) changed: parts already sent there are sent again. */

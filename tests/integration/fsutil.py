@@ -6,6 +6,8 @@
   fsutil.py verify ROOT MANIFEST                  read every file back, compare sha256
   fsutil.py excl PATH                             O_CREAT|O_EXCL open: prints the errno name or OK
   fsutil.py open PATH                             O_RDONLY open: prints the errno name or OK
+  fsutil.py create PATH SRC                       O_CREAT|O_EXCL, write SRC's bytes, close:
+        prints "open ERRNO", "write ERRNO", "close ERRNO" (the first failure) or OK
 """
 import errno
 import hashlib
@@ -64,6 +66,30 @@ def try_open(path, flags):
     return 0
 
 
+def create(path, src):
+    with open(src, "rb") as f:
+        data = f.read()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as e:
+        print("open", errno.errorcode.get(e.errno, str(e.errno)))
+        return 0
+    try:
+        mv = memoryview(data)
+        while mv:
+            mv = mv[os.write(fd, mv):]
+    except OSError as e:
+        os.close(fd)
+        print("write", errno.errorcode.get(e.errno, str(e.errno)))
+        return 0
+    try:
+        os.close(fd)
+        print("OK")
+    except OSError as e:
+        print("close", errno.errorcode.get(e.errno, str(e.errno)))
+    return 0
+
+
 def main(argv):
     if argv[1] == "write":
         return write(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6])
@@ -73,6 +99,8 @@ def main(argv):
         return try_open(argv[2], os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     if argv[1] == "open":
         return try_open(argv[2], os.O_RDONLY)
+    if argv[1] == "create":
+        return create(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 

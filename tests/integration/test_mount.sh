@@ -48,6 +48,33 @@ sync && echo 3 > /proc/sys/vm/drop_caches
 cat "$A/2026/11/25/13/7/econ.bin" > /dev/null
 check_eq "stat of a file just written and re-reading it: 0 requests" 0 "$(proxy_total)"
 
+echo "# a directory made here: its new names cost no lookup, a create never overwrites"
+write_conf "$WORK/n.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-n" "negative_timeout = 120"
+N=$WORK/mnt-n
+if mount_fs "$WORK/n.conf" "$N"; then
+	proxy_reset
+	mkdir -p "$N/2027/1/2/9/1"
+	for i in $(seq 10); do cp "$WORK/econ" "$N/2027/1/2/9/1/f$i.bin"; done
+	check_eq "10 files into a new directory: 10 PutObject" 10 "$(proxy_op PutObject)"
+	check_eq "... and not one lookup of their names" 0 \
+		"$(($(proxy_op GetObject) + $(proxy_op HeadObject)))"
+	check_le "... 11 requests in all (one listing: the new year)" 11 "$(proxy_total)"
+	check "the daemon counted the lookups it answered" \
+		grep -q '^lookups_local [1-9]' "$N/.s3csfs/stats"
+	check "the files read back" cmp -s "$WORK/econ" "$N/2027/1/2/9/1/f10.bin"
+	# Another client stores a name this mount still believes free.
+	s3 put "$BUCKET" 2027/1/2/9/1/taken.bin "$WORK/small" > /dev/null
+	check_eq "create over another client's new object: close() fails with EEXIST" \
+		"close EEXIST" "$($FSUTIL create "$N/2027/1/2/9/1/taken.bin" "$WORK/econ")"
+	s3 get "$BUCKET" 2027/1/2/9/1/taken.bin "$WORK/taken" > /dev/null
+	check "... and their object is intact" cmp -s "$WORK/small" "$WORK/taken"
+	check_eq "... and the mount shows theirs" "$(md5sum < "$WORK/small")" \
+		"$(md5sum < "$N/2027/1/2/9/1/taken.bin")"
+	check "unmount" umount_fs "$N"
+else
+	not_ok "mount with negative_timeout = 120"
+fi
+
 echo "# 1000 files of 64 KiB"
 check "write 1000 files into date directories" \
 	$FSUTIL write "$A" 1000 64 1 "$WORK/manifest"
