@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -33,6 +34,7 @@ struct cache {
 	pthread_cond_t fetched; /* a fetch landed or failed */
 	struct cache_entry *table[HASH_BUCKETS];
 	struct cache_entry *lru_head, *lru_tail; /* head: most recent */
+	int meta_sidecars; /* no user xattrs here: records in NAME.meta */
 };
 
 /* Entries dropped while pinned leave the table; dropped marks them. */
@@ -133,21 +135,54 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
+/* An entry's record (bucket, size, ETag, mtime, key) lives in an extended
+ * attribute of its data file: no second file to create, rename or delete
+ * per object.  Where the cache's filesystem has no user xattrs, in a
+ * sidecar NAME.meta instead (written by rename, never seen half-done). */
+#define META_XATTR "user.s3csfs.meta"
+
 static void write_meta(struct cache *c, const struct cache_entry *e)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX], tmp[PATH_MAX + 8], body[META_MAX];
+	int n;
 	FILE *f;
 
-	if (!e->target.bucket || meta_path(c, e->name, path, sizeof(path)) < 0)
+	if (!e->target.bucket)
+		return;
+	n = snprintf(body, sizeof(body), "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
+		     e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return;
+	if (!__atomic_load_n(&c->meta_sidecars, __ATOMIC_RELAXED)) {
+		if (cache_data_path(c, e->name, path, sizeof(path)) < 0)
+			return;
+		if (setxattr(path, META_XATTR, body, (size_t)n, 0) == 0)
+			return;
+		if (errno != ENOTSUP && errno != EOPNOTSUPP)
+			return; /* not kept across a restart: fetched again then */
+		log_info("cache: %s has no user xattrs; records go to sidecar files", c->dir);
+		__atomic_store_n(&c->meta_sidecars, 1, __ATOMIC_RELAXED);
+	}
+	if (meta_path(c, e->name, path, sizeof(path)) < 0)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
-	fprintf(f, "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
-		e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
+	fwrite(body, 1, (size_t)n, f);
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
 		unlink(tmp);
+}
+
+/* Forgets an entry's record: its data is about to change. */
+static void clear_meta(struct cache *c, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (cache_data_path(c, name, path, sizeof(path)) == 0)
+		removexattr(path, META_XATTR);
+	if (meta_path(c, name, path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 static void remove_files(struct cache *c, const char *name)
@@ -159,24 +194,36 @@ static void remove_files(struct cache *c, const char *name)
 		unlink(path);
 }
 
-/* Reads a sidecar; 0 if it describes a complete file of the right size. */
+/* Reads an entry's record; 0 if it describes a complete file of the
+ * right size. */
 static int read_meta(struct cache *c, const char *name, long long *size, char *etag,
 		     size_t etaglen, time_t *mtime)
 {
-	char path[PATH_MAX], line[META_MAX];
+	char path[PATH_MAX], body[META_MAX];
 	long long sz = -1, mt = 0;
+	ssize_t len = -1;
 	struct stat sb;
-	FILE *f;
 
 	etag[0] = '\0';
-	if (meta_path(c, name, path, sizeof(path)) < 0 || !(f = fopen(path, "r")))
+	if (cache_data_path(c, name, path, sizeof(path)) < 0)
 		return -ENOENT;
-	if (!fgets(line, sizeof(line), f) || strcmp(line, "s3csfs-cache 1\n") != 0) {
-		fclose(f);
-		return -EINVAL;
+	len = getxattr(path, META_XATTR, body, sizeof(body) - 1);
+	if (len < 0 && meta_path(c, name, path, sizeof(path)) == 0) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			len = (ssize_t)fread(body, 1, sizeof(body) - 1, f);
+			fclose(f);
+		}
 	}
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
+	if (len < 0)
+		return -ENOENT;
+	body[len] = '\0';
+	if (strncmp(body, "s3csfs-cache 1\n", 15) != 0)
+		return -EINVAL;
+	for (char *line = body + 15, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
 		if (strncmp(line, "size ", 5) == 0)
 			sz = strtoll(line + 5, NULL, 10);
 		else if (strncmp(line, "etag ", 5) == 0 && strlen(line + 5) < etaglen)
@@ -184,7 +231,6 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 		else if (strncmp(line, "mtime ", 6) == 0)
 			mt = strtoll(line + 6, NULL, 10);
 	}
-	fclose(f);
 	if (sz < 0 || !etag[0] || cache_data_path(c, name, path, sizeof(path)) < 0 ||
 	    stat(path, &sb) < 0 || sb.st_size != sz)
 		return -EINVAL;
@@ -449,9 +495,7 @@ static void reset_data(struct cache *c, struct cache_entry *e)
 	e->nblocks = 0;
 	e->complete = 0;
 	set_disk_bytes(c, e, 0);
-	char path[PATH_MAX];
-	if (meta_path(c, e->name, path, sizeof(path)) == 0)
-		unlink(path);
+	clear_meta(c, e->name);
 }
 
 /* With the lock: a block map for a known size (complete when empty). */
@@ -680,13 +724,11 @@ int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data)
 		reset_data(c, e);
 		e->size = 0;
 	} else if (fstat(e->fd, &sb) == 0) {
-		char path[PATH_MAX];
 		free(e->blocks);
 		e->blocks = NULL;
 		e->size = sb.st_size;
 		set_disk_bytes(c, e, sb.st_size);
-		if (meta_path(c, e->name, path, sizeof(path)) == 0)
-			unlink(path);
+		clear_meta(c, e->name);
 	} else {
 		rc = -errno;
 	}

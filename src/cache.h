@@ -4,8 +4,9 @@
  * Promises: an entry is pinned while anyone uses it and is never evicted
  * while pinned or dirty (written here and not yet durable in S3); clean
  * entries are evicted least recently used first once the cache holds
- * more than max_size; complete clean entries survive a restart (a
- * sidecar records bucket, key, size and ETag; the caller re-validates
+ * more than max_size; complete clean entries survive a restart (an
+ * xattr of the data file, or a sidecar file where the cache's filesystem
+ * has no user xattrs, records bucket, key, size and ETag; the caller re-validates
  * the ETag with S3 once per run, see cache_entry.verified); bytes are
  * fetched in blocks of CACHE_BLOCK, each block by one request at a
  * time, with waiters woken when it lands; a failed fetch leaves the
@@ -76,7 +77,7 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 
 /* The writer's side: begin truncates and marks dirty; written records
  * that [0, size) is the file; done marks it clean with its ETag (a
- * sidecar is written) or, with etag NULL, drops it (upload failed). */
+ * record is written) or, with etag NULL, drops it (upload failed). */
 int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data);
 void cache_written(struct cache *c, struct cache_entry *e, long long size);
 void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -337,7 +339,9 @@ START_TEST(test_failed_part_aborts)
 }
 END_TEST
 
-START_TEST(test_fill_ranges_and_survive_restart)
+/* Fills an object in ranges, then checks a new run keeps it; returns
+ * whether its record was a sidecar file (1) or an xattr (0). */
+static int fill_and_restart(void)
 {
 	struct store st = { &mem_ops, &mem };
 	long long size = 3 * CACHE_BLOCK + 777;
@@ -368,6 +372,12 @@ START_TEST(test_fill_ranges_and_survive_restart)
 	int gets = mem.gets;
 	ck_assert_int_eq(cache_fill(c, e, 0, size, 0), 0);
 	ck_assert_int_eq(mem.gets, gets);
+	char data_path[512], meta_file[520];
+	ck_assert_int_eq(cache_data_path(c, e->name, data_path, sizeof(data_path)), 0);
+	snprintf(meta_file, sizeof(meta_file), "%s.meta", data_path);
+	int sidecar = access(meta_file, F_OK) == 0;
+	/* Exactly one of the two holds the record. */
+	ck_assert_int_eq(getxattr(data_path, "user.s3csfs.meta", NULL, 0) > 0, !sidecar);
 	cache_put(c, e);
 	drain();
 	cache_close(c);
@@ -384,11 +394,34 @@ START_TEST(test_fill_ranges_and_survive_restart)
 	/* A different ETag in S3 drops the stale bytes. */
 	cache_set_object(c, e, size, "0123456789abcdef0123456789abcdef", 0);
 	ck_assert_int_eq(e->complete, 0);
+	/* ... and forgets its record. */
+	ck_assert_int_lt(getxattr(data_path, "user.s3csfs.meta", NULL, 0), 0);
+	ck_assert_int_ne(access(meta_file, F_OK), 0);
 	cache_put(c, e);
 	drain();
 	cache_close(c);
 	free(all);
 	free(data);
+	return sidecar;
+}
+
+START_TEST(test_fill_ranges_and_survive_restart)
+{
+	ck_assert_int_eq(fill_and_restart(), 0); /* /tmp has user xattrs */
+}
+END_TEST
+
+START_TEST(test_survive_restart_without_xattrs)
+{
+	/* ramfs has no user xattrs: records go to sidecar files. */
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_survive_restart_without_xattrs: skipped, needs root\n");
+		return;
+	}
+	ck_assert_int_eq(mount("none", dir, "ramfs", 0, "mode=0700"), 0);
+	int sidecar = fill_and_restart();
+	ck_assert_int_eq(umount2(dir, MNT_DETACH), 0);
+	ck_assert_int_eq(sidecar, 1);
 }
 END_TEST
 
@@ -480,6 +513,7 @@ int main(void)
 	tcase_add_test(tc, test_multipart_streams_and_resends);
 	tcase_add_test(tc, test_failed_part_aborts);
 	tcase_add_test(tc, test_fill_ranges_and_survive_restart);
+	tcase_add_test(tc, test_survive_restart_without_xattrs);
 	tcase_add_test(tc, test_eviction_spares_dirty_and_pinned);
 	tcase_add_test(tc, test_journal_roundtrip);
 	suite_add_tcase(s, tc);
