@@ -137,6 +137,7 @@ static const char *const general_keys[] = {
 	"upload",	    "journal_fsync",  "log_level",	  "reaper",
 	"reaper_interval",  "reaper_max_age", "attr_timeout",	  "negative_timeout",
 	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
+	"write_ahead",
 	NULL,
 };
 
@@ -723,9 +724,12 @@ static int parse_general(struct ctx *c)
 	    get_bool(c, sec, "journal_fsync", &cfg->journal_fsync) < 0 ||
 	    get_bool(c, sec, "reaper", &cfg->reaper_enabled) < 0 ||
 	    get_size(c, sec, "read_ahead", 0, 1 * GiB, &cfg->read_ahead) < 0 ||
+	    get_size(c, sec, "write_ahead", 0, LLONG_MAX, &cfg->write_ahead) < 0 ||
 	    get_int(c, sec, "max_retries", 0, 100, &cfg->max_retries) < 0)
 		return -1;
 	cfg->upload = mode == 1 ? UPLOAD_ASYNC : UPLOAD_SYNC;
+	if (cfg->write_ahead < 0)
+		cfg->write_ahead = cfg->part_size * cfg->upload_threads;
 	/* "warning" is what syslog calls it; accept it rather than refuse */
 	if ((v = val(c, sec, "log_level")) && strcasecmp(v, "warning") == 0)
 		level = LOG_LVL_WARN;
@@ -1495,6 +1499,7 @@ static void defaults(struct config *cfg)
 		.attr_timeout = 60,
 		.negative_timeout = 1,
 		.read_ahead = 32 * MiB,
+		.write_ahead = -1,
 		.max_retries = 8,
 		.retry_max_ms = 60000,
 		.connect_timeout_ms = 5000,

@@ -64,6 +64,8 @@ struct config {
 	double attr_timeout;     /* seconds the kernel may cache attributes; default 60 */
 	double negative_timeout; /* seconds a "does not exist" answer is trusted; default 1 */
 	long long read_ahead;    /* bytes fetched ahead of sequential reads; default 32 MiB */
+	long long write_ahead;   /* bytes a writer may be ahead of S3; 0: no limit;
+				  * default part_size * upload_threads */
 	int max_retries;         /* default 8 */
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */

@@ -1254,6 +1254,15 @@ static int op_read(const char *fpath, char *buf, size_t size, off_t off,
 	return (int)r;
 }
 
+/* write_ahead in parts: how many may wait or be in flight per file. */
+static int write_ahead_parts(const struct config *cfg)
+{
+	if (cfg->write_ahead <= 0)
+		return 0;
+	long long parts = (cfg->write_ahead + cfg->part_size - 1) / cfg->part_size;
+	return parts > INT_MAX ? INT_MAX : (int)parts;
+}
+
 static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -1301,6 +1310,7 @@ static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 	if (off <= w->seq_end && end > w->seq_end) {
 		w->seq_end = end;
 		upload_progress(w->up, w->seq_end);
+		upload_throttle(w->up, write_ahead_parts(fs->cfg));
 	}
 	if (end > w->size) {
 		w->size = end;

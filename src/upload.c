@@ -147,6 +147,14 @@ static void part_job_run(void *arg)
 	free(j);
 }
 
+void upload_throttle(struct upload *u, int max_pending)
+{
+	pthread_mutex_lock(&u->lock);
+	while (max_pending > 0 && u->inflight > max_pending && !u->error)
+		pthread_cond_wait(&u->cond, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+}
+
 void upload_set_exclusive(struct upload *u)
 {
 	u->exclusive = 1;

@@ -31,6 +31,10 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
 void upload_set_exclusive(struct upload *u);
 /* Bytes [0, upto) are final: full parts inside may be sent now. */
 void upload_progress(struct upload *u, long long upto);
+/* Waits while more than max_pending parts of u are queued or being sent
+ * (0: never), so a writer faster than S3 stays that close to it and its
+ * close() has little left to send. */
+void upload_throttle(struct upload *u, int max_pending);
 /* Bytes [off, off+len) changed: parts already sent there are sent again. */
 void upload_invalidate(struct upload *u, long long off, long long len);
 /* The file is size bytes: sends what is left, waits, completes. */

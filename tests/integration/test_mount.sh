@@ -49,7 +49,8 @@ cat "$A/2026/11/25/13/7/econ.bin" > /dev/null
 check_eq "stat of a file just written and re-reading it: 0 requests" 0 "$(proxy_total)"
 
 echo "# a directory made here: its new names cost no lookup, a create never overwrites"
-write_conf "$WORK/n.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-n" "negative_timeout = 120"
+write_conf "$WORK/n.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-n" "negative_timeout = 120" \
+	"write_ahead = 16M"
 N=$WORK/mnt-n
 if mount_fs "$WORK/n.conf" "$N"; then
 	proxy_reset
@@ -70,6 +71,12 @@ if mount_fs "$WORK/n.conf" "$N"; then
 	check "... and their object is intact" cmp -s "$WORK/small" "$WORK/taken"
 	check_eq "... and the mount shows theirs" "$(md5sum < "$WORK/small")" \
 		"$(md5sum < "$N/2027/1/2/9/1/taken.bin")"
+	# write_ahead = 16M: a writer runs at most 2 parts ahead of S3.
+	head -c 100M /dev/urandom > "$WORK/ahead"
+	dd if="$WORK/ahead" of="$N/2027/1/2/9/1/ahead.bin" bs=1M status=none
+	peak=$(awk '$1 == "uploads_inflight_max" { print $2 }' "$N/.s3csfs/stats")
+	check_le "write_ahead = 16M: at most 3 parts in flight at once (2, then the last)" 3 "$peak"
+	check "... and 100 MiB read back identical" cmp -s "$WORK/ahead" "$N/2027/1/2/9/1/ahead.bin"
 	check "unmount" umount_fs "$N"
 else
 	not_ok "mount with negative_timeout = 120"

@@ -201,6 +201,7 @@ static const char full_conf[] =
 	"attr_timeout = 1500ms\n"
 	"negative_timeout = 0\n"
 	"read_ahead = 64M\n"
+	"write_ahead = 16M\n"
 	"max_retries = 3\n"
 	"retry_max_time = 2m\n"
 	"connect_timeout = 750ms\n"
@@ -284,6 +285,7 @@ START_TEST(test_full_config)
 	ck_assert_double_eq(cfg.attr_timeout, 1.5);
 	ck_assert_double_eq(cfg.negative_timeout, 0.0);
 	ck_assert_int_eq(cfg.read_ahead, 64 * MiB);
+	ck_assert_int_eq(cfg.write_ahead, 16 * MiB);
 	ck_assert_int_eq(cfg.max_retries, 3);
 	ck_assert_int_eq(cfg.retry_max_ms, 120000);
 	ck_assert_int_eq(cfg.connect_timeout_ms, 750);
@@ -393,6 +395,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_double_eq(cfg.attr_timeout, 60.0);
 	ck_assert_double_eq(cfg.negative_timeout, 1.0);
 	ck_assert_int_eq(cfg.read_ahead, 32 * MiB);
+	ck_assert_int_eq(cfg.write_ahead, 8 * 8 * MiB); /* part_size * upload_threads */
 	ck_assert_int_eq(cfg.max_retries, 8);
 	ck_assert_int_eq(cfg.retry_max_ms, 60000);
 	ck_assert_int_eq(cfg.connect_timeout_ms, 5000);
