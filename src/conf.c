@@ -1488,7 +1488,7 @@ static void defaults(struct config *cfg)
 	*cfg = (struct config){
 		.profile = PROFILE_ONPREM,
 		.cache_max_size = 10 * GiB,
-		.part_size = 8 * MiB,
+		.part_size = 16 * MiB,
 		.upload_threads = 8,
 		.upload = UPLOAD_SYNC,
 		.journal_fsync = 1,

@@ -53,7 +53,7 @@ struct config {
 	enum s3_profile profile;
 	char *cache_dir;         /* default /var/cache/s3csfs */
 	long long cache_max_size; /* bytes; default 10 GiB */
-	long long part_size;     /* bytes; default 8 MiB; 5 MiB..5 GiB */
+	long long part_size;     /* bytes; default 16 MiB; 5 MiB..5 GiB */
 	int upload_threads;      /* parallel transfers; default 8 */
 	enum upload_mode upload; /* default sync */
 	int journal_fsync;       /* async journal fsync'd; default 1 */

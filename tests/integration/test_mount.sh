@@ -108,7 +108,7 @@ proxy_reset
 dd if="$WORK/big" of="$A/2026/11/25/14/0/big.bin" bs=1M status=none
 check "300 MiB written with dd bs=1M" test $? -eq 0
 check_eq "one multipart upload" 1 "$(proxy_op CreateMultipartUpload)"
-check_eq "38 parts of 8 MiB" 38 "$(proxy_op UploadPart)"
+check_eq "19 parts of 16 MiB" 19 "$(proxy_op UploadPart)"
 check_eq "completed" 1 "$(proxy_op CompleteMultipartUpload)"
 peak=$(awk '/^uploads_inflight_max /{print $2}' "$A/.s3csfs/stats")
 check "parts were sent in parallel (peak $peak at once)" test "${peak:-0}" -ge 2

@@ -384,7 +384,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_msg(config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(cfg.cache_dir, "/var/cache/s3csfs");
 	ck_assert_int_eq(cfg.cache_max_size, 10 * GiB);
-	ck_assert_int_eq(cfg.part_size, 8 * MiB);
+	ck_assert_int_eq(cfg.part_size, 16 * MiB);
 	ck_assert_int_eq(cfg.upload_threads, 8);
 	ck_assert_int_eq(cfg.upload, UPLOAD_SYNC);
 	ck_assert_int_eq(cfg.journal_fsync, 1);
@@ -395,7 +395,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_double_eq(cfg.attr_timeout, 60.0);
 	ck_assert_double_eq(cfg.negative_timeout, 1.0);
 	ck_assert_int_eq(cfg.read_ahead, 32 * MiB);
-	ck_assert_int_eq(cfg.write_ahead, 8 * 8 * MiB); /* part_size * upload_threads */
+	ck_assert_int_eq(cfg.write_ahead, 16 * 8 * MiB); /* part_size * upload_threads */
 	ck_assert_int_eq(cfg.max_retries, 8);
 	ck_assert_int_eq(cfg.retry_max_ms, 60000);
 	ck_assert_int_eq(cfg.connect_timeout_ms, 5000);
