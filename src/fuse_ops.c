@@ -1207,15 +1207,60 @@ static int read_uncached(struct fs *fs, struct node *n, char *buf, size_t size, 
 	return rc < 0 ? -EIO : (int)sink.len;
 }
 
+/* Where a read of [off, off+size) is served from: the cache file (*fd,
+ * *size clamped to the file) once its bytes are there; 1 when it must be
+ * served from memory instead (statistics files, a full cache disk). */
+static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size, int *fd)
+{
+	struct cache_entry *ce;
+	long long fsize;
+	int rc;
+
+	if (h->vbuf)
+		return 1;
+	if (h->w) {
+		*fd = h->w->ce->fd;
+		return 0;
+	}
+	ce = h->ce;
+	pthread_mutex_lock(&fs->lock);
+	fsize = h->n->w ? h->n->w->size : h->n->size;
+	pthread_mutex_unlock(&fs->lock);
+	if (off >= fsize) {
+		*size = 0;
+	} else {
+		if ((long long)*size > fsize - off)
+			*size = (size_t)(fsize - off);
+		if (ce->complete || ce->dirty) {
+			STAT_ADD(cache_hits, 1);
+		} else {
+			long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;
+			STAT_ADD(cache_misses, 1);
+			rc = cache_fill(fs->cache, ce, off, (long long)*size, ahead);
+			if (rc == -ENOSPC || rc == -EDQUOT)
+				return 1;
+			if (rc < 0)
+				return rc == -ENOENT ? -ENOENT : -EIO;
+		}
+	}
+	h->next_off = off + (off_t)*size;
+	*fd = ce->fd;
+	return 0;
+}
+
 static int op_read(const char *fpath, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct cache_entry *ce;
-	long long fsize;
-	int rc;
+	int fd = -1, rc = read_source(fs, h, off, &size, &fd);
 
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		ssize_t r = size ? pread(fd, buf, size, off) : 0;
+		return r < 0 ? -errno : (int)r;
+	}
 	if (h->vbuf) {
 		if ((size_t)off >= h->vlen)
 			return 0;
@@ -1224,34 +1269,50 @@ static int op_read(const char *fpath, char *buf, size_t size, off_t off,
 		memcpy(buf, h->vbuf + off, size);
 		return (int)size;
 	}
-	if (h->w) {
-		ssize_t r = pread(h->w->ce->fd, buf, size, off);
-		return r < 0 ? -errno : (int)r;
+	return read_uncached(fs, h->n, buf, size, off);
+}
+
+/* Reads as a reference to the cache file, so libfuse can splice its
+ * pages into /dev/fuse instead of copying them through this process. */
+static int op_read_buf(const char *fpath, struct fuse_bufvec **bufp, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = g_fs;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct fuse_bufvec *bv = malloc(sizeof(*bv));
+	int fd = -1, rc;
+
+	if (!bv)
+		return -ENOMEM;
+	*bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
+	rc = read_source(fs, h, off, &size, &fd);
+	if (rc < 0) {
+		free(bv);
+		return rc;
 	}
-	ce = h->ce;
-	pthread_mutex_lock(&fs->lock);
-	fsize = h->n->w ? h->n->w->size : h->n->size;
-	pthread_mutex_unlock(&fs->lock);
-	if (off >= fsize)
+	if (rc == 0) {
+		bv->buf[0].size = size;
+		bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+		bv->buf[0].fd = fd;
+		bv->buf[0].pos = off;
+		*bufp = bv;
 		return 0;
-	if ((long long)size > fsize - off)
-		size = (size_t)(fsize - off);
-	if (ce->complete || ce->dirty) {
-		STAT_ADD(cache_hits, 1);
-	} else {
-		long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;
-		STAT_ADD(cache_misses, 1);
-		rc = cache_fill(fs->cache, ce, off, (long long)size, ahead);
-		if (rc == -ENOSPC || rc == -EDQUOT)
-			return read_uncached(fs, h->n, buf, size, off);
-		if (rc < 0)
-			return rc == -ENOENT ? -ENOENT : -EIO;
 	}
-	ssize_t r = pread(ce->fd, buf, size, off);
-	if (r < 0)
-		return -errno;
-	h->next_off = off + r;
-	return (int)r;
+	char *mem = malloc(size ? size : 1);
+	if (!mem) {
+		free(bv);
+		return -ENOMEM;
+	}
+	rc = op_read(fpath, mem, size, off, fi);
+	if (rc < 0) {
+		free(mem);
+		free(bv);
+		return rc;
+	}
+	bv->buf[0].size = (size_t)rc;
+	bv->buf[0].mem = mem;
+	*bufp = bv;
+	return 0;
 }
 
 /* write_ahead in parts: how many may wait or be in flight per file. */
@@ -1782,6 +1843,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	fcfg->hard_remove = 1;
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
+	/* Reads are answered by splicing cache-file pages (op_read_buf). */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (cfg->reaper_enabled)
 		start_reaper(fs);
 	int n = journal_replay(cfg->cache_dir, replay_one, fs);
@@ -1861,6 +1925,7 @@ const struct fuse_operations s3csfs_fuse_ops = {
 	.create = op_create,
 	.open = op_open,
 	.read = op_read,
+	.read_buf = op_read_buf,
 	.write = op_write,
 	.flush = op_flush,
 	.fsync = op_fsync,
