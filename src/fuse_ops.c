@@ -937,8 +937,12 @@ static int commit_on_close(struct fs *fs, struct writer *w)
 		return rc;
 	}
 	if (fs->cfg->upload == UPLOAD_ASYNC) {
+		/* The digest taken as the file was written, if it was in order. */
+		char digest[48];
+		int have = upload_digest(w->up, w->size, digest, sizeof(digest)) == 0;
 		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->node->path, w->ce->fd,
-				 w->size, fs->cfg->journal_fsync);
+				 w->size, have ? digest : NULL, fs->cfg->part_size,
+				 fs->cfg->journal_fsync);
 		if (rc == 0) {
 			w->committing = 1;
 			__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
@@ -1366,6 +1370,7 @@ static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 		done += (size_t)n;
 	}
 	long long end = (long long)off + (long long)size;
+	upload_hash(w->up, buf, size, off);
 	if (off < w->seq_end)
 		upload_invalidate(w->up, off, (end < w->seq_end ? end : w->seq_end) - off);
 	if (off <= w->seq_end && end > w->seq_end) {
@@ -1758,9 +1763,10 @@ static void replay_one(void *ctx, const struct journal_record *rec)
 		return;
 	}
 	/* The cache file must still be what close() acknowledged. */
-	char md5[33] = "";
+	char md5[48] = "";
 	if (rec->size >= 0 && (w->size != rec->size ||
-			       journal_file_md5(w->ce->fd, w->size, md5) < 0 ||
+			       journal_file_digest(w->ce->fd, w->size, rec->part_size, md5,
+						   sizeof(md5)) < 0 ||
 			       (rec->md5[0] && strcmp(md5, rec->md5) != 0))) {
 		log_error("journal: the cached data of %s is damaged (%lld bytes, recorded %lld, "
 			  "md5 %s, recorded %s): not uploaded; record kept as %s/journal/%s.damaged",

@@ -10,21 +10,27 @@
 #define S3CSFS_JOURNAL_H
 
 int journal_init(const char *cache_dir, char *err, size_t errlen);
-/* Records the file's size and MD5 too, so a replay can tell damaged
+/* Records the file's size and digest too (journal_file_digest, or the
+ * caller's, taken as the data was written), so a replay can tell damaged
  * cache data from what close() acknowledged. */
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		long long size, int do_fsync);
+		long long size, const char *digest, long long part_size, int do_fsync);
 void journal_remove(const char *cache_dir, const char *name);
 /* Renames a record to NAME.damaged: never replayed, kept for the operator. */
 void journal_quarantine(const char *cache_dir, const char *name);
 /* MD5 (hex) of [0, size) of fd. */
 int journal_file_md5(int fd, long long size, char hex[33]);
+/* The digest S3 gives the object when it is uploaded in parts of
+ * part_size: the MD5 for one part (or part_size <= 0), else MD5 of the
+ * part MD5s and "-N". */
+int journal_file_digest(int fd, long long size, long long part_size, char *out, size_t outlen);
 
 struct journal_record {
 	const char *name; /* the cache entry's name */
 	const char *path; /* the mount path */
 	long long size;   /* -1 if the record has none */
-	const char *md5;  /* "" if the record has none */
+	const char *md5;  /* its digest (journal_file_digest); "" if none */
+	long long part_size; /* the digest's; 0 in records of older versions */
 };
 /* fn(ctx, record) for each record left behind; returns how many. */
 int journal_replay(const char *cache_dir,

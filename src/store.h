@@ -27,7 +27,8 @@ struct store_ops {
 	 * another object is there; one with exactly these bytes counts as
 	 * success.  NULL in a store that cannot tell: put is used instead. */
 	int (*put_new)(void *ctx, const struct target *t, const struct http_body *body,
-		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen);
+		       const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
+		       char *etag, size_t etaglen);
 	int (*remove)(void *ctx, const struct target *t);
 	/* What unlink(2) does to an object: as the bucket's on_delete says,
 	 * DeleteObject, or (tag:KEY=VALUE) PutObjectTagging of the object's
@@ -44,8 +45,10 @@ struct store_ops {
 		    struct s3_list_result *out);
 	int (*mpu_create)(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
 			  size_t nmeta, char *upload_id, size_t idlen);
+	/* content_md5: base64 or NULL (then computed from the body). */
 	int (*mpu_part)(void *ctx, const struct target *t, const char *upload_id, int number,
-			const struct http_body *body, char *etag, size_t etaglen);
+			const struct http_body *body, const char *content_md5, char *etag,
+			size_t etaglen);
 	int (*mpu_complete)(void *ctx, const struct target *t, const char *upload_id,
 			    const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen);
 	int (*mpu_abort)(void *ctx, const struct target *t, const char *upload_id);

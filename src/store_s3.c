@@ -234,11 +234,12 @@ static int s3_put(void *ctx, const struct target *t, const struct http_body *bod
 }
 
 static int s3_put_new(void *ctx, const struct target *t, const struct http_body *body,
-		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+		      const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
+		      char *etag, size_t etaglen)
 {
-	if (retired_check(t->bucket->name, t->key))
-		return put_common(t, body, NULL, 0, meta, nmeta, etag, etaglen); /* ours, hidden */
-	return put_common(t, body, NULL, 1, meta, nmeta, etag, etaglen);
+	/* A retired object is ours, hidden: the new one replaces it. */
+	int only_new = !retired_check(t->bucket->name, t->key);
+	return put_common(t, body, content_md5, only_new, meta, nmeta, etag, etaglen);
 }
 
 static int s3_remove(void *ctx, const struct target *t)
@@ -474,11 +475,12 @@ static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_m
 }
 
 static int s3_mpu_part_op(void *ctx, const struct target *t, const char *upload_id, int number,
-			  const struct http_body *body, char *etag, size_t etaglen)
+			  const struct http_body *body, const char *content_md5, char *etag,
+			  size_t etaglen)
 {
 	struct s3_status st;
 	int rc = s3_mpu_upload_part(t->bucket->client, t->bucket->name, t->key, upload_id, number,
-				    body, NULL, etag, etaglen, &st);
+				    body, content_md5, etag, etaglen, &st);
 	return logged(rc, "UploadPart", t->bucket->name, t->key, &st);
 }
 

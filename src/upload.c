@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "log.h"
 #include "stats.h"
 #include "upload.h"
@@ -17,6 +19,9 @@ struct part {
 	unsigned gen;      /* bumped when its bytes change */
 	unsigned sent_gen; /* gen of the bytes the DONE etag is for */
 	char etag[S3_ETAG_MAX];
+	unsigned char md5[16]; /* of its bytes as written, when md5_valid */
+	unsigned md5_gen;      /* gen those bytes had */
+	int md5_valid;
 };
 
 struct upload {
@@ -34,6 +39,11 @@ struct upload {
 	struct upload *reg_next; /* registry of active multipart uploads */
 	int registered;
 	int exclusive;      /* see upload_set_exclusive */
+	/* MD5 of the part being written, fed by upload_hash while the writer
+	 * appends in order; hashed is how far, -1 once it did not. */
+	EVP_MD_CTX *hash;
+	long long hashed;
+	int hash_finished; /* the last part's MD5 is taken (hash_finish) */
 };
 
 /* Active multipart uploads, so the reaper never aborts one of ours. */
@@ -85,6 +95,8 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
 	u->target = *t;
 	u->fd = fd;
 	u->final_size = -1;
+	u->hash = EVP_MD_CTX_new(); /* without it, parts are hashed when sent */
+	u->hashed = u->hash ? 0 : -1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	return u;
@@ -115,6 +127,7 @@ struct part_job {
 	int index;
 	unsigned gen;
 	long long off, len;
+	char md5_b64[25]; /* "" when the store is to hash the bytes itself */
 };
 
 static void part_job_run(void *arg)
@@ -128,7 +141,8 @@ static void part_job_run(void *arg)
 
 	stats_upload_started();
 	rc = u->ctx->store.ops->mpu_part(u->ctx->store.ctx, &u->target, u->upload_id,
-					 j->index + 1, &body, etag, sizeof(etag));
+					 j->index + 1, &body, j->md5_b64[0] ? j->md5_b64 : NULL,
+					 etag, sizeof(etag));
 	STAT_SUB(uploads_inflight, 1);
 	pthread_mutex_lock(&u->lock);
 	struct part *p = &u->parts[j->index];
@@ -160,6 +174,112 @@ void upload_set_exclusive(struct upload *u)
 	u->exclusive = 1;
 }
 
+/* With the lock: whether part index has an MD5 of its current len bytes. */
+static int part_md5_current(const struct upload *u, int index, long long len)
+{
+	const struct part *p = &u->parts[index];
+	long long ps = u->ctx->part_size;
+
+	return p->md5_valid && p->md5_gen == p->gen &&
+	       (len == ps || (u->hashed >= 0 && (long long)index * ps + len == u->hashed));
+}
+
+/* With the lock: the part being hashed is complete; records its MD5. */
+static int hash_close_part(struct upload *u, int index)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (ensure_parts(u, index + 1) < 0 || !EVP_DigestFinal_ex(u->hash, md, &mdlen) ||
+	    mdlen != 16)
+		return -1;
+	memcpy(u->parts[index].md5, md, 16);
+	u->parts[index].md5_gen = u->parts[index].gen;
+	u->parts[index].md5_valid = 1;
+	return 0;
+}
+
+void upload_hash(struct upload *u, const void *buf, size_t len, long long off)
+{
+	const unsigned char *p = buf;
+	long long ps = u->ctx->part_size;
+
+	pthread_mutex_lock(&u->lock);
+	if (off != u->hashed || u->hash_finished)
+		u->hashed = -1; /* out of order: parts are hashed when sent */
+	while (u->hashed >= 0 && len > 0) {
+		long long in_part = u->hashed % ps;
+		size_t n = (long long)len < ps - in_part ? len : (size_t)(ps - in_part);
+		if ((in_part == 0 && !EVP_DigestInit_ex(u->hash, EVP_md5(), NULL)) ||
+		    !EVP_DigestUpdate(u->hash, p, n)) {
+			u->hashed = -1;
+			break;
+		}
+		u->hashed += (long long)n;
+		p += n;
+		len -= n;
+		if (u->hashed % ps == 0 && hash_close_part(u, (int)(u->hashed / ps) - 1) < 0)
+			u->hashed = -1;
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* With the lock, at finish: the MD5 of a last, partial part (or of an
+ * empty file) comes from what was hashed. */
+static void hash_finish(struct upload *u, long long size)
+{
+	long long ps = u->ctx->part_size;
+
+	if (u->hashed != size || u->hash_finished)
+		return;
+	u->hash_finished = 1;
+	if (size == 0 && !EVP_DigestInit_ex(u->hash, EVP_md5(), NULL)) {
+		u->hashed = -1;
+		return;
+	}
+	if ((size == 0 || size % ps != 0) && hash_close_part(u, (int)(size / ps)) < 0)
+		u->hashed = -1;
+}
+
+int upload_digest(struct upload *u, long long size, char *out, size_t outlen)
+{
+	long long ps = u->ctx->part_size;
+	int nparts = size <= ps ? 1 : (int)((size + ps - 1) / ps), rc = -ENOENT;
+	char hex[33];
+
+	pthread_mutex_lock(&u->lock);
+	hash_finish(u, size);
+	if (u->hashed == size) {
+		rc = 0;
+		for (int i = 0; i < nparts && !rc; i++)
+			if (!part_md5_current(u, i, size - (long long)i * ps < ps ?
+							    size - (long long)i * ps : ps))
+				rc = -ENOENT;
+	}
+	if (!rc && nparts == 1) {
+		s3_md5_hex(u->parts[0].md5, hex);
+		snprintf(out, outlen, "%s", hex);
+	} else if (!rc) {
+		/* As S3 names a multipart object: MD5 of the part MD5s, "-N". */
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		rc = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ? 0 : -ENOMEM;
+		for (int i = 0; i < nparts && !rc; i++)
+			if (!EVP_DigestUpdate(ctx, u->parts[i].md5, 16))
+				rc = -EIO;
+		if (!rc && (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 16))
+			rc = -EIO;
+		EVP_MD_CTX_free(ctx);
+		if (!rc) {
+			s3_md5_hex(md, hex);
+			snprintf(out, outlen, "%s-%d", hex, nparts);
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
 /* Called with u->lock held and an upload id present. */
 static int submit_part(struct upload *u, int index, long long size)
 {
@@ -173,6 +293,9 @@ static int submit_part(struct upload *u, int index, long long size)
 	j->gen = u->parts[index].gen;
 	j->off = (long long)index * ps;
 	j->len = size - j->off < ps ? size - j->off : ps;
+	j->md5_b64[0] = '\0';
+	if (part_md5_current(u, index, j->len))
+		s3_md5_base64(u->parts[index].md5, j->md5_b64);
 	u->parts[index].state = PART_INFLIGHT;
 	u->inflight++;
 	if (workq_submit(u->ctx->transfers, part_job_run, j) < 0) {
@@ -245,20 +368,29 @@ void upload_invalidate(struct upload *u, long long off, long long len)
 	pthread_mutex_lock(&u->lock);
 	for (long long i = off / ps; i <= (off + len - 1) / ps && i < u->nparts_alloc; i++)
 		u->parts[i].gen++;
+	if (off < u->hashed)
+		u->hashed = -1;
 	pthread_mutex_unlock(&u->lock);
 }
 
 static int put_whole(struct upload *u, long long size, char *etag, size_t etaglen)
 {
 	struct http_body body = { .kind = HTTP_BODY_FD, .fd = u->fd, .off = 0, .len = (size_t)size };
+	char b64[25] = "";
 	int rc;
 
+	pthread_mutex_lock(&u->lock);
+	hash_finish(u, size);
+	if (ensure_parts(u, 1) == 0 && part_md5_current(u, 0, size))
+		s3_md5_base64(u->parts[0].md5, b64);
+	pthread_mutex_unlock(&u->lock);
+	const char *md5 = b64[0] ? b64 : NULL;
 	stats_upload_started();
 	if (u->exclusive && u->ctx->store.ops->put_new)
-		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, NULL, 0,
+		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, md5, NULL, 0,
 						etag, etaglen);
 	else
-		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, NULL, NULL, 0,
+		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, md5, NULL, 0,
 					    etag, etaglen);
 	STAT_SUB(uploads_inflight, 1);
 	return rc;
@@ -288,6 +420,8 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 	}
 	pthread_mutex_lock(&u->lock);
 	rc = ensure_parts(u, nparts);
+	if (rc == 0)
+		hash_finish(u, size);
 	/* Send every part whose current bytes are not yet in S3; parts that
 	 * change while in flight go again once they land. */
 	while (rc == 0 && !u->error) {
@@ -361,6 +495,7 @@ void upload_free(struct upload *u)
 	registry_del(u);
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->cond);
+	EVP_MD_CTX_free(u->hash);
 	free(u->parts);
 	free(u);
 }
@@ -372,6 +507,7 @@ void upload_discard(struct upload *u)
 	registry_del(u);
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->cond);
+	EVP_MD_CTX_free(u->hash);
 	free(u->parts);
 	free(u);
 }

@@ -29,6 +29,14 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
  * put_new), so close() reports -EEXIST instead of overwriting an object
  * another client stored meanwhile.  Large files rely on the lookup. */
 void upload_set_exclusive(struct upload *u);
+/* The writer wrote buf (len bytes) at off.  While writes come in order,
+ * each part's MD5 is taken from them here, so no part is read back to be
+ * hashed (out of order, parts are hashed from the file when sent). */
+void upload_hash(struct upload *u, const void *buf, size_t len, long long off);
+/* The digest S3 will give the object if all of its size bytes were hashed
+ * in order: the MD5 (hex) for one part, else MD5 of the part MD5s and
+ * "-N"; -ENOENT otherwise. */
+int upload_digest(struct upload *u, long long size, char *out, size_t outlen);
 /* Bytes [0, upto) are final: full parts inside may be sent now. */
 void upload_progress(struct upload *u, long long upto);
 /* Waits while more than max_pending parts of u are queued or being sent

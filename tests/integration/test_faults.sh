@@ -542,13 +542,14 @@ if want kill; then
 		C=$WORK/cache-kill-$mode
 		base=2026/11/25/8/$mode
 		write_conf "$WORK/kill-$mode.conf" "$BUCKET" "$PROXY_URL" "$C" "upload = $mode" \
-			"part_size = 5M" "upload_threads = 2"
+			"part_size = 5M" "upload_threads = 2" "write_ahead = 0"
 		mount_fs "$WORK/kill-$mode.conf" "$K" || { not_ok "mount"; finish; }
 		out1=$(timeout 300 python3 "$FIO" write "$K" "$base/a" 10 64 "k$mode" "$WORK/k$mode.man1" "$WORK/k$mode.fail1")
 		out2=$(timeout 300 python3 "$FIO" write "$K" "$base/b" 2 12288 "kb$mode" "$WORK/k$mode.man2" "$WORK/k$mode.fail2")
 		echo "# before the kill: $out1; $out2"
 		[ $mode = async ] && wait_for 120 no_pending "$K"
-		# Slow parts: the next uploads are caught in the middle.
+		# Slow parts: the next uploads are caught in the middle (write_ahead
+		# = 0: the writers run ahead of them).
 		proxy_collect
 		proxy_faults "latency:1.0:3@UploadPart+PutObject"
 		if [ $mode = async ]; then

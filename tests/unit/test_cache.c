@@ -35,6 +35,7 @@ struct mem_store {
 	unsigned char *parts[64];
 	long long part_len[64];
 	int gets, puts, mpu_creates, parts_sent, completes, aborts;
+	int md5_given; /* bodies that came with the uploader's own MD5 */
 	int fail_parts; /* UploadPart answers -EIO while > 0 */
 };
 
@@ -44,6 +45,21 @@ static void md5_hex(const void *p, size_t n, char out[33])
 	unsigned int len = 16;
 	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
 	s3_md5_hex(md, out);
+}
+
+/* A Content-MD5 the uploader gave must be the body's: S3 would refuse. */
+static void check_given_md5(struct mem_store *m, const char *b64, const void *p, size_t n)
+{
+	unsigned char md[16];
+	unsigned int len = 16;
+	char want[25];
+
+	if (!b64)
+		return;
+	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
+	s3_md5_base64(md, want);
+	ck_assert_str_eq(b64, want);
+	m->md5_given++;
 }
 
 static int body_read(const struct http_body *b, unsigned char *dst)
@@ -104,6 +120,7 @@ static int m_put(void *ctx, const struct target *t, const struct http_body *body
 	free(m->data);
 	m->data = malloc(body->len + 1);
 	body_read(body, m->data);
+	check_given_md5(m, md5, m->data, body->len);
 	m->size = (long long)body->len;
 	m->exists = 1;
 	snprintf(m->key, sizeof(m->key), "%s", t->key);
@@ -124,7 +141,7 @@ static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_
 }
 
 static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
-		      const struct http_body *body, char *etag, size_t etaglen)
+		      const struct http_body *body, const char *md5, char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	unsigned char *buf = malloc(body->len + 1);
@@ -138,6 +155,7 @@ static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
 		return -EIO;
 	}
 	m->parts_sent++;
+	check_given_md5(m, md5, buf, body->len);
 	free(m->parts[n - 1]);
 	m->parts[n - 1] = buf;
 	m->part_len[n - 1] = (long long)body->len;
@@ -262,8 +280,15 @@ START_TEST(test_small_file_one_put)
 	ck_assert_int_eq(pwrite(e->fd, data, 100000, 0), 100000);
 	cache_written(c, e, 100000);
 	struct upload *u = upload_new(&ux, &t, e->fd);
+	upload_hash(u, data, 60000, 0);
+	upload_hash(u, data + 60000, 40000, 60000);
 	upload_progress(u, 100000);
+	char digest[48], want[33];
+	ck_assert_int_eq(upload_digest(u, 100000, digest, sizeof(digest)), 0);
+	md5_hex(data, 100000, want);
+	ck_assert_str_eq(digest, want);
 	ck_assert_int_eq(upload_finish(u, 100000, etag, sizeof(etag)), 0);
+	ck_assert_int_eq(mem.md5_given, 1); /* hashed as written: not read back */
 	upload_free(u);
 	cache_write_done(c, e, etag);
 	cache_put(c, e);
@@ -294,15 +319,35 @@ START_TEST(test_multipart_streams_and_resends)
 	for (long long off = 0; off < size; off += 1 << 20) {
 		long long n = size - off < (1 << 20) ? size - off : (1 << 20);
 		ck_assert_int_eq(pwrite(e->fd, data + off, (size_t)n, off), n);
+		upload_hash(u, data + off, (size_t)n, off);
 		upload_progress(u, off + n);
 	}
 	ck_assert_int_eq(mem.mpu_creates, 1);
+	/* The digest S3 would give: MD5 of the 4 part MD5s, "-4". */
+	char digest[48], want[33];
+	unsigned char cat[4 * 16];
+	for (int i = 0; i < 4; i++) {
+		unsigned int len = 16;
+		long long plen = i < 3 ? ps : size - 3 * ps;
+		EVP_Digest(data + i * ps, (size_t)plen, cat + 16 * i, &len, EVP_md5(), NULL);
+	}
+	md5_hex(cat, sizeof(cat), want);
+	strcat(want, "-4");
+	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), 0);
+	ck_assert_str_eq(digest, want);
 	/* Rewrite a byte inside part 1 after it may have been sent. */
 	data[ps + 10] ^= 0xff;
 	ck_assert_int_eq(pwrite(e->fd, data + ps + 10, 1, ps + 10), 1);
+	upload_hash(u, data + ps + 10, 1, ps + 10);
 	upload_invalidate(u, ps + 10, 1);
+	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), -ENOENT);
 	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), 0);
 	ck_assert_str_eq(etag, "mpu-4");
+	/* Parts hashed as written came with their MD5 (every check_given_md5
+	 * passed); the rewritten part 1 was hashed by the store, and so was
+	 * the last one (hashing stopped at the rewrite). */
+	ck_assert_int_ge(mem.md5_given, 3);
+	ck_assert_int_lt(mem.md5_given, mem.parts_sent);
 	ck_assert_int_eq(mem.size, size);
 	ck_assert_mem_eq(mem.data, data, (size_t)size);
 	ck_assert_int_eq(mem.completes, 1);
@@ -485,7 +530,7 @@ START_TEST(test_journal_roundtrip)
 	snprintf(path, sizeof(path), "%s/data", dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	ck_assert_int_eq(pwrite(fd, "hello", 5, 0), 5);
-	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, 1), 0);
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 1), 0);
 	/* A half-written record (never renamed) is not replayed. */
 	snprintf(path, sizeof(path), "%s/journal/feed.tmp", dir);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
@@ -496,6 +541,19 @@ START_TEST(test_journal_roundtrip)
 	/* A record set aside as damaged is not replayed. */
 	journal_quarantine(dir, "0123abcd");
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
+	/* In parts of 2 bytes, the digest is S3's multipart ETag. */
+	unsigned char cat[48];
+	char digest[48], want[40];
+	for (int i = 0; i < 3; i++) {
+		unsigned int len = 16;
+		EVP_Digest("hello" + 2 * i, i < 2 ? 2 : 1, cat + 16 * i, &len, EVP_md5(), NULL);
+	}
+	md5_hex(cat, sizeof(cat), want);
+	strcat(want, "-3");
+	ck_assert_int_eq(journal_file_digest(fd, 5, 2, digest, sizeof(digest)), 0);
+	ck_assert_str_eq(digest, want);
+	ck_assert_int_eq(journal_file_digest(fd, 5, 5, digest, sizeof(digest)), 0);
+	ck_assert_str_eq(digest, "5d41402abc4b2a76b9719d911017c592"); /* one part: its MD5 */
 	close(fd);
 }
 END_TEST
