@@ -199,12 +199,13 @@ static int hash_close_part(struct upload *u, int index)
 	return 0;
 }
 
+/* The hash state (hash, hashed, hash_finished) belongs to the writer,
+ * whose calls come one at a time (upload.h); the lock guards the parts. */
 void upload_hash(struct upload *u, const void *buf, size_t len, long long off)
 {
 	const unsigned char *p = buf;
 	long long ps = u->ctx->part_size;
 
-	pthread_mutex_lock(&u->lock);
 	if (off != u->hashed || u->hash_finished)
 		u->hashed = -1; /* out of order: parts are hashed when sent */
 	while (u->hashed >= 0 && len > 0) {
@@ -218,10 +219,13 @@ void upload_hash(struct upload *u, const void *buf, size_t len, long long off)
 		u->hashed += (long long)n;
 		p += n;
 		len -= n;
-		if (u->hashed % ps == 0 && hash_close_part(u, (int)(u->hashed / ps) - 1) < 0)
-			u->hashed = -1;
+		if (u->hashed % ps == 0) {
+			pthread_mutex_lock(&u->lock);
+			if (hash_close_part(u, (int)(u->hashed / ps) - 1) < 0)
+				u->hashed = -1;
+			pthread_mutex_unlock(&u->lock);
+		}
 	}
-	pthread_mutex_unlock(&u->lock);
 }
 
 /* With the lock, at finish: the MD5 of a last, partial part (or of an

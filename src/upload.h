@@ -23,7 +23,9 @@ struct upload_ctx {
 
 struct upload;
 
-/* fd stays owned by the caller and must stay open until upload_free. */
+/* fd stays owned by the caller and must stay open until upload_free.
+ * The writer's calls (upload_hash, _progress, _invalidate, _digest,
+ * _finish) come one at a time; parts are sent from other threads. */
 struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, int fd);
 /* The object is new: a single PutObject is sent create-only (store
  * put_new), so close() reports -EEXIST instead of overwriting an object
