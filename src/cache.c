@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "journal.h"
 #include "log.h"
 #include "stats.h"
 
@@ -262,7 +263,7 @@ static void table_add(struct cache *c, struct cache_entry *e)
  * (their block maps were in memory only) unless the journal owns them. */
 static void scan(struct cache *c)
 {
-	char sub[PATH_MAX], jpath[PATH_MAX];
+	char sub[PATH_MAX];
 	long long n = 0;
 
 	for (int i = 0; i < 256; i++) {
@@ -286,8 +287,7 @@ static void scan(struct cache *c)
 				continue;
 			}
 			free(e);
-			snprintf(jpath, sizeof(jpath), "%s/journal/%s", c->dir, de->d_name);
-			if (access(jpath, F_OK) != 0)
+			if (!journal_holds(c->dir, de->d_name))
 				remove_files(c, de->d_name);
 		}
 		closedir(d);

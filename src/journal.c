@@ -1,4 +1,4 @@
-/* journal.c - one record file per pending async upload. */
+/* journal.c - the records of pending async uploads. */
 #include "config.h"
 
 #include <dirent.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -134,31 +135,31 @@ int journal_file_digest(int fd, long long size, long long part_size, char *out, 
 	return rc;
 }
 
-int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		long long size, const char *digest, long long part_size, int do_fsync)
-{
-	char dir[PATH_MAX], rec[PATH_MAX + 300], tmp[PATH_MAX + 310], body[RECORD_MAX];
-	char md5[48];
-	int fd, n, rc = 0;
+/* A record lives in an extended attribute of the cache file it is about,
+ * so journaling a file costs no file of its own to create, rename, sync
+ * and later delete; where the cache's filesystem has no user xattrs, in a
+ * file journal/NAME (written by rename, never seen half-done). */
+#define JOURNAL_XATTR "user.s3csfs.journal"
 
-	if (digest)
-		snprintf(md5, sizeof(md5), "%s", digest);
-	else if ((rc = journal_file_digest(data_fd, size, part_size, md5, sizeof(md5))) < 0)
-		return rc;
-	n = snprintf(body, sizeof(body), "s3csfs-journal 1\npath %s\nsize %lld\nmd5 %s\npart_size %lld\n",
-		     path, size, md5, part_size);
-	if (n < 0 || (size_t)n >= sizeof(body))
-		return -ENAMETOOLONG;
+static int data_path(const char *cache_dir, const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/objects/%.2s/%s", cache_dir, name, name);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int record_file_write(const char *cache_dir, const char *name, const char *body,
+			     size_t n, int do_fsync)
+{
+	char dir[PATH_MAX], rec[PATH_MAX + 300], tmp[PATH_MAX + 310];
+	int fd, rc = 0;
+
 	snprintf(dir, sizeof(dir), "%s/journal", cache_dir);
 	snprintf(rec, sizeof(rec), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", rec);
-	/* The data first: a record must never point at bytes not on disk. */
-	if (do_fsync && fdatasync(data_fd) < 0)
-		return -errno;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, body, (size_t)n) != n)
+	if (write(fd, body, n) != (ssize_t)n)
 		rc = errno ? -errno : -EIO;
 	if (!rc && do_fsync && fsync(fd) < 0)
 		rc = -errno;
@@ -173,75 +174,177 @@ int journal_add(const char *cache_dir, const char *name, const char *path, int d
 	return do_fsync ? fsync_dir(dir) : 0;
 }
 
-void journal_quarantine(const char *cache_dir, const char *name)
+int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
+		long long size, const char *digest, long long part_size, int do_fsync)
 {
-	char rec[PATH_MAX + 300], bad[PATH_MAX + 320];
+	char body[RECORD_MAX], md5[48];
+	int n, rc = 0;
 
-	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
-	snprintf(bad, sizeof(bad), "%s.damaged", rec);
-	if (rename(rec, bad) < 0)
-		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
+	if (digest)
+		snprintf(md5, sizeof(md5), "%s", digest);
+	else if ((rc = journal_file_digest(data_fd, size, part_size, md5, sizeof(md5))) < 0)
+		return rc;
+	n = snprintf(body, sizeof(body), "s3csfs-journal 1\npath %s\nsize %lld\nmd5 %s\npart_size %lld\n",
+		     path, size, md5, part_size);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return -ENAMETOOLONG;
+	/* The data first: a record must never point at bytes not on disk. */
+	if (do_fsync && fdatasync(data_fd) < 0)
+		return -errno;
+	if (fsetxattr(data_fd, JOURNAL_XATTR, body, (size_t)n, 0) == 0)
+		return do_fsync && fsync(data_fd) < 0 ? -errno : 0;
+	if (errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -errno;
+	return record_file_write(cache_dir, name, body, (size_t)n, do_fsync);
+}
+
+/* The record of name, from its xattr or its file, into body; its length. */
+static ssize_t record_read(const char *cache_dir, const char *name, char *body, size_t len)
+{
+	char p[PATH_MAX + 300];
+	ssize_t n = -1;
+
+	if (data_path(cache_dir, name, p, sizeof(p)) == 0)
+		n = getxattr(p, JOURNAL_XATTR, body, len - 1);
+	if (n < 0) {
+		snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
+		FILE *f = fopen(p, "r");
+		if (f) {
+			n = (ssize_t)fread(body, 1, len - 1, f);
+			fclose(f);
+		}
+	}
+	if (n >= 0)
+		body[n] = '\0';
+	return n;
+}
+
+int journal_holds(const char *cache_dir, const char *name)
+{
+	char body[RECORD_MAX];
+	return record_read(cache_dir, name, body, sizeof(body)) >= 0;
 }
 
 void journal_remove(const char *cache_dir, const char *name)
 {
-	char rec[PATH_MAX + 300];
+	char p[PATH_MAX + 300];
 
+	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0)
+		return;
+	snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
+	if (unlink(p) < 0 && errno != ENOENT)
+		log_warn("journal: cannot remove %s: %s", p, strerror(errno));
+}
+
+void journal_quarantine(const char *cache_dir, const char *name)
+{
+	char body[RECORD_MAX], bad[PATH_MAX + 320];
+	ssize_t n = record_read(cache_dir, name, body, sizeof(body));
+
+	snprintf(bad, sizeof(bad), "%s/journal/%s.damaged", cache_dir, name);
+	if (n < 0 || record_file_write(cache_dir, name, body, (size_t)n, 0) < 0) {
+		log_warn("journal: cannot set the record of %s aside", name);
+		return;
+	}
+	char rec[PATH_MAX + 300];
 	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
-	if (unlink(rec) < 0 && errno != ENOENT)
-		log_warn("journal: cannot remove %s: %s", rec, strerror(errno));
+	if (rename(rec, bad) < 0)
+		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
+	if (data_path(cache_dir, name, rec, sizeof(rec)) == 0)
+		removexattr(rec, JOURNAL_XATTR);
+}
+
+/* Parses a record body; fn gets it. 0, or -1 if it is unreadable. */
+static int record_parse(char *body, const char *name,
+			void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
+{
+	char path[RECORD_MAX] = "", md5[48] = "";
+	long long size = -1, part_size = 0;
+
+	if (strncmp(body, "s3csfs-journal 1\n", 17) != 0)
+		return -1;
+	for (char *line = body + 17, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (strncmp(line, "path ", 5) == 0)
+			snprintf(path, sizeof(path), "%s", line + 5);
+		else if (strncmp(line, "size ", 5) == 0)
+			size = strtoll(line + 5, NULL, 10);
+		else if (strncmp(line, "md5 ", 4) == 0 && strlen(line + 4) >= 32 &&
+			 strlen(line + 4) < sizeof(md5))
+			snprintf(md5, sizeof(md5), "%s", line + 4);
+		else if (strncmp(line, "part_size ", 10) == 0)
+			part_size = strtoll(line + 10, NULL, 10);
+	}
+	if (!path[0])
+		return -1;
+	struct journal_record r = { name, path, size, md5, part_size };
+	fn(ctx, &r);
+	return 0;
 }
 
 int journal_replay(const char *cache_dir,
 		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
 {
-	char dir[PATH_MAX], rec[PATH_MAX + 300], line[RECORD_MAX];
-	struct dirent *de;
+	char dir[PATH_MAX], p[PATH_MAX + 600], body[RECORD_MAX];
+	struct dirent *de, *fe;
 	int count = 0;
 	DIR *d;
 
+	/* Records in files: where there are no xattrs, or left by an older
+	 * version. */
 	snprintf(dir, sizeof(dir), "%s/journal", cache_dir);
-	d = opendir(dir);
-	if (!d)
-		return 0;
+	if ((d = opendir(dir))) {
+		while ((de = readdir(d))) {
+			size_t len = strlen(de->d_name);
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+				unlink(p); /* never renamed: its close() had not returned */
+				continue;
+			}
+			if (strchr(de->d_name, '.'))
+				continue; /* NAME.damaged: set aside */
+			if (record_read(cache_dir, de->d_name, body, sizeof(body)) < 0 ||
+			    record_parse(body, de->d_name, fn, ctx) < 0)
+				log_error("journal: unreadable record %s kept for inspection", p);
+			else
+				count++;
+		}
+		closedir(d);
+	}
+	/* Records in xattrs of the cache files, objects/XX/NAME. */
+	snprintf(dir, sizeof(dir), "%s/objects", cache_dir);
+	if (!(d = opendir(dir)))
+		return count;
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(rec, sizeof(rec), "%s/%s", dir, de->d_name);
-		if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
-			unlink(rec); /* never renamed: its close() had not returned */
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		DIR *sub = opendir(p);
+		if (!sub)
 			continue;
+		while ((fe = readdir(sub))) {
+			if (fe->d_name[0] == '.' || strchr(fe->d_name, '.'))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s/%s", dir, de->d_name, fe->d_name);
+			ssize_t n = getxattr(p, JOURNAL_XATTR, body, sizeof(body) - 1);
+			if (n < 0)
+				continue;
+			body[n] = '\0';
+			/* A file record of the same name was replayed above. */
+			char rec[PATH_MAX + 300];
+			snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, fe->d_name);
+			if (access(rec, F_OK) == 0)
+				continue;
+			if (record_parse(body, fe->d_name, fn, ctx) < 0)
+				log_error("journal: unreadable record on %s kept for inspection", p);
+			else
+				count++;
 		}
-		if (strchr(de->d_name, '.'))
-			continue; /* NAME.damaged: set aside */
-		FILE *f = fopen(rec, "r");
-		if (!f)
-			continue;
-		char path[RECORD_MAX] = "", md5[48] = "";
-		long long size = -1, part_size = 0;
-		if (fgets(line, sizeof(line), f) && strcmp(line, "s3csfs-journal 1\n") == 0) {
-			while (fgets(line, sizeof(line), f)) {
-				line[strcspn(line, "\n")] = '\0';
-				if (strncmp(line, "path ", 5) == 0)
-					snprintf(path, sizeof(path), "%s", line + 5);
-				else if (strncmp(line, "size ", 5) == 0)
-					size = strtoll(line + 5, NULL, 10);
-				else if (strncmp(line, "md5 ", 4) == 0 && strlen(line + 4) >= 32 &&
-					 strlen(line + 4) < sizeof(md5))
-					snprintf(md5, sizeof(md5), "%s", line + 4);
-				else if (strncmp(line, "part_size ", 10) == 0)
-					part_size = strtoll(line + 10, NULL, 10);
-			}
-		}
-		fclose(f);
-		if (!path[0]) {
-			log_error("journal: unreadable record %s kept for inspection", rec);
-			continue;
-		}
-		struct journal_record r = { de->d_name, path, size, md5, part_size };
-		fn(ctx, &r);
-		count++;
+		closedir(sub);
 	}
 	closedir(d);
 	return count;

@@ -3,9 +3,11 @@
  *
  * Promises: journal_add returns only once the record (and, with do_fsync,
  * the cache file's data and the record itself) is on disk, so a file whose
- * close() returned is uploaded after a crash or restart; a record is one
- * small file named after the cache entry, created by rename (never seen
- * half-written); journal_replay calls fn for each record left behind. */
+ * close() returned is uploaded after a crash or restart; a record is an
+ * xattr (user.s3csfs.journal) of the cache file CACHE_DIR/objects/XX/NAME
+ * it is about, or, where the filesystem has no user xattrs, a small file
+ * journal/NAME created by rename (never seen half-written); journal_replay
+ * calls fn for each record left behind. */
 #ifndef S3CSFS_JOURNAL_H
 #define S3CSFS_JOURNAL_H
 
@@ -16,7 +18,11 @@ int journal_init(const char *cache_dir, char *err, size_t errlen);
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
 		long long size, const char *digest, long long part_size, int do_fsync);
 void journal_remove(const char *cache_dir, const char *name);
-/* Renames a record to NAME.damaged: never replayed, kept for the operator. */
+/* Whether a record of the cache entry name is left (its cache file must
+ * then be kept). */
+int journal_holds(const char *cache_dir, const char *name);
+/* Sets a record aside as journal/NAME.damaged: never replayed, kept for
+ * the operator. */
 void journal_quarantine(const char *cache_dir, const char *name);
 /* MD5 (hex) of [0, size) of fd. */
 int journal_file_md5(int fd, long long size, char hex[33]);

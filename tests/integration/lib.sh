@@ -174,6 +174,16 @@ umount_fs() {
 	return 1
 }
 
+# journal_records CACHE_DIR -> the cache names of pending upload = async
+# records: xattrs of the cache files, or files in journal/ (no xattrs).
+journal_records() {
+	{
+		getfattr -R --absolute-names -n user.s3csfs.journal "$1/objects" 2> /dev/null |
+			sed -n 's|^# file: .*/||p'
+		ls "$1/journal" 2> /dev/null | grep -v '\.'
+	} | sort -u
+}
+
 # A random file of N KiB from a seed (reproducible).
 make_file() { # make_file PATH KIB SEED
 	head -c $(($2 * 1024)) < <(openssl enc -aes-128-ctr -pass "pass:$3" -nosalt -pbkdf2 < /dev/zero 2>/dev/null) > "$1"

@@ -454,7 +454,7 @@ outage_run() {
 		wait_for 120 no_pending "$O"
 		echo "# async: uploads done $(($(date +%s) - t1)) s after the server came back + 10 s"
 		check_eq "async: all uploads done within 120 s of the server's return" 0 "$(dstat "$O" uploads_pending)"
-		check_eq "async: journal empty" 0 "$(find "$WORK/cache-outage-$mode/journal" -type f | wc -l)"
+		check_eq "async: journal empty" 0 "$(journal_records "$WORK/cache-outage-$mode" | wc -l)"
 	fi
 	nok=$(wc -l < "$WORK/o$mode.man")
 	check "$mode: the daemon survives" alive "${MOUNT_PID[$O]}" "$O"
@@ -506,7 +506,7 @@ if want outage; then
 	else
 		ok "async: the daemon exits $(($(date +%s) - t0)) s after the unmount"
 	fi
-	check_eq "async: the 7 uploads stay journaled" 7 "$(find "$WORK/cache-unmount/journal" -type f | wc -l)"
+	check_eq "async: the 7 uploads stay journaled" 7 "$(journal_records "$WORK/cache-unmount" | wc -l)"
 	check_eq "async: nothing in S3 yet" 0 "$(s3_present_count "$WORK/unm.man")"
 	proxy_faults ""
 	mount_fs "$WORK/unmount.conf" "$U" || { not_ok "remount"; finish; }
@@ -586,7 +586,7 @@ if want kill; then
 			wait_for 120 no_pending "$K"
 			echo "# async: the journal's uploads done $(($(date +%s) - t1)) s after the restart"
 			check_eq "async: the journal's uploads completed within 120 s" 0 "$(dstat "$K" uploads_pending)"
-			check_eq "async: journal empty" 0 "$(find "$C/journal" -type f | wc -l)"
+			check_eq "async: journal empty" 0 "$(journal_records "$C" | wc -l)"
 		fi
 		check_eq "$mode: every acknowledged file ($nack) in S3, identical" 0 "$(s3_check "$WORK/k$mode.man")"
 		r=$(timeout 300 python3 "$FIO" read "$K" "$WORK/k$mode.man")
@@ -611,10 +611,10 @@ if want kill; then
 	mount_fs "$WORK/kill-journal.conf" "$K" || { not_ok "mount"; finish; }
 	proxy_faults "down:1.0@PutObject"
 	out=$(timeout 120 python3 "$FIO" write "$K" 2026/11/25/8/journal 2 256 kj "$WORK/kj.man" "$WORK/kj.fail")
-	check_eq "two files journaled ($out)" 2 "$(find "$C/journal" -type f | wc -l)"
+	check_eq "two files journaled ($out)" 2 "$(journal_records "$C" | wc -l)"
 	check "kill -9" kill_daemon "$K"
 	T_CRASHES=$((T_CRASHES + 1))
-	recs=$(ls "$C/journal")
+	recs=$(journal_records "$C")
 	r1=$(echo "$recs" | head -1)
 	r2=$(echo "$recs" | tail -1)
 	truncate -s 100000 "$C/objects/${r1:0:2}/$r1"  # cut short (a power cut, journal_fsync = false)

@@ -134,14 +134,14 @@ kill -9 "$DAEMON_PID"
 for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
 fusermount3 -u "$A" 2>/dev/null || umount -l "$A"
 proxy_faults ""
-pending=$(ls "$WORK/cache-async/journal" | wc -l)
+pending=$(journal_records "$WORK/cache-async" | wc -l)
 ok "killed with $pending upload(s) still journaled"
 mount_fs "$WORK/async.conf" "$A" || not_ok "async remount"
 for _ in $(seq 600); do
-	[ "$(ls "$WORK/cache-async/journal" | wc -l)" -eq 0 ] && break
+	[ "$(journal_records "$WORK/cache-async" | wc -l)" -eq 0 ] && break
 	sleep 0.1
 done
-check_eq "journal drained after restart" 0 "$(ls "$WORK/cache-async/journal" | wc -l)"
+check_eq "journal drained after restart" 0 "$(journal_records "$WORK/cache-async" | wc -l)"
 bad=0
 while read -r name sum; do
 	got=$(s3 get "$BUCKET" "async/$name" - 2>/dev/null | sha256sum | cut -d' ' -f1)

@@ -283,7 +283,7 @@ START_TEST(test_small_file_one_put)
 	upload_hash(u, data, 60000, 0);
 	upload_hash(u, data + 60000, 40000, 60000);
 	upload_progress(u, 100000);
-	char digest[48], want[33];
+	char digest[48], want[40];
 	ck_assert_int_eq(upload_digest(u, 100000, digest, sizeof(digest)), 0);
 	md5_hex(data, 100000, want);
 	ck_assert_str_eq(digest, want);
@@ -324,7 +324,7 @@ START_TEST(test_multipart_streams_and_resends)
 	}
 	ck_assert_int_eq(mem.mpu_creates, 1);
 	/* The digest S3 would give: MD5 of the 4 part MD5s, "-4". */
-	char digest[48], want[33];
+	char digest[48], want[40];
 	unsigned char cat[4 * 16];
 	for (int i = 0; i < 4; i++) {
 		unsigned int len = 16;
@@ -521,16 +521,28 @@ static void count_replay(void *ctx, const struct journal_record *rec)
 	replayed++;
 }
 
-START_TEST(test_journal_roundtrip)
+/* A record's life in cache_dir; returns whether it was kept in a file
+ * (1: no user xattrs there) or in an xattr of the cache file (0). */
+static int journal_roundtrip(void)
 {
-	char err[256], path[300];
-	int fd;
+	char err[256], path[300], rec[300];
+	int fd, in_file;
 
 	ck_assert_int_eq(journal_init(dir, err, sizeof(err)), 0);
-	snprintf(path, sizeof(path), "%s/data", dir);
+	snprintf(path, sizeof(path), "%s/objects", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/objects/01", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/objects/01/0123abcd", dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, "hello", 5, 0), 5);
 	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 1), 0);
+	snprintf(rec, sizeof(rec), "%s/journal/0123abcd", dir);
+	in_file = access(rec, F_OK) == 0;
+	/* Exactly one of the two holds it. */
+	ck_assert_int_eq(getxattr(path, "user.s3csfs.journal", NULL, 0) > 0, !in_file);
+	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 1);
 	/* A half-written record (never renamed) is not replayed. */
 	snprintf(path, sizeof(path), "%s/journal/feed.tmp", dir);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
@@ -538,8 +550,17 @@ START_TEST(test_journal_roundtrip)
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 1);
 	ck_assert_int_eq(replayed, 1);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	/* A record set aside as damaged is not replayed. */
+	/* A record set aside as damaged is not replayed, and is kept. */
 	journal_quarantine(dir, "0123abcd");
+	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
+	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 0);
+	snprintf(rec, sizeof(rec), "%s/journal/0123abcd.damaged", dir);
+	ck_assert_int_eq(access(rec, F_OK), 0);
+	/* A record removed once uploaded. */
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 0), 0);
+	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 1);
+	journal_remove(dir, "0123abcd");
+	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 0);
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
 	/* In parts of 2 bytes, the digest is S3's multipart ETag. */
 	unsigned char cat[48];
@@ -555,6 +576,25 @@ START_TEST(test_journal_roundtrip)
 	ck_assert_int_eq(journal_file_digest(fd, 5, 5, digest, sizeof(digest)), 0);
 	ck_assert_str_eq(digest, "5d41402abc4b2a76b9719d911017c592"); /* one part: its MD5 */
 	close(fd);
+	return in_file;
+}
+
+START_TEST(test_journal_roundtrip)
+{
+	ck_assert_int_eq(journal_roundtrip(), 0); /* /tmp has user xattrs */
+}
+END_TEST
+
+START_TEST(test_journal_roundtrip_without_xattrs)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_journal_roundtrip_without_xattrs: skipped, needs root\n");
+		return;
+	}
+	ck_assert_int_eq(mount("none", dir, "ramfs", 0, "mode=0700"), 0);
+	int in_file = journal_roundtrip();
+	ck_assert_int_eq(umount2(dir, MNT_DETACH), 0);
+	ck_assert_int_eq(in_file, 1);
 }
 END_TEST
 
@@ -574,6 +614,7 @@ int main(void)
 	tcase_add_test(tc, test_survive_restart_without_xattrs);
 	tcase_add_test(tc, test_eviction_spares_dirty_and_pinned);
 	tcase_add_test(tc, test_journal_roundtrip);
+	tcase_add_test(tc, test_journal_roundtrip_without_xattrs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
