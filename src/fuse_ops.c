@@ -186,41 +186,41 @@ static void node_set_absent(struct fs *fs, const char *path)
 	}
 }
 
+/* The node of path's directory, if the table has it.  Locked. */
+static struct node *parent_node(struct fs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[S3_KEY_MAX + 1];
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || len >= sizeof(parent))
+		return NULL;
+	memcpy(parent, path, len);
+	parent[len] = '\0';
+	return node_find(fs, parent);
+}
+
 /* Another client stored path: what this mount believed of it and of its
  * directory's other names is stale; the next lookups ask S3.  Locked. */
 static void node_forget(struct fs *fs, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char parent[S3_KEY_MAX + 1];
-	struct node *n = node_find(fs, path);
+	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
 	if (n && !n->w && n->type != NODE_DIR) {
 		n->type = NODE_ABSENT;
 		n->absent_until = 0;
 		n->stale_pages = 1; /* ours, written through the kernel */
 	}
-	if (slash && (size_t)(slash - path) < sizeof(parent)) {
-		memcpy(parent, path, (size_t)(slash - path));
-		parent[slash - path] = '\0';
-		if ((n = node_find(fs, parent)))
-			n->children_absent_until = 0;
-	}
+	if (p)
+		p->children_absent_until = 0;
 }
 
 /* Whether path's parent is a directory made here whose children are all
  * known (see children_absent_until); sets *until.  Called locked. */
 static int parent_knows_absent(struct fs *fs, const char *path, double *until)
 {
-	const char *slash = strrchr(path, '/');
-	char parent[S3_KEY_MAX + 1];
-	struct node *p;
-	size_t len = slash ? (size_t)(slash - path) : 0;
+	struct node *p = parent_node(fs, path);
 
-	if (!slash || len >= sizeof(parent))
-		return 0;
-	memcpy(parent, path, len);
-	parent[len] = '\0';
-	p = node_find(fs, parent);
 	if (!p || p->type != NODE_DIR || now_s() >= p->children_absent_until)
 		return 0;
 	*until = p->children_absent_until;
