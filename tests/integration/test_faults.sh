@@ -12,16 +12,6 @@
 ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
-# unmount_fs MNT: lib.sh's umount_fs, then the daemon's pid is forgotten, so
-# that the final cleanup never signals a pid the system has given to another
-# process since (pid_max may be 32768).
-unmount_fs() {
-	local pid=${MOUNT_PID[$1]:-$DAEMON_PID}
-	umount_fs "$1" || return 1
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
 # Peak RSS allowed to the daemon (MiB); AddressSanitizer needs far more.
 RSS_MAX=${FAULTS_RSS_MAX_MIB:-256}
 [ -n "${ASAN_OPTIONS:-}" ] && RSS_MAX=${FAULTS_RSS_MAX_MIB:-1024}
@@ -286,7 +276,7 @@ if want random; then
 	check_eq "read back through the mount, faults on (ok err bad)" "$nall 0 0 -" "$r"
 	# A cold cache: every read is a GET through the faults.
 	daemon_collect "$A"
-	check "unmount" unmount_fs "$A"
+	check "unmount" umount_fs "$A"
 	rm -rf "$WORK/cache-random"
 	mount_fs "$WORK/random.conf" "$A" || not_ok "remount"
 	r=$(timeout 600 python3 "$FIO" read "$A" "$WORK/rnd.all")
@@ -295,7 +285,7 @@ if want random; then
 	echo "# proxy faults injected: $(proxy_faults_str)"
 	daemon_collect "$A"
 	proxy_faults ""
-	check "unmount" unmount_fs "$A"
+	check "unmount" umount_fs "$A"
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + nall))
 	T_VERIFIED=$((T_VERIFIED + nall))
@@ -353,7 +343,7 @@ if want down; then
 	check "the daemon survives" alive "$DAEMON_PID" "$D"
 	proxy_faults ""
 	daemon_collect "$D"
-	check "unmount" unmount_fs "$D"
+	check "unmount" umount_fs "$D"
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + 1))
 	T_VERIFIED=$((T_VERIFIED + 1))
@@ -382,7 +372,7 @@ if want down; then
 	echo "2026/11/25/3/2/down1.bin $(sha256sum < "$WORK/src/down1" | cut -d' ' -f1)" > "$WORK/refused.man"
 	check_eq "... and is in S3" 0 "$(s3_check "$WORK/refused.man")"
 	daemon_collect "$D"
-	check "unmount" unmount_fs "$D"
+	check "unmount" umount_fs "$D"
 	kill "$P2"
 	wait "$P2" 2>/dev/null
 	forget_pid "$P2"
@@ -470,7 +460,7 @@ outage_run() {
 	check_eq "$mode: no failed file is visible in the mount" 0 "$vis"
 	echo "# multipart uploads left in the bucket (the reaper's job): $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
 	daemon_collect "$O"
-	check "$mode: unmount" unmount_fs "$O"
+	check "$mode: unmount" umount_fs "$O"
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + nok))
 	T_VERIFIED=$((T_VERIFIED + nok))
@@ -518,7 +508,7 @@ if want outage; then
 	r=$(timeout 120 python3 "$FIO" read "$U" "$WORK/unm.man")
 	check_eq "async: ... and through the mount (ok err bad)" "7 0 0 -" "$r"
 	daemon_collect "$U"
-	check "unmount" unmount_fs "$U"
+	check "unmount" umount_fs "$U"
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + 7))
 	T_VERIFIED=$((T_VERIFIED + 7))
@@ -598,7 +588,7 @@ if want kill; then
 		check "$mode: the daemon runs" alive "$DAEMON_PID" "$K"
 		echo "# multipart uploads left in the bucket (the reaper's job): $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
 		daemon_collect "$K"
-		check "unmount" unmount_fs "$K"
+		check "unmount" umount_fs "$K"
 		proxy_collect
 		T_WRITTEN=$((T_WRITTEN + nack))
 		T_VERIFIED=$((T_VERIFIED + nack))
@@ -636,7 +626,7 @@ if want kill; then
 	check_eq "... nor shown as the file by the mount (ok err bad: $r)" 0 "$rbad"
 	check "the daemon runs" alive "$DAEMON_PID" "$K"
 	daemon_collect "$K"
-	check "unmount" unmount_fs "$K"
+	check "unmount" umount_fs "$K"
 	proxy_collect
 fi
 
@@ -705,7 +695,7 @@ if want diskfull; then
 		check_eq "... and through the mount (ok err bad)" "12 0 0 -" "$r"
 		check "the daemon runs" alive "$DAEMON_PID" "$F"
 		daemon_collect "$F"
-		check "unmount" unmount_fs "$F"
+		check "unmount" umount_fs "$F"
 		umount "$TMPFS" && rmdir "$TMPFS" && TMPFS=""
 		T_WRITTEN=$((T_WRITTEN + 12))
 		T_VERIFIED=$((T_VERIFIED + 12))
@@ -786,7 +776,7 @@ if want hostile; then
 		check "truncate:$p: the daemon survives" alive "$DAEMON_PID" "$R"
 		proxy_faults ""
 		daemon_collect "$R"
-		check "unmount reader" unmount_fs "$R"
+		check "unmount reader" umount_fs "$R"
 	done
 
 	echo "# malformed answers to uploads"
@@ -826,7 +816,7 @@ if want hostile; then
 	check_le "hugexml on GetObject: peak RSS bounded (MiB)" "$RSS_MAX" $(($(hwm_kib "$DAEMON_PID") / 1024))
 	proxy_faults ""
 	daemon_collect "$R"
-	check "unmount reader" unmount_fs "$R"
+	check "unmount reader" umount_fs "$R"
 
 	echo "# CompleteMultipartUpload: 200 with an error body"
 	proxy_faults "errbody200:1.0@CompleteMultipartUpload"
@@ -858,7 +848,7 @@ if want hostile; then
 	echo "# multipart uploads left in the bucket: $(s3 mpu-ls "$BUCKET" 2>/dev/null | wc -l)"
 	nhf=$(wc -l < "$WORK/hf.man")
 	daemon_collect "$M"
-	check "unmount" unmount_fs "$M"
+	check "unmount" umount_fs "$M"
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + 22 + nhf))
 	T_VERIFIED=$((T_VERIFIED + 22 + nhf))

@@ -14,16 +14,6 @@ SECONDS_RUN=${LONG_SECONDS:-60}
 PREFILL=${LONG_PREFILL:-1000}
 RSS_MAX_MIB=${LONG_RSS_MAX_MIB:-256}
 [ -n "${ASAN_OPTIONS:-}" ] && RSS_MAX_MIB=${LONG_RSS_MAX_MIB:-1024}
-# unmount_fs MNT: lib.sh's umount_fs, then the daemon's pid is forgotten, so
-# that the final cleanup never signals a pid the system has given to another
-# process since (pid_max may be 32768).
-unmount_fs() {
-	local pid=${MOUNT_PID[$1]:-$DAEMON_PID}
-	umount_fs "$1" || return 1
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
 BUCKET=s3csfs-long-$$
 new_bucket "$BUCKET"
 start_proxy
@@ -210,7 +200,7 @@ r=$(timeout 1800 python3 "$(dirname "$0")/fsutil.py" verify "$M" "$WORK/manifest
 echo "# through the mount: $r"
 check_eq "every file's sha256 through the mount" "$nfiles files, 0 bad" "$(echo "$r" | tail -1)"
 check "the daemon still runs" kill -0 "$PID"
-check "unmount" unmount_fs "$M"
+check "unmount" umount_fs "$M"
 bad=0
 while read -r name want; do
 	got=error
