@@ -48,6 +48,10 @@ struct node {
 	 * child not in the table is absent, as trusted as that answer. */
 	double children_absent_until;
 	int stale_pages;     /* the kernel's pages are not the object's */
+	/* NODE_ABSENT since its close failed here: the kernel still has
+	 * its name, so an open for writing (O_CREAT never reaches FUSE's
+	 * OPEN) creates it again. */
+	int gone_by_failed_close;
 	struct writer *w;    /* open for writing, or its state not yet durable */
 };
 

@@ -439,9 +439,23 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg);
 static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
-	const char *path = rel(fpath);
 	struct node *n;
 	int rc;
+
+	if (!fpath) {
+		/* fstat of a file unlinked while open: its handle knows it. */
+		struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+		if (!h || !h->n)
+			return -ENOENT;
+		pthread_mutex_lock(&fs->lock);
+		fill_stat(h->n, st);
+		if (h->w)
+			st->st_size = writer_size(h->w);
+		st->st_nlink = 0;
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	const char *path = rel(fpath);
 
 	if (!*path || strcmp(path, VDIR) == 0) {
 		memset(st, 0, sizeof(*st));
@@ -755,6 +769,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		if (n->type == NODE_ABSENT)
 			n->size = 0;
 		n->type = NODE_FILE;
+		n->gone_by_failed_close = 0;
 		n->refs++;
 		node_mark_parents(fs, path);
 	}
@@ -804,6 +819,15 @@ static int open_vfile(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int gone_by_failed_close(struct fs *fs, const char *path)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct node *n = node_find(fs, path);
+	int gone = n && n->type == NODE_ABSENT && n->gone_by_failed_close;
+	pthread_mutex_unlock(&fs->lock);
+	return gone;
+}
+
 static int op_open(const char *fpath, struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
@@ -817,7 +841,8 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	rc = resolve(fs, path, &n);
 	/* The kernel still believed in a name this host has since seen go
 	 * (e.g. after a failed close): O_CREAT creates it. */
-	if (rc == -ENOENT && (fi->flags & O_CREAT))
+	if (rc == -ENOENT && ((fi->flags & O_CREAT) || gone_by_failed_close(fs, path)) &&
+	    (fi->flags & O_ACCMODE) != O_RDONLY)
 		return op_create(fpath, 0644, fi);
 	if (rc < 0)
 		return rc;
@@ -1151,10 +1176,12 @@ static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 	struct writer *w;
 	int rc;
 
-	if (is_vpath(rel(fpath)))
-		return -EACCES;
 	if (h && h->w)
 		return writer_truncate(fs, h->w, size);
+	if (!fpath)
+		return -EBADF; /* a read-only handle of an unlinked file */
+	if (is_vpath(rel(fpath)))
+		return -EACCES;
 	/* truncate(2) on a path: open for writing, change, close. */
 	rc = resolve(fs, rel(fpath), &n);
 	if (rc < 0)

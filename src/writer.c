@@ -373,8 +373,10 @@ static void unref_locked(struct fs *fs, struct writer *w)
 			n->w = NULL;
 		if (failed && taken)
 			node_forget(fs, n->path);
-		else if (failed && !w->stored)
+		else if (failed && !w->stored) {
 			node_set_absent(fs, n->path);
+			n->gone_by_failed_close = n->type == NODE_ABSENT;
+		}
 		else if (failed)
 			node_forget(fs, n->path);
 		node_unref(fs, n);
