@@ -3,7 +3,7 @@
 POSIX semantics (Python 3 stdlib only), for tests/integration/test_model.sh.
 
   fsmodel.py --seed N --mount M [--steps S] [--part-size BYTES]
-             [--max-seconds T] [--dir NAME] [--state FILE]
+             [--max-seconds T] [--dir NAME] [--state FILE] [--names-closed]
         runs S (default 300) random steps in M/NAME (default fsmodel-N; it
         must not exist or be empty) over a few paths with up to 3 handles
         at once: open (O_CREAT, O_EXCL, O_TRUNC; O_RDONLY, O_WRONLY,
@@ -15,6 +15,8 @@ POSIX semantics (Python 3 stdlib only), for tests/integration/test_model.sh.
         closed file (if it still has a name) is read back whole through a
         new descriptor and compared. At the end every handle is closed and
         the expected tree is written to FILE (JSON) for --check.
+        --names-closed: unlink and rename only names no handle has open
+        (the other sequences, where a filesystem refuses those with EBUSY).
   fsmodel.py --check FILE --mount M
         compares M/NAME with the tree FILE holds (names, sizes, sha256):
         e.g. after a remount on a new cache.
@@ -300,8 +302,19 @@ class Run:
             return self.op_open()
         self.close(h)
 
+    def closed_name(self, name):
+        """name, or with --names-closed a name no handle has open (or None)."""
+        if not self.args.names_closed:
+            return name or self.rng.choice(NAMES)
+        ok = [n for n in NAMES if n not in self.names or not self.open_on(self.names[n])]
+        if name is not None:
+            return name if name in ok else None
+        return self.rng.choice(ok) if ok else None
+
     def op_unlink(self, name=None):
-        name = name or self.rng.choice(NAMES)
+        name = self.closed_name(name)
+        if name is None:
+            return self.op_stat()
         ino = self.names.get(name)
         extra = ""
         if ino and self.open_on(ino):
@@ -312,8 +325,11 @@ class Run:
             self.call("stat(%s) after unlink" % name, errno.ENOENT, os.stat, self.path(name))
 
     def op_rename(self, src=None):
-        src = src or self.rng.choice(NAMES)
-        dst = self.rng.choice([n for n in NAMES if n != src])
+        src = self.closed_name(src)
+        dsts = [n for n in NAMES if n != src and (not self.args.names_closed or self.closed_name(n))]
+        if src is None or not dsts:
+            return self.op_stat()
+        dst = self.rng.choice(dsts)
         ino = self.names.get(src)
         extra = ""
         if ino and self.open_on(ino):
@@ -402,8 +418,8 @@ class Run:
         for h in self.history:
             print("    " + h)
         print("  reproduce (on an empty directory of a mount with the same options):")
-        print("    python3 tests/tools/fsmodel.py --seed %d --mount %s --steps %d --part-size %d --dir %s-again" % (
-            a.seed, a.mount, a.steps, a.part_size, a.dir))
+        print("    python3 tests/tools/fsmodel.py --seed %d --mount %s --steps %d --part-size %d --dir %s-again%s" % (
+            a.seed, a.mount, a.steps, a.part_size, a.dir, " --names-closed" if a.names_closed else ""))
 
 
 def write_all(fd, b):
@@ -479,12 +495,13 @@ def main():
     p.add_argument("--dir")
     p.add_argument("--state")
     p.add_argument("--check")
+    p.add_argument("--names-closed", action="store_true")
     args = p.parse_args()
     if args.check:
         return check(args)
     if args.seed is None or args.steps < 1 or args.steps > 100000 or args.max_seconds < 1:
         p.error("--seed is required; --steps 1..100000; --max-seconds >= 1")
-    args.dir = args.dir or "fsmodel-%d" % args.seed
+    args.dir = args.dir or "fsmodel-%d%s" % (args.seed, "-closed" if args.names_closed else "")
     return Run(args).run()
 
 
