@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib_clients.sh - helpers shared by the real-client tests (test_clients.sh,
 # test_tools.sh, test_model.sh, test_interop.sh), on top of lib.sh (source
 # lib.sh first).

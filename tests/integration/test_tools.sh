@@ -8,7 +8,7 @@
 #     rsync -a --itemize-changes --stats transfers no file;
 #   - tar x of an archive holding a symbolic link: exit 0, the link reads
 #     back (readlink and through it), also after a remount;
-#   - cp -a of a directory within the mount, mv of a directory within the
+#   - cp -a of a directory (FILES/10 files) within the mount, mv of it within the
 #     mount, rm -rf of it all: exit 0, nothing on stderr; the bucket is
 #     empty at the end;
 #   - the rsync'd tree again after a remount on a new cache_dir (cold).
@@ -52,13 +52,16 @@ ln -s ../lib "$WORK/tarsrc/pkg/bin/lib"
 tar -C "$WORK/tarsrc" -cf "$WORK/pkg.tar" pkg
 
 # run NAME command...: runs it, stdout in $RUN_OUT, stderr in $RUN_OUT.err;
-# checks exit status 0 and an empty stderr (shows what it printed).
+# checks exit status 0 and an empty stderr (shows what it printed); at most
+# 600 s.
 run() {
 	local name=$1 rc
 	shift
 	RUN_OUT=$WORK/run.${name//[^a-z0-9]/_}.out
-	"$@" > "$RUN_OUT" 2> "$RUN_OUT.err"
+	t0=$(date +%s)
+	timeout 600 "$@" > "$RUN_OUT" 2> "$RUN_OUT.err"
 	rc=$?
+	echo "# $MODE: $name took $(($(date +%s) - t0)) s"
 	check_eq "$MODE: $name: exit status" 0 "$rc"
 	check "$MODE: $name: nothing on stderr" test ! -s "$RUN_OUT.err"
 	show "$RUN_OUT.err" 8
@@ -83,14 +86,12 @@ for MODE in sync async; do
 		continue
 	fi
 
-	t0=$(date +%s)
-	run "rsync -a" timeout 600 rsync -a "$SRC/tree" "$M/"
-	echo "# $MODE: rsync -a of $FILES files took $(($(date +%s) - t0)) s"
+	run "rsync -a" rsync -a "$SRC/tree" "$M/"
 	check_eq "$MODE: rsync -a: files in the mount" "$FILES" "$(find "$M/tree" -type f 2> /dev/null | wc -l)"
 	check_eq "$MODE: rsync -a: rsync temporary files (.NAME.XXXXXX) left" 0 \
 		"$(find "$M/tree" -name '.*' 2> /dev/null | wc -l)"
 	check_eq "$MODE: rsync -a: diff -r with the source (lines)" 0 "$(tree_diff "$SRC/tree" "$M/tree")"
-	run "second rsync -a" timeout 600 rsync -a --itemize-changes --stats "$SRC/tree" "$M/"
+	run "second rsync -a" rsync -a --itemize-changes --stats "$SRC/tree" "$M/"
 	check_eq "$MODE: second rsync -a: files transferred" 0 \
 		"$(sed -n 's/^Number of regular files transferred: *\([0-9,]*\).*/\1/p' "$RUN_OUT" | tr -d ,)"
 	echo "# $MODE: second rsync: $(grep -c '^[<>.ch*][fdL]' "$RUN_OUT") items itemized," \
@@ -104,12 +105,12 @@ for MODE in sync async; do
 		cmp -s "$WORK/tarsrc/pkg/lib/libx.so.1.2" "$M/tx/pkg/bin/lib/libx.so.1"
 	check "$MODE: tar x: stat -L of the link is the file" test -f "$M/tx/pkg/lib/libx.so.1" -a -L "$M/tx/pkg/lib/libx.so.1"
 
-	run "cp -a of a directory within the mount" cp -a "$M/tree/d1" "$M/copied"
-	check_eq "$MODE: cp -a: diff -r with the source (lines)" 0 "$(tree_diff "$SRC/tree/d1" "$M/copied")"
+	run "cp -a of a directory within the mount" cp -a "$M/tree/d1/s0" "$M/copied"
+	check_eq "$MODE: cp -a: diff -r with the source (lines)" 0 "$(tree_diff "$SRC/tree/d1/s0" "$M/copied")"
 	mkdir -p "$M/moved"
-	run "mv of a directory within the mount" mv "$M/copied" "$M/moved/d1"
+	run "mv of a directory within the mount" mv "$M/copied" "$M/moved/s0"
 	check "$MODE: mv: the source directory is gone" test ! -e "$M/copied"
-	check_eq "$MODE: mv: diff -r with the source (lines)" 0 "$(tree_diff "$SRC/tree/d1" "$M/moved/d1")"
+	check_eq "$MODE: mv: diff -r with the source (lines)" 0 "$(tree_diff "$SRC/tree/d1/s0" "$M/moved/s0")"
 
 	check "$MODE: uploads settled within 180 s" wait_settled "$M" 180
 	check "$MODE: unmount" umount_fs "$M"
@@ -119,15 +120,17 @@ for MODE in sync async; do
 		drop_bucket "$BUCKET"
 		continue
 	fi
+	t0=$(date +%s)
 	check_eq "$MODE: cold: diff -r of the rsync'd tree with the source (lines)" 0 "$(tree_diff "$SRC/tree" "$M/tree")"
 	check_eq "$MODE: cold: diff -r of the moved tree with the source (lines)" 0 \
-		"$(tree_diff "$SRC/tree/d1" "$M/moved/d1")"
+		"$(tree_diff "$SRC/tree/d1/s0" "$M/moved/s0")"
+	echo "# $MODE: cold diff -r took $(($(date +%s) - t0)) s"
 	check_eq "$MODE: cold: readlink of the file link" libx.so.1.2 "$(readlink "$M/tx/pkg/lib/libx.so.1" 2>&1)"
 	check "$MODE: cold: the file reads right through both links" \
 		cmp -s "$WORK/tarsrc/pkg/lib/libx.so.1.2" "$M/tx/pkg/bin/lib/libx.so.1"
 
 	run "rm -rf of everything" rm -rf "$M/tree" "$M/tx" "$M/moved"
-	check_eq "$MODE: rm -rf: entries left in the mount" "" "$(ls -A "$M" 2>&1 | grep -v '^\.s3csfs$' | tr '\n' ' ')"
+	check_eq "$MODE: rm -rf: entries left in the mount" "" "$(find "$M" -mindepth 1 -maxdepth 1 ! -name .s3csfs -printf '%f ' 2>&1)"
 	check "$MODE: uploads settled within 180 s" wait_settled "$M" 180
 	s3 ls "$BUCKET" > "$WORK/$MODE.keys" 2> "$WORK/$MODE.keys.err"
 	check_eq "$MODE: s3tool ls of the bucket: exit status" 0 "$?"
