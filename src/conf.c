@@ -143,7 +143,7 @@ static const char *const general_keys[] = {
 
 static const char *const s3_keys[] = {
 	"profile",    "endpoint",      "region",    "addressing", "access_key",
-	"secret_key", "session_token", "ca_bundle", "insecure",	  NULL,
+	"secret_key", "session_token", "ca_bundle", "insecure",	  "checksum", NULL,
 };
 
 /* A bucket section takes these plus every s3_keys entry but "profile"
@@ -153,7 +153,7 @@ static const char *const bucket_keys[] = {
 	"key_prefix",	"key_layout",	  "storage_class", "sse",  "sse_kms_key_id",
 	"tags",		"on_delete",	  "endpoint",	  "region", "addressing",
 	"access_key",	"secret_key",	  "session_token", "ca_bundle", "insecure",
-	NULL,
+	"checksum",	NULL,
 };
 
 static const char *const storage_classes[] = {
@@ -1252,6 +1252,19 @@ bad:
 		    v);
 }
 
+/* checksum = auto | crc64nvme | crc32c | md5: the section's, else [s3]'s. */
+static int parse_checksum(struct ctx *c, const char *sec, struct bucket_conf *b)
+{
+	static const char *const modes[] = { "auto", "crc64nvme", "crc32c", "md5", NULL };
+	int m = CHECKSUM_AUTO;
+
+	if (get_enum(c, "s3", "checksum", modes, &m) < 0 ||
+	    get_enum(c, sec, "checksum", modes, &m) < 0)
+		return -1;
+	b->checksum = (enum checksum_mode)m;
+	return 0;
+}
+
 static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, int *dflt,
 			struct s3_conn_conf *own)
 {
@@ -1331,6 +1344,8 @@ static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, i
 			return -1;
 	}
 	if ((v = val(c, sec, "on_delete")) && parse_on_delete(c, sec, v, b) < 0)
+		return -1;
+	if (parse_checksum(c, sec, b) < 0)
 		return -1;
 	return parse_conn(c, sec, own);
 }

@@ -328,8 +328,10 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
 	if (ce->complete && ce->etag[0] && !ce->verified) {
 		/* Kept from the last run: one HEAD proves it is still current. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, info);
-		if (rc == 0)
+		if (rc == 0) {
 			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
+			cache_set_info(fs->cache, ce, info);
+		}
 	} else if (ce->complete && ce->verified) {
 		info->size = ce->size;
 		snprintf(info->etag, sizeof(info->etag), "%s", ce->etag);
@@ -1199,16 +1201,12 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Reads around a cache that cannot hold the bytes (disk full). */
-static int read_uncached(struct fs *fs, struct node *n, char *buf, size_t size, off_t off)
+/* Reads around a cache that cannot hold the bytes (disk full): from
+ * memory windows, checked as cached reads are (cache_read_direct). */
+static int read_uncached(struct fs *fs, struct handle *h, char *buf, size_t size, off_t off)
 {
-	struct target t;
-	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = buf, .cap = size };
-	int rc = map_path(fs->cfg, n->path, &t);
-
-	if (rc == 0)
-		rc = fs->store.ops->get(fs->store.ctx, &t, off, (long long)size, NULL, &sink, NULL);
-	return rc < 0 ? -EIO : (int)sink.len;
+	int rc = cache_read_direct(fs->cache, h->ce, buf, size, off);
+	return rc < 0 && rc != -ENOMEM ? -EIO : rc;
 }
 
 /* Where a read of [off, off+size) is served from: the cache file (*fd,
@@ -1273,7 +1271,7 @@ static int op_read(const char *fpath, char *buf, size_t size, off_t off,
 		memcpy(buf, h->vbuf + off, size);
 		return (int)size;
 	}
-	return read_uncached(fs, h->n, buf, size, off);
+	return read_uncached(fs, h, buf, size, off);
 }
 
 /* Reads as a reference to the cache file, so libfuse can splice its

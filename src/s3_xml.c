@@ -656,21 +656,30 @@ static char *put_escaped(char *p, const char *s, size_t n)
 
 char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len)
 {
+	return s3xml_build_complete_mpu_ck(parts, nparts, NULL, len);
+}
+
+char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
+				  const char *alg_upper, size_t *len)
+{
 	static const char head_open[] = "<CompleteMultipartUpload xmlns=\"";
 	static const char head_close[] = "\">";
 	static const char tail[] = "</CompleteMultipartUpload>";
 	static const char part_open[] = "<Part><PartNumber>";
 	static const char part_mid[] = "</PartNumber><ETag>\"";
-	static const char part_close[] = "\"</ETag></Part>";
-	char num[16];
-	size_t total, n;
+	static const char etag_close[] = "\"</ETag>";
+	static const char part_close[] = "</Part>";
+	char num[16], ck_open[32], ck_close[32];
+	size_t total, n, alen = alg_upper ? strlen(alg_upper) : 0;
 	char *buf, *p;
 	int nl;
 
-	if (nparts > 0 && parts == NULL) {
+	if ((nparts > 0 && parts == NULL) || alen > 16) {
 		errno = EINVAL;
 		return NULL;
 	}
+	snprintf(ck_open, sizeof(ck_open), "<Checksum%s>", alen ? alg_upper : "");
+	snprintf(ck_close, sizeof(ck_close), "</Checksum%s>", alen ? alg_upper : "");
 	/* First pass: check the header's preconditions and size the body
 	 * exactly. Strictly ascending numbers in 1..10000 also cap nparts at
 	 * 10000, so the sum cannot overflow. */
@@ -685,7 +694,12 @@ char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_
 		nl = snprintf(num, sizeof(num), "%d", parts[i].number);
 		n = strnlen(parts[i].etag, sizeof(parts[i].etag));
 		total += sizeof(part_open) - 1 + (size_t)nl + sizeof(part_mid) - 1 +
-			 escaped_len(parts[i].etag, n) + sizeof(part_close) - 1;
+			 escaped_len(parts[i].etag, n) + sizeof(etag_close) - 1 +
+			 sizeof(part_close) - 1;
+		if (alen && parts[i].checksum[0])
+			total += strlen(ck_open) + strlen(ck_close) +
+				 escaped_len(parts[i].checksum,
+					     strnlen(parts[i].checksum, sizeof(parts[i].checksum)));
 	}
 	buf = malloc(total + 1);
 	if (buf == NULL) {
@@ -702,6 +716,13 @@ char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_
 		p = put(p, num, (size_t)nl);
 		p = put(p, LIT(part_mid));
 		p = put_escaped(p, parts[i].etag, n);
+		p = put(p, LIT(etag_close));
+		if (alen && parts[i].checksum[0]) {
+			p = put(p, ck_open, strlen(ck_open));
+			p = put_escaped(p, parts[i].checksum,
+					strnlen(parts[i].checksum, sizeof(parts[i].checksum)));
+			p = put(p, ck_close, strlen(ck_close));
+		}
 		p = put(p, LIT(part_close));
 	}
 	p = put(p, LIT(tail));

@@ -111,8 +111,8 @@ static int m_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 }
 
 static int m_put(void *ctx, const struct target *t, const struct http_body *body,
-		 const char *md5, const struct s3_meta_pair *meta, size_t nmeta, char *etag,
-		 size_t etaglen)
+		 const char *md5, const struct s3_checksum *ck, const struct s3_meta_pair *meta,
+		 size_t nmeta, char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	pthread_mutex_lock(&m->lock);
@@ -130,7 +130,7 @@ static int m_put(void *ctx, const struct target *t, const struct http_body *body
 }
 
 static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
-			size_t nmeta, char *id, size_t idlen)
+			size_t nmeta, enum checksum_alg alg, char *id, size_t idlen)
 {
 	struct mem_store *m = ctx;
 	pthread_mutex_lock(&m->lock);
@@ -141,7 +141,8 @@ static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_
 }
 
 static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
-		      const struct http_body *body, const char *md5, char *etag, size_t etaglen)
+		      const struct http_body *body, const char *md5, const struct s3_checksum *ck,
+		      char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	unsigned char *buf = malloc(body->len + 1);
@@ -165,7 +166,8 @@ static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
 }
 
 static int m_mpu_complete(void *ctx, const struct target *t, const char *id,
-			  const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen)
+			  const struct s3_part *parts, size_t nparts, const struct s3_checksum *full,
+			  char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	long long total = 0;
