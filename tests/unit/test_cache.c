@@ -37,6 +37,7 @@ struct mem_store {
 	int gets, puts, mpu_creates, parts_sent, completes, aborts;
 	int md5_given; /* bodies that came with the uploader's own MD5 */
 	int fail_parts; /* UploadPart answers -EIO while > 0 */
+	int corrupt_gets; /* GETs that flip their first byte while > 0 */
 };
 
 static void md5_hex(const void *p, size_t n, char out[33])
@@ -92,6 +93,15 @@ static int m_get(void *ctx, const struct target *t, long long off, long long len
 		ck_assert_int_eq(pwrite(sink->fd, m->data + off, (size_t)n, sink->off), n);
 	else
 		memcpy(sink->buf, m->data + off, (size_t)n);
+	if (m->corrupt_gets > 0 && n > 0) {
+		/* A server or middlebox flipping a byte, same length. */
+		unsigned char bad = m->data[off] ^ 0x55;
+		m->corrupt_gets--;
+		if (sink->kind == HTTP_SINK_FD)
+			ck_assert_int_eq(pwrite(sink->fd, &bad, 1, sink->off), 1);
+		else
+			sink->buf[0] = (char)bad;
+	}
 	sink->len = (size_t)n;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
@@ -345,11 +355,11 @@ START_TEST(test_multipart_streams_and_resends)
 	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), -ENOENT);
 	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), 0);
 	ck_assert_str_eq(etag, "mpu-4");
-	/* Parts hashed as written came with their MD5 (every check_given_md5
-	 * passed); the rewritten part 1 was hashed by the store, and so was
-	 * the last one (hashing stopped at the rewrite). */
-	ck_assert_int_ge(mem.md5_given, 3);
-	ck_assert_int_lt(mem.md5_given, mem.parts_sent);
+	/* Every part came with its MD5 (every check_given_md5 passed): those
+	 * hashed as written, and the rewritten part 1 and the last one
+	 * (hashing stopped at the rewrite), hashed from the file when sent,
+	 * MD5 and CRC64NVME in one reading. */
+	ck_assert_int_eq(mem.md5_given, mem.parts_sent);
 	ck_assert_int_eq(mem.size, size);
 	ck_assert_mem_eq(mem.data, data, (size_t)size);
 	ck_assert_int_eq(mem.completes, 1);
@@ -407,13 +417,15 @@ static int fill_and_restart(void)
 	struct cache *c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
 	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
 	cache_set_object(c, e, size, etag, 0);
-	/* A read in the middle fetches only what it needs. */
+	/* A read in the middle of an object this small fetches all of it
+	 * (two chunks), checked against its MD5 ETag before any byte is
+	 * handed out. */
 	ck_assert_int_eq(cache_fill(c, e, 2 * CACHE_BLOCK + 5, 4096, 0), 0);
 	ck_assert_int_eq(pread(e->fd, buf, 4096, 2 * CACHE_BLOCK + 5), 4096);
 	ck_assert_mem_eq(buf, data + 2 * CACHE_BLOCK + 5, 4096);
-	ck_assert_int_eq(mem.gets, 1);
-	ck_assert_int_eq(e->complete, 0);
-	/* The rest, then nothing more is fetched. */
+	ck_assert_int_eq(mem.gets, 2);
+	ck_assert_int_eq(e->complete, 1);
+	/* Then nothing more is fetched. */
 	ck_assert_int_eq(cache_fill(c, e, 0, size, 0), 0);
 	ck_assert_int_eq(e->complete, 1);
 	int gets = mem.gets;
@@ -451,6 +463,67 @@ static int fill_and_restart(void)
 	free(data);
 	return sidecar;
 }
+
+/* A flipped byte is fetched again once; twice is EIO, nothing kept. */
+START_TEST(test_fill_verifies)
+{
+	struct store st = { &mem_ops, &mem };
+	long long size = 3 * CACHE_BLOCK + 777;
+	char err[256], etag[33];
+	struct target t = target_of("2026/1/1/v.bin");
+	struct cache_entry *e;
+	unsigned char *data = pattern(size, 7), buf[4096];
+
+	mem.data = malloc((size_t)size);
+	memcpy(mem.data, data, (size_t)size);
+	mem.size = size;
+	mem.exists = 1;
+	strcpy(mem.key, t.key);
+	md5_hex(data, (size_t)size, etag);
+	struct cache *c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	mem.corrupt_gets = 1;
+	ck_assert_int_eq(cache_fill(c, e, 0, 4096, 0), 0);
+	ck_assert_int_eq(e->complete, 1);
+	ck_assert_int_eq(pread(e->fd, buf, 4096, 0), 4096);
+	ck_assert_mem_eq(buf, data, 4096);
+	ck_assert_int_eq(mem.gets, 4); /* two chunks, twice */
+	cache_drop(c, e);
+	cache_put(c, e);
+
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	mem.corrupt_gets = 1000;
+	ck_assert_int_eq(cache_fill(c, e, 0, 4096, 0), -EIO);
+	ck_assert_int_eq(e->complete, 0);
+	ck_assert_int_eq(e->disk_bytes, 0);
+	/* Read around a full disk: the same, from memory; the last window
+	 * (of 2 MiB here) only once the digest streamed over all matched. */
+	long long tail = size - 100;
+	mem.corrupt_gets = 1;
+	ck_assert_int_eq(cache_read_direct(c, e, (char *)buf, 4096, tail), 100);
+	ck_assert_mem_eq(buf, data + tail, 100);
+	mem.corrupt_gets = 1000;
+	cache_drop(c, e);
+	cache_put(c, e);
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	ck_assert_int_eq(cache_read_direct(c, e, (char *)buf, 4096, tail), -EIO);
+	mem.corrupt_gets = 0;
+	/* A sequential reader: windows in order, the last checked. */
+	for (long long off = 0; off < size; off += 4096) {
+		int n = cache_read_direct(c, e, (char *)buf, 4096, off);
+		ck_assert_int_eq(n, size - off < 4096 ? size - off : 4096);
+		ck_assert_mem_eq(buf, data + off, (size_t)n);
+	}
+	cache_put(c, e);
+	drain();
+	cache_close(c);
+	free(data);
+}
+END_TEST
 
 START_TEST(test_fill_ranges_and_survive_restart)
 {
@@ -615,6 +688,7 @@ int main(void)
 	tcase_add_test(tc, test_small_file_one_put);
 	tcase_add_test(tc, test_multipart_streams_and_resends);
 	tcase_add_test(tc, test_failed_part_aborts);
+	tcase_add_test(tc, test_fill_verifies);
 	tcase_add_test(tc, test_fill_ranges_and_survive_restart);
 	tcase_add_test(tc, test_survive_restart_without_xattrs);
 	tcase_add_test(tc, test_eviction_spares_dirty_and_pinned);
