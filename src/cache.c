@@ -190,6 +190,18 @@ static void write_meta(struct cache *c, const struct cache_entry *e)
 		     e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return;
+	if (e->expect.kind > INTEGRITY_NONE) {
+		/* What the bytes were checked against: the next run checks
+		 * the kept file against it at its first read. */
+		char hex[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", e->expect.digest[i]);
+		int m = snprintf(body + n, sizeof(body) - (size_t)n, "digest %d %d %s %lld %d\n",
+				 (int)e->expect.kind, (int)e->expect.alg, hex, e->expect.part_size,
+				 e->expect.nparts);
+		if (m > 0 && (size_t)m < sizeof(body) - (size_t)n)
+			n += m;
+	}
 	if (!__atomic_load_n(&c->meta_sidecars, __ATOMIC_RELAXED)) {
 		if (cache_data_path(c, e->name, path, sizeof(path)) < 0)
 			return;
@@ -234,7 +246,7 @@ static void remove_files(struct cache *c, const char *name)
 /* Reads an entry's record; 0 if it describes a complete file of the
  * right size. */
 static int read_meta(struct cache *c, const char *name, long long *size, char *etag,
-		     size_t etaglen, time_t *mtime)
+		     size_t etaglen, time_t *mtime, struct integrity_expect *x)
 {
 	char path[PATH_MAX], body[META_MAX];
 	long long sz = -1, mt = 0;
@@ -267,6 +279,24 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 			memcpy(etag, line + 5, strlen(line + 5) + 1);
 		else if (strncmp(line, "mtime ", 6) == 0)
 			mt = strtoll(line + 6, NULL, 10);
+		else if (strncmp(line, "digest ", 7) == 0) {
+			int kind, alg, np;
+			long long ps;
+			char hex[33];
+			if (sscanf(line + 7, "%d %d %32s %lld %d", &kind, &alg, hex, &ps, &np) == 5 &&
+			    kind > INTEGRITY_NONE && kind <= INTEGRITY_MD5_PARTS && strlen(hex) == 32) {
+				memset(x, 0, sizeof(*x));
+				x->kind = (enum integrity_kind)kind;
+				x->alg = (enum checksum_alg)alg;
+				x->part_size = ps;
+				x->nparts = np;
+				for (int i = 0; i < 16; i++) {
+					unsigned v = 0;
+					sscanf(hex + 2 * i, "%2x", &v);
+					x->digest[i] = (unsigned char)v;
+				}
+			}
+		}
 	}
 	if (sz < 0 || !etag[0] || cache_data_path(c, name, path, sizeof(path)) < 0 ||
 	    stat(path, &sb) < 0 || sb.st_size != sz)
@@ -315,8 +345,9 @@ static void scan(struct cache *c)
 			if (!e)
 				break;
 			if (read_meta(c, de->d_name, &e->size, e->etag, sizeof(e->etag),
-				      &e->mtime) == 0) {
+				      &e->mtime, &e->expect) == 0) {
 				e->complete = 1;
+				e->kept_unchecked = e->expect.kind > INTEGRITY_NONE;
 				table_add(c, e);
 				set_disk_bytes(c, e, e->size);
 				n++;
@@ -663,6 +694,37 @@ static void verify_entry(struct cache *c, struct cache_entry *e)
 	pthread_mutex_unlock(&c->lock);
 }
 
+int cache_check_kept(struct cache *c, struct cache_entry *e)
+{
+	struct integrity_expect x;
+	long long size;
+	int fd, rc;
+
+	if (!__atomic_load_n(&e->kept_unchecked, __ATOMIC_RELAXED))
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (!e->kept_unchecked || !e->complete || e->dirty || e->fd < 0) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	x = e->expect;
+	size = e->size;
+	fd = e->fd;
+	pthread_mutex_unlock(&c->lock);
+	rc = integrity_check_fd(fd, size, &x);
+	pthread_mutex_lock(&c->lock);
+	__atomic_store_n(&e->kept_unchecked, 0, __ATOMIC_RELAXED);
+	if (rc == -EBADMSG && e->complete && !e->dirty) {
+		log_warn("cache: the kept copy of bucket=%s key=%s was damaged on disk; fetching it "
+			 "again",
+			 e->target.bucket ? e->target.bucket->name : "?", e->target.key);
+		reset_data(c, e);
+		ensure_blocks(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc == -EBADMSG ? rc : 0;
+}
+
 void cache_set_info(struct cache *c, struct cache_entry *e, const struct s3_obj_info *info)
 {
 	pthread_mutex_lock(&c->lock);
@@ -927,6 +989,16 @@ void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag)
 		snprintf(e->etag, sizeof(e->etag), "%s", etag);
 		e->mtime = time(NULL);
 		e->complete = 1;
+		/* What S3 now says of the bytes written here: recorded, so
+		 * the next run can check the kept file. */
+		struct s3_obj_info info;
+		memset(&info, 0, sizeof(info));
+		snprintf(info.etag, sizeof(info.etag), "%s", etag);
+		if (e->target.bucket && e->target.bucket->sse)
+			snprintf(info.sse, sizeof(info.sse), "%s", e->target.bucket->sse);
+		snprintf(info.meta, sizeof(info.meta), INTEGRITY_META_PART_SIZE "=%lld\n",
+			 c->fetch_chunk);
+		integrity_expect_from(&info, e->size, &e->expect);
 		write_meta(c, e);
 	} else {
 		reset_data(c, e);

@@ -60,6 +60,7 @@ struct cache_entry {
 	int checking;        /* every block present, being verified */
 	int verify_failures; /* mismatches in a row: the second is EIO */
 	struct direct_window *direct; /* cache_read_direct's, NULL if none */
+	int kept_unchecked;  /* kept from the last run, its bytes not yet hashed */
 	/* Cache internals. */
 	struct cache_entry *hnext, *lru_prev, *lru_next;
 };
@@ -103,6 +104,12 @@ void cache_set_info(struct cache *c, struct cache_entry *e, const struct s3_obj_
  * streamed in order, its last window only once the digest matched).
  * Returns the bytes read (0 at the end) or -errno (-EIO on a mismatch). */
 int cache_read_direct(struct cache *c, struct cache_entry *e, char *buf, size_t size, long long off);
+
+/* A complete entry kept from the last run is hashed once, at its first
+ * read, against the digest its record holds: 0 it matches (or there is
+ * none), -EBADMSG it was damaged on disk (the bytes are dropped and
+ * fetched again, as if never cached). Cheap once checked. */
+int cache_check_kept(struct cache *c, struct cache_entry *e);
 
 /* The writer's side: begin truncates and marks dirty; written records
  * that [0, size) is the file; done marks it clean with its ETag (a

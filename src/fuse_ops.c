@@ -1233,7 +1233,8 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	} else {
 		if ((long long)*size > fsize - off)
 			*size = (size_t)(fsize - off);
-		if (ce->complete || ce->dirty) {
+		/* A file kept from the last run is hashed at its first read. */
+		if ((ce->complete || ce->dirty) && cache_check_kept(fs->cache, ce) == 0) {
 			STAT_ADD(cache_hits, 1);
 		} else {
 			long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;

@@ -196,6 +196,22 @@ int integrity_check_fd(int fd, long long size, const struct integrity_expect *x)
 	return rc;
 }
 
+void integrity_checksum_of(enum checksum_alg alg, const void *buf, size_t len,
+			   struct s3_checksum *out)
+{
+	struct checksum ck;
+	unsigned char raw[16];
+
+	memset(out, 0, sizeof(*out));
+	if (alg == CK_NONE || alg == CK_MD5 || checksum_init(&ck, alg) < 0)
+		return;
+	if (checksum_update(&ck, buf, len) == 0 && checksum_final(&ck, raw) == 0) {
+		out->alg = alg;
+		checksum_base64(raw, checksum_alg_len(alg), out->b64);
+	}
+	checksum_free(&ck);
+}
+
 enum checksum_alg integrity_upload_alg(const struct bucket_conf *b)
 {
 	switch (b->checksum) {

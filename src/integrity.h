@@ -64,6 +64,12 @@ int integrity_check_fd(int fd, long long size, const struct integrity_expect *x)
  * server was seen to ignore flexible checksums. */
 enum checksum_alg integrity_upload_alg(const struct bucket_conf *b);
 
+/* out = the alg checksum of buf (CK_NONE: none), for a PutObject's
+ * s3_put_opts.checksum: a probe PUT sent with it tells the client whether
+ * the server keeps flexible checksums (s3_client_checksums). */
+void integrity_checksum_of(enum checksum_alg alg, const void *buf, size_t len,
+			   struct s3_checksum *out);
+
 /* One line for `s3csfs check` and the mount log: what reads of objects
  * in b are verified with, given what was seen of its server so far (an
  * upload to it tells whether it keeps flexible checksums). */

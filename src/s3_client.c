@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "log.h"
@@ -1388,103 +1386,6 @@ int s3_bucket_subresource(struct s3_client *c, const char *method, const char *b
 
 /* ---- object tagging ---- */
 
-static void xml_escape_append(char *out, size_t cap, size_t *used, const char *s)
-{
-	for (; *s && *used + 7 < cap; s++) {
-		const char *rep = NULL;
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&apos;"; break;
-		}
-		if (rep) {
-			size_t l = strlen(rep);
-			memcpy(out + *used, rep, l);
-			*used += l;
-		} else {
-			out[(*used)++] = *s;
-		}
-	}
-	out[*used] = '\0';
-}
-
-static int tag_text(xmlNodePtr el, char *out, size_t len)
-{
-	xmlChar *t = xmlNodeGetContent(el);
-	int rc = 0;
-
-	if (!t)
-		return -ENOMEM;
-	if (strlen((const char *)t) >= len)
-		rc = -EPROTO;
-	else
-		snprintf(out, len, "%s", (const char *)t);
-	xmlFree(t);
-	return rc;
-}
-
-static int parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
-			 size_t *n)
-{
-	xmlDocPtr doc;
-	xmlNodePtr root, set, tag, f;
-	int rc = 0;
-
-	*n = 0;
-	while (len && (*body == ' ' || *body == '\n' || *body == '\r' || *body == '\t')) {
-		body++;
-		len--;
-	}
-	if (!len)
-		return 0; /* Ceph RGW 16 answers so for some untagged objects */
-	if (len > (1 << 20))
-		return -EPROTO;
-	doc = xmlReadMemory(body, (int)len, NULL, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-				    XML_PARSE_NOWARNING);
-	if (!doc)
-		return -EPROTO;
-	root = xmlDocGetRootElement(doc);
-	if (doc->intSubset || doc->extSubset || !root ||
-	    strcmp((const char *)root->name, "Tagging") != 0) {
-		xmlFreeDoc(doc);
-		return -EPROTO;
-	}
-	for (set = root->children; set; set = set->next) {
-		if (set->type != XML_ELEMENT_NODE || strcmp((const char *)set->name, "TagSet") != 0)
-			continue;
-		for (tag = set->children; tag && !rc; tag = tag->next) {
-			int have_k = 0, have_v = 0;
-			if (tag->type != XML_ELEMENT_NODE || strcmp((const char *)tag->name, "Tag") != 0)
-				continue;
-			if (*n >= max) {
-				rc = -EPROTO;
-				break;
-			}
-			memset(&tags[*n], 0, sizeof(tags[*n]));
-			for (f = tag->children; f && !rc; f = f->next) {
-				if (f->type != XML_ELEMENT_NODE)
-					continue;
-				if (strcmp((const char *)f->name, "Key") == 0) {
-					rc = tag_text(f, tags[*n].key, sizeof(tags[*n].key));
-					have_k = 1;
-				} else if (strcmp((const char *)f->name, "Value") == 0) {
-					rc = tag_text(f, tags[*n].value, sizeof(tags[*n].value));
-					have_v = 1;
-				}
-			}
-			if (!rc && (!have_k || !have_v || !tags[*n].key[0]))
-				rc = -EPROTO;
-			if (!rc)
-				(*n)++;
-		}
-	}
-	xmlFreeDoc(doc);
-	return rc;
-}
-
 int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *key,
 			  struct s3_tag *tags, size_t max, size_t *n, struct s3_status *st)
 {
@@ -1497,7 +1398,7 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 	*n = 0;
 	rc = perform(c, &r, &resp, st);
 	if (rc == 0) {
-		rc = parse_tagging(sink.buf ? sink.buf : "", sink.len, tags, max, n);
+		rc = s3xml_parse_tagging(sink.buf ? sink.buf : "", sink.len, tags, max, n);
 		if (rc < 0 && st)
 			snprintf(st->message, sizeof(st->message), "malformed GetObjectTagging answer");
 	}
@@ -1513,29 +1414,15 @@ int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *k
 				.query = "tagging" };
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	struct http_response resp;
-	/* 10 tags of 128 + 256 characters, each possibly escaped 6-fold. */
-	size_t cap = 256 + S3_MAX_TAGS * (64 + 6 * (128 + 256)), used = 0;
+	size_t used = 0;
 	char *xml, b64[25];
 	int rc;
 
 	if (n > S3_MAX_TAGS)
 		return -E2BIG;
-	xml = malloc(cap);
+	xml = s3xml_build_tagging(tags, n, &used);
 	if (!xml)
 		return -ENOMEM;
-	used = (size_t)snprintf(xml, cap, "<Tagging><TagSet>");
-	for (size_t i = 0; i < n; i++) {
-		used += (size_t)snprintf(xml + used, cap - used, "<Tag><Key>");
-		xml_escape_append(xml, cap, &used, tags[i].key);
-		used += (size_t)snprintf(xml + used, cap - used, "</Key><Value>");
-		xml_escape_append(xml, cap, &used, tags[i].value);
-		used += (size_t)snprintf(xml + used, cap - used, "</Value></Tag>");
-	}
-	used += (size_t)snprintf(xml + used, cap - used, "</TagSet></Tagging>");
-	if (used >= cap) {
-		free(xml);
-		return -E2BIG;
-	}
 	rc = attach_xml_body(&r, &hb, xml, used, b64);
 	if (rc == 0)
 		rc = perform(c, &r, &resp, st);

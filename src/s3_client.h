@@ -200,14 +200,6 @@ int s3_bucket_subresource(struct s3_client *c, const char *method, const char *b
 			  const char *subresource, const char *body, size_t body_len,
 			  char **out, size_t *out_len, struct s3_status *st);
 
-/* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
- * object, keys up to 128 and values up to 256 characters. */
-#define S3_MAX_TAGS 10
-struct s3_tag {
-	char key[129];
-	char value[257];
-};
-
 /* The object's tags into tags[0..max), *n how many (an empty answer body
  * counts as none). An answer with more than max tags, or a malformed one,
  * is -EPROTO. */

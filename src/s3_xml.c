@@ -732,6 +732,93 @@ char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
 	return buf;
 }
 
+/* ---- object tagging --------------------------------------------------- */
+
+int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
+			size_t *n)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	int rc;
+
+	*n = 0;
+	while (len > 0 && is_blank(*body)) {
+		body++;
+		len--;
+	}
+	if (len == 0)
+		return 0; /* Ceph RGW 16 answers so for some untagged objects */
+	if (len > (1 << 20))
+		return -EPROTO;
+	rc = parse_doc(body, len, &doc, &root);
+	if (rc != 0)
+		return rc;
+	if (!is_elem(root, "Tagging"))
+		rc = -EPROTO;
+	for (xmlNodePtr set = root->children; set != NULL && rc == 0; set = set->next) {
+		if (!is_elem(set, "TagSet"))
+			continue;
+		for (xmlNodePtr tag = set->children; tag != NULL && rc == 0; tag = tag->next) {
+			int have_k = 0, have_v = 0;
+			if (!is_elem(tag, "Tag"))
+				continue;
+			if (*n >= max) {
+				rc = -EPROTO;
+				break;
+			}
+			memset(&tags[*n], 0, sizeof(tags[*n]));
+			for (xmlNodePtr f = tag->children; f != NULL && rc == 0; f = f->next) {
+				if (is_elem(f, "Key")) {
+					rc = text_exact(f, tags[*n].key, sizeof(tags[*n].key));
+					have_k = 1;
+				} else if (is_elem(f, "Value")) {
+					rc = text_exact(f, tags[*n].value, sizeof(tags[*n].value));
+					have_v = 1;
+				}
+			}
+			if (rc == 0 && (!have_k || !have_v || !tags[*n].key[0]))
+				rc = -EPROTO;
+			if (rc == 0)
+				(*n)++;
+		}
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len)
+{
+	static const char head[] = "<Tagging><TagSet>";
+	static const char tail[] = "</TagSet></Tagging>";
+	static const char k_open[] = "<Tag><Key>", k_close[] = "</Key><Value>";
+	static const char v_close[] = "</Value></Tag>";
+	size_t total = sizeof(head) - 1 + sizeof(tail) - 1;
+	char *buf, *p;
+
+	for (size_t i = 0; i < n; i++)
+		total += sizeof(k_open) - 1 + sizeof(k_close) - 1 + sizeof(v_close) - 1 +
+			 escaped_len(tags[i].key, strnlen(tags[i].key, sizeof(tags[i].key))) +
+			 escaped_len(tags[i].value, strnlen(tags[i].value, sizeof(tags[i].value)));
+	buf = malloc(total + 1);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = put(buf, LIT(head));
+	for (size_t i = 0; i < n; i++) {
+		p = put(p, LIT(k_open));
+		p = put_escaped(p, tags[i].key, strnlen(tags[i].key, sizeof(tags[i].key)));
+		p = put(p, LIT(k_close));
+		p = put_escaped(p, tags[i].value, strnlen(tags[i].value, sizeof(tags[i].value)));
+		p = put(p, LIT(v_close));
+	}
+	p = put(p, LIT(tail));
+	*p = '\0';
+	if (len != NULL)
+		*len = (size_t)(p - buf);
+	return buf;
+}
+
 /* ---- ISO 8601 ---------------------------------------------------------- */
 
 static int is_digit(char c)

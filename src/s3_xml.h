@@ -91,6 +91,23 @@ char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_
 char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
 				  const char *alg_upper, size_t *len);
 
+/* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
+ * object, keys up to 128 and values up to 256 characters. */
+#define S3_MAX_TAGS 10
+struct s3_tag {
+	char key[129];
+	char value[257];
+};
+
+/* <Tagging><TagSet><Tag><Key/><Value/></Tag>...: into tags[0..max), *n
+ * how many; an empty body (Ceph RGW 16, untagged) counts as none; more
+ * than max tags, a key or value too long, or a malformed body: -EPROTO. */
+int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
+			size_t *n);
+/* The PutObjectTagging body for tags[0..n), escaped; malloc'd (length in
+ * *len), NULL on allocation failure. */
+char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len);
+
 /* Parses "2009-10-12T17:50:30.000Z" (fraction optional) as UTC; -1 on error. */
 time_t s3xml_parse_iso8601(const char *s);
 

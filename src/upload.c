@@ -365,6 +365,34 @@ int upload_digest(struct upload *u, long long size, char *out, size_t outlen)
 	return rc;
 }
 
+int upload_checksum(struct upload *u, long long size, struct s3_checksum *out)
+{
+	long long ps = u->ctx->part_size;
+	int nparts = size <= ps ? 1 : (int)((size + ps - 1) / ps), rc = -ENOENT;
+	uint64_t whole = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (u->alg == CK_NONE)
+		return 0;
+	pthread_mutex_lock(&u->lock);
+	hash_finish(u, size);
+	if (u->hashed == size) {
+		rc = 0;
+		for (int i = 0; i < nparts && !rc; i++) {
+			long long len = size - (long long)i * ps < ps ? size - (long long)i * ps : ps;
+			if (!part_md5_current(u, i, len))
+				rc = -ENOENT;
+			else
+				whole = i == 0 ? u->parts[i].crc
+					       : checksum_crc_combine(u->alg, whole, u->parts[i].crc, len);
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!rc)
+		checksum_of(u->alg, whole, out);
+	return rc;
+}
+
 /* Called with u->lock held and an upload id present. */
 static int submit_part(struct upload *u, int index, long long size)
 {

@@ -39,6 +39,10 @@ void upload_hash(struct upload *u, const void *buf, size_t len, long long off);
  * in order: the MD5 (hex) for one part, else MD5 of the part MD5s and
  * "-N"; -ENOENT otherwise. */
 int upload_digest(struct upload *u, long long size, char *out, size_t outlen);
+/* The flexible checksum (FULL_OBJECT) the object gets if all of its size
+ * bytes were hashed in order, as upload_digest: out->alg CK_NONE when the
+ * bucket sends none; -ENOENT if not every byte was hashed in order. */
+int upload_checksum(struct upload *u, long long size, struct s3_checksum *out);
 /* Bytes [0, upto) are final: full parts inside may be sent now. */
 void upload_progress(struct upload *u, long long upto);
 /* Waits while more than max_pending parts of u are queued or being sent

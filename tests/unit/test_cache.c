@@ -347,12 +347,22 @@ START_TEST(test_multipart_streams_and_resends)
 	strcat(want, "-4");
 	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), 0);
 	ck_assert_str_eq(digest, want);
+	/* The full-object CRC64NVME, combined from the parts' as written. */
+	struct s3_checksum full;
+	unsigned char raw[8];
+	char b64[CHECKSUM_B64_MAX];
+	ck_assert_int_eq(upload_checksum(u, size, &full), 0);
+	ck_assert_int_eq(full.alg, CK_CRC64NVME);
+	checksum_crc_bytes(CK_CRC64NVME, checksum_crc64nvme(0, data, (size_t)size), raw);
+	checksum_base64(raw, 8, b64);
+	ck_assert_str_eq(full.b64, b64);
 	/* Rewrite a byte inside part 1 after it may have been sent. */
 	data[ps + 10] ^= 0xff;
 	ck_assert_int_eq(pwrite(e->fd, data + ps + 10, 1, ps + 10), 1);
 	upload_hash(u, data + ps + 10, 1, ps + 10);
 	upload_invalidate(u, ps + 10, 1);
 	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), -ENOENT);
+	ck_assert_int_eq(upload_checksum(u, size, &full), -ENOENT);
 	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), 0);
 	ck_assert_str_eq(etag, "mpu-4");
 	/* Every part came with its MD5 (every check_given_md5 passed): those
@@ -595,8 +605,13 @@ START_TEST(test_eviction_spares_dirty_and_pinned)
 END_TEST
 
 static int replayed;
+static char replayed_ck[64];
+static int replayed_check; /* journal_file_check of the record, on fd ctx */
 static void count_replay(void *ctx, const struct journal_record *rec)
 {
+	snprintf(replayed_ck, sizeof(replayed_ck), "%s", rec->checksum);
+	if (ctx)
+		replayed_check = journal_file_check(*(int *)ctx, rec);
 	ck_assert_str_eq(rec->name, "0123abcd");
 	ck_assert_str_eq(rec->path, "2026/1/1/j.bin");
 	ck_assert_int_eq(rec->size, 5);
@@ -645,6 +660,23 @@ static int journal_roundtrip(void)
 	journal_remove(dir, "0123abcd");
 	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 0);
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
+	/* With the flexible checksum: a replay checks the data by it. */
+	struct s3_checksum ck = { .alg = CK_CRC64NVME };
+	unsigned char raw[8];
+	checksum_crc_bytes(CK_CRC64NVME, checksum_crc64nvme(0, "hello", 5), raw);
+	checksum_base64(raw, 8, ck.b64);
+	ck_assert_int_eq(journal_add_ck(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20,
+					&ck, 0),
+			 0);
+	replayed_check = 1;
+	ck_assert_int_eq(journal_replay(dir, count_replay, &fd), 1);
+	ck_assert_int_eq(replayed_check, 0);
+	ck_assert_str_eq(replayed_ck + strlen("crc64nvme "), ck.b64);
+	ck_assert_int_eq(pwrite(fd, "j", 1, 0), 1); /* damaged: "jello" */
+	ck_assert_int_eq(journal_replay(dir, count_replay, &fd), 1);
+	ck_assert_int_eq(replayed_check, -EBADMSG);
+	ck_assert_int_eq(pwrite(fd, "h", 1, 0), 1);
+	journal_remove(dir, "0123abcd");
 	/* In parts of 2 bytes, the digest is S3's multipart ETag. */
 	unsigned char cat[48];
 	char digest[48], want[40];

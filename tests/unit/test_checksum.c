@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "integrity.h"
 
 static const char check9[] = "123456789";
 
@@ -181,6 +182,79 @@ START_TEST(base64_round_trip)
 }
 END_TEST
 
+/* What an object is checked against: only what S3 guarantees. */
+START_TEST(integrity_expectations)
+{
+	struct s3_obj_info info;
+	struct integrity_expect x;
+
+	memset(&info, 0, sizeof(info));
+	snprintf(info.etag, sizeof(info.etag), "%s", "d41d8cd98f00b204e9800998ecf8427e");
+	snprintf(info.checksums, sizeof(info.checksums), "crc64nvme=rosUhgp5mIg=\n");
+	integrity_expect_from(&info, 9, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_CRC);
+	ck_assert_int_eq(x.alg, CK_CRC64NVME);
+	ck_assert_uint_eq(x.digest[0], 0xae);
+	/* A COMPOSITE checksum is not the object's: the ETag is used. */
+	snprintf(info.checksum_type, sizeof(info.checksum_type), "COMPOSITE");
+	integrity_expect_from(&info, 0, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_MD5);
+	info.checksums[0] = info.checksum_type[0] = '\0';
+	snprintf(info.sse, sizeof(info.sse), "aws:kms");
+	integrity_expect_from(&info, 0, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_NONE);
+	info.sse[0] = '\0';
+	snprintf(info.sse_c, sizeof(info.sse_c), "AES256");
+	integrity_expect_from(&info, 0, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_NONE);
+	info.sse_c[0] = '\0';
+	/* Multipart: only with the part size its writer recorded, fitting N. */
+	snprintf(info.etag, sizeof(info.etag), "%s", "d41d8cd98f00b204e9800998ecf8427e-3");
+	integrity_expect_from(&info, 12 << 20, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_NONE);
+	snprintf(info.meta, sizeof(info.meta), "s3csfs-part-size=5242880\n");
+	integrity_expect_from(&info, 12 << 20, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_MD5_PARTS);
+	ck_assert_int_eq(x.nparts, 3);
+	integrity_expect_from(&info, 20 << 20, &x); /* would be 4 parts */
+	ck_assert_int_eq(x.kind, INTEGRITY_NONE);
+	snprintf(info.etag, sizeof(info.etag), "%s", "opaque-1234");
+	integrity_expect_from(&info, 12 << 20, &x);
+	ck_assert_int_eq(x.kind, INTEGRITY_NONE);
+}
+END_TEST
+
+/* The MD5 of part MD5s, streamed in pieces that straddle part ends. */
+START_TEST(integrity_stream_parts)
+{
+	unsigned char data[10], md[3][16], outer[16];
+	struct checksum ck;
+	struct integrity_expect x = { .kind = INTEGRITY_MD5_PARTS, .part_size = 4, .nparts = 3 };
+	struct integrity_stream st;
+
+	for (int i = 0; i < 10; i++)
+		data[i] = (unsigned char)(i * 7);
+	for (int p = 0; p < 3; p++) {
+		checksum_init(&ck, CK_MD5);
+		checksum_update(&ck, data + 4 * p, p < 2 ? 4 : 2);
+		checksum_final(&ck, md[p]);
+	}
+	checksum_init(&ck, CK_MD5);
+	checksum_update(&ck, md, sizeof(md));
+	checksum_final(&ck, outer);
+	memcpy(x.digest, outer, 16);
+	ck_assert_int_eq(integrity_stream_init(&st, &x), 0);
+	ck_assert_int_eq(integrity_stream_update(&st, data, 3), 0);
+	ck_assert_int_eq(integrity_stream_update(&st, data + 3, 6), 0);
+	ck_assert_int_eq(integrity_stream_update(&st, data + 9, 1), 0);
+	ck_assert_int_eq(integrity_stream_final(&st), 0);
+	data[5] ^= 1;
+	ck_assert_int_eq(integrity_stream_init(&st, &x), 0);
+	ck_assert_int_eq(integrity_stream_update(&st, data, 10), 0);
+	ck_assert_int_eq(integrity_stream_final(&st), -EBADMSG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("checksum");
@@ -195,6 +269,8 @@ int main(void)
 	tcase_add_test(tc, md5_rfc1321);
 	tcase_add_test(tc, streaming_and_combine);
 	tcase_add_test(tc, base64_round_trip);
+	tcase_add_test(tc, integrity_expectations);
+	tcase_add_test(tc, integrity_stream_parts);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
