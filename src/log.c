@@ -115,29 +115,42 @@ static void splice_redacted(char *buf, size_t cap, size_t at, size_t n)
 	buf[at + r + tail] = '\0';
 }
 
-/* Every occurrence of secret s (or, where a line was cut, of a start of
- * it SECRET_PREFIX or more long; at the very end, of any start of it
- * LOG_SECRET_MIN or more long). */
-static void redact_secret(char *buf, size_t cap, const char *s, size_t n)
+/* The longest run of a registered secret at p (left characters to the
+ * end of the line): a whole secret, a start of one SECRET_PREFIX or more
+ * long (a message cut inside it, then more text), or at the end of the
+ * line a start of one LOG_SECRET_MIN or more long. The longest, so that
+ * secrets sharing a start (tokens of one issuer do) never leave a tail. */
+static size_t secret_run(const char *p, size_t left)
 {
-	size_t key = n < SECRET_PREFIX ? n : SECRET_PREFIX;
-	char *p = buf;
+	size_t best = 0;
 
-	while ((p = memmem(p, strlen(p), s, key)) != NULL) {
-		size_t m = key;
-		while (m < n && p[m] == s[m])
+	for (size_t i = 0; i < LOG_SECRETS_MAX; i++) {
+		size_t n = secret_len[i], m = 0;
+		if (!n || *p != secrets[i][0])
+			continue;
+		while (m < n && m < left && p[m] == secrets[i][m])
 			m++;
-		splice_redacted(buf, cap, (size_t)(p - buf), m);
-		p += sizeof(REDACTED) - 1;
-		if ((size_t)(p - buf) >= cap - 1)
-			return;
+		if ((m == n || m >= SECRET_PREFIX || (m == left && m >= LOG_SECRET_MIN)) &&
+		    m > best)
+			best = m;
 	}
+	return best;
+}
+
+static void redact_secrets(char *buf, size_t cap)
+{
 	size_t len = strlen(buf);
-	for (size_t t = key - 1; t >= LOG_SECRET_MIN && t < n; t--)
-		if (len >= t && memcmp(buf + len - t, s, t) == 0) {
-			splice_redacted(buf, cap, len - t, t);
-			return;
+
+	for (size_t at = 0; at < len;) {
+		size_t m = secret_run(buf + at, len - at);
+		if (!m) {
+			at++;
+			continue;
 		}
+		splice_redacted(buf, cap, at, m);
+		at += sizeof(REDACTED) - 1;
+		len = strlen(buf);
+	}
 }
 
 /* The value after each credential-bearing name, whoever's it is: a
@@ -145,8 +158,8 @@ static void redact_secret(char *buf, size_t cap, const char *s, size_t n)
  * canonical-request field ("X-Amz-Security-Token=V", "Signature=V"). */
 static void redact_fields(char *buf, size_t cap)
 {
-	static const char *const names[] = { "x-amz-security-token", "signature=",
-					     "authorization:" };
+	static const char *const names[] = { "x-amz-security-token", "signature",
+					     "authorization" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t nl = strlen(names[i]);
@@ -154,8 +167,18 @@ static void redact_fields(char *buf, size_t cap)
 
 		while ((p = strcasestr(p, names[i])) != NULL) {
 			char *v = p + nl;
-			while (*v == ' ' || *v == ':' || *v == '=' || *v == '"' || *v == '\t' ||
-			       *v == '>')
+			/* name, then a separator (":", "=", a tag's ">"), maybe
+			 * quoted or spaced (headers, JSON); anything else (a list
+			 * of names, a closing tag) has no value here. */
+			if (*v == '"')
+				v++;
+			char sep = *v;
+			if (sep != ':' && sep != '=' && sep != '>') {
+				p = v;
+				continue;
+			}
+			v++;
+			while (sep != '>' && (*v == ' ' || *v == '\t' || *v == '"'))
 				v++;
 			size_t vl = strcspn(v, " \t\r\n&,;\"'<");
 			/* "Authorization: AWS4-HMAC-SHA256 Credential=..., Signature=..."
@@ -179,9 +202,7 @@ void log_redact(char *buf, size_t cap)
 	if (!buf || cap < sizeof(REDACTED) + 1)
 		return;
 	pthread_mutex_lock(&secrets_lock);
-	for (size_t i = 0; i < LOG_SECRETS_MAX; i++)
-		if (secret_len[i])
-			redact_secret(buf, cap, secrets[i], secret_len[i]);
+	redact_secrets(buf, cap);
 	pthread_mutex_unlock(&secrets_lock);
 	redact_fields(buf, cap);
 }
