@@ -63,9 +63,10 @@ void s3_client_deadline(long ms);
 /* Whether that end has come. */
 int s3_client_past_deadline(void);
 /* How long an unmount lets requests run: the unmount is documented to
- * take at most 30 s, and the rest of it (joining workers, closing the
- * cache) needs well under the 2 s left. */
-#define S3_UNMOUNT_GRACE_MS 28000
+ * take at most 30 s; of the 4 s left, aborting a transfer takes up to 1 s
+ * and the rest of the teardown (joining workers, closing the cache) well
+ * under one. */
+#define S3_UNMOUNT_GRACE_MS 26000
 
 /* A fixed-credentials provider over a caller-owned struct s3_creds. */
 int s3_creds_static_get(void *ctx, struct s3_creds *out);
