@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -456,14 +457,17 @@ static int mount_main(int argc, char **argv)
 	/* Before fuse_main mounts and daemonizes: mount(8) and systemd see the
 	 * exit status, and nothing is mounted. */
 	char err[2048];
-	if (preflight_mount(&cfg, err, sizeof(err)) < 0) {
+	rc = preflight_mount(&cfg, err, sizeof(err));
+	if (rc < 0) {
 		log_redact(err, sizeof(err));
 		fprintf(stderr, "s3csfs: cannot mount: %s\n", err);
 		if (!fg)
 			log_error("cannot mount: %s", err);
 		clients_free(&cfg);
 		config_free(&cfg);
-		return 1;
+		/* A server not up yet is worth another try (systemd restarts
+		 * on it); the rest needs a person. */
+		return rc == -ETIMEDOUT ? EX_TEMPFAIL : 1;
 	}
 	/* allow_other lets every user in: without default_permissions the
 	 * kernel would not check modes at all. allow_other_unchecked is the

@@ -196,7 +196,7 @@ static int check_buckets(struct config *cfg, long timeout_ms, char *err, size_t 
 		}
 		if (rc < 0) {
 			bucket_error(b, rc, &st, timeout_ms, err, errlen);
-			return rc == -ECANCELED ? -ETIMEDOUT : rc;
+			return rc == -ECANCELED || not_up_yet(rc, &st) ? -ETIMEDOUT : rc;
 		}
 	}
 	return 0;

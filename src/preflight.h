@@ -28,7 +28,8 @@ int preflight_cache_dir(const char *dir, char *err, size_t errlen);
 
 /* One HeadBucket per distinct endpoint and bucket, within timeout_ms in
  * all: -ENOENT (no such bucket), -EACCES (credentials refused),
- * -ETIMEDOUT (no answer within timeout_ms), or another -errno. */
+ * -ETIMEDOUT (the endpoint did not answer, refused connections or answered
+ * 5xx until timeout_ms: worth trying again later), or another -errno. */
 int preflight_buckets(struct config *cfg, long timeout_ms, char *err, size_t errlen);
 
 /* The conditional-write probe of one bucket: PUT a probe key under
