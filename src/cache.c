@@ -780,3 +780,50 @@ void cache_drop(struct cache *c, struct cache_entry *e)
 	e->size = -1;
 	pthread_mutex_unlock(&c->lock);
 }
+
+int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to)
+{
+	char name[CACHE_NAME_LEN + 1], from[PATH_MAX], dest[PATH_MAX];
+	struct cache_entry *other;
+	int rc;
+
+	cache_name_of(to, name);
+	pthread_mutex_lock(&c->lock);
+	if (E_DROPPED(e) || strcmp(name, e->name) == 0) {
+		e->target = *to;
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	other = find(c, name);
+	if (other) {
+		/* The destination's old bytes: gone for new users; a pinner
+		 * keeps its descriptor until it lets go. */
+		remove_files(c, other->name);
+		set_disk_bytes(c, other, 0);
+		table_del(c, other);
+		lru_unlink(c, other);
+		free(other->blocks);
+		other->blocks = NULL;
+		other->nblocks = -1;
+		other->complete = other->dirty = 0;
+		other->size = -1;
+		if (other->pins == 0)
+			entry_free(other);
+	}
+	rc = cache_data_path(c, e->name, from, sizeof(from));
+	if (rc == 0)
+		rc = cache_data_path(c, name, dest, sizeof(dest));
+	if (rc == 0 && rename(from, dest) < 0)
+		rc = -errno;
+	if (rc == 0) {
+		if (meta_path(c, e->name, from, sizeof(from)) == 0 &&
+		    meta_path(c, name, dest, sizeof(dest)) == 0)
+			rename(from, dest); /* a sidecar, where there is one */
+		table_del(c, e);
+		memcpy(e->name, name, sizeof(e->name));
+		e->target = *to;
+		table_add(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

@@ -27,7 +27,7 @@
 struct cache;
 
 struct cache_entry {
-	/* Read-only once created. */
+	/* Read-only once created, but for cache_rename by the entry's writer. */
 	char name[CACHE_NAME_LEN + 1];
 	struct target target;
 	/* Guarded by the cache lock. */
@@ -85,6 +85,13 @@ void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag);
 /* Evicts clean, unused files, oldest first, until bytes are freed or none
  * is left (the disk is full below max_size). Returns the bytes freed. */
 long long cache_evict_bytes(struct cache *c, long long bytes);
+
+/* The writer's entry now holds the object at to (rename(2) of a file being
+ * written or not yet uploaded): its file is renamed, and an entry already
+ * at to is dropped (its pinners keep their descriptors). The caller pins e
+ * and is its only writer; e->name and e->target change, nothing else.
+ * 0 or -errno from rename(2). */
+int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to);
 
 /* Forgets the object: unlinks its files (the entry goes once unpinned). */
 void cache_drop(struct cache *c, struct cache_entry *e);

@@ -137,7 +137,7 @@ static const char *const general_keys[] = {
 	"upload",	    "journal_fsync",  "log_level",	  "reaper",
 	"reaper_interval",  "reaper_max_age", "attr_timeout",	  "negative_timeout",
 	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
-	"write_ahead",
+	"write_ahead",	    "empty_file_delay",
 	"mount_timeout",
 	NULL,
 };
@@ -755,6 +755,10 @@ static int parse_general(struct ctx *c)
 	if (get_ms(c, sec, "negative_timeout", 0, DAY_MS, &ms) < 0)
 		return -1;
 	cfg->negative_timeout = (double)ms / 1000.0;
+	ms = (long long)(cfg->empty_file_delay * 1000);
+	if (get_ms(c, sec, "empty_file_delay", 0, 10 * MIN_MS, &ms) < 0)
+		return -1;
+	cfg->empty_file_delay = (double)ms / 1000.0;
 	ms = cfg->retry_max_ms;
 	if (get_ms(c, sec, "retry_max_time", SEC_MS, DAY_MS, &ms) < 0)
 		return -1;
@@ -1509,6 +1513,7 @@ static void defaults(struct config *cfg)
 		.reaper_max_age_s = 86400,
 		.attr_timeout = 60,
 		.negative_timeout = 1,
+		.empty_file_delay = 2,
 		.read_ahead = 32 * MiB,
 		.write_ahead = -1,
 		.max_retries = 8,

@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "fs.h"
+#include "fs_internal.h"
 #include "housekeeping.h"
 #include "journal.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 #include "store.h"
 #include "upload.h"
 #include "workq.h"
+#include "writer.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -34,75 +36,9 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-#define NODE_HASH 131072
 #define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
 #define VDIR ".s3csfs"
 #define STATS_BUF 16384
-
-enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
-
-struct writer;
-
-struct node {
-	char *path; /* relative to the mount, "" for the root */
-	struct node *hnext;
-	int refs;   /* 1 for the table while listed there, +1 per user */
-	int in_table;
-	enum node_type type;
-	double absent_until; /* NODE_ABSENT: trusted until then */
-	long long size;
-	time_t mtime;
-	char etag[S3_ETAG_MAX];
-	char storage_class[32];
-	int local_dir;       /* mkdir'd here: shown until rmdir */
-	/* NODE_DIR made by mkdir where S3 held nothing: until then every
-	 * child not in the table is absent, as trusted as that answer. */
-	double children_absent_until;
-	int stale_pages;     /* the kernel's pages are not the object's */
-	struct writer *w;    /* open for writing, or upload pending */
-};
-
-struct writer {
-	pthread_mutex_t lock;
-	pthread_cond_t idle; /* a background upload finished */
-	struct target target;
-	struct cache_entry *ce; /* pinned for the writer's life */
-	struct upload *up;
-	long long size, seq_end;
-	int handles;   /* writable handles open */
-	int dirty;     /* bytes not yet in S3 */
-	int committing; /* a background upload is running */
-	int error;     /* last upload failure, -errno, 0 if none */
-	int written;   /* any write(2) or truncate since it was opened */
-	int broken;    /* a write failed: the file is incomplete, never uploaded */
-	int creating;  /* upload = sync, made by create and never stored: its
-			* PutObject must not overwrite another client's object */
-	struct node *node;
-};
-
-struct handle {
-	struct node *n;
-	struct cache_entry *ce; /* reads */
-	struct writer *w;       /* writes */
-	long long next_off;     /* where a sequential reader reads next */
-	char *vbuf;             /* virtual file contents */
-	size_t vlen;
-};
-
-struct fs {
-	struct config *cfg;
-	struct store store;
-	struct cache *cache;
-	struct workq *transfers; /* single requests: parts, ranges */
-	struct workq *files;     /* async uploads (wait on transfers) */
-	struct upload_ctx up;
-	pthread_mutex_t lock;    /* the node table and node fields */
-	struct node *table[NODE_HASH];
-	long pending;            /* async uploads not yet durable */
-	int stopping;            /* unmounting: failed uploads stay journaled */
-	struct reaper *reaper;
-	struct housekeeping *hk;
-};
 
 static struct fs *g_fs;
 static int clean_shutdown;
@@ -117,7 +53,7 @@ long fs_pending_uploads(void)
 	return g_fs ? __atomic_load_n(&g_fs->pending, __ATOMIC_RELAXED) : 0;
 }
 
-static double now_s(void)
+double fs_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -141,7 +77,7 @@ static unsigned path_hash(const char *s)
 
 /* ---- node table (fs->lock held) ---- */
 
-static struct node *node_find(struct fs *fs, const char *path)
+struct node *node_find(struct fs *fs, const char *path)
 {
 	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
 		if (strcmp(n->path, path) == 0)
@@ -149,7 +85,7 @@ static struct node *node_find(struct fs *fs, const char *path)
 	return NULL;
 }
 
-static struct node *node_add(struct fs *fs, const char *path)
+struct node *node_add(struct fs *fs, const char *path)
 {
 	struct node *n = node_find(fs, path);
 	if (n)
@@ -167,7 +103,7 @@ static struct node *node_add(struct fs *fs, const char *path)
 	return n;
 }
 
-static void node_unref(struct fs *fs, struct node *n)
+void node_unref(struct fs *fs, struct node *n)
 {
 	if (--n->refs == 0) {
 		free(n->path);
@@ -175,13 +111,13 @@ static void node_unref(struct fs *fs, struct node *n)
 	}
 }
 
-static void node_set_absent(struct fs *fs, const char *path)
+void node_set_absent(struct fs *fs, const char *path)
 {
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
-		n->absent_until = now_s() + fs->cfg->negative_timeout;
+		n->absent_until = fs_now() + fs->cfg->negative_timeout;
 		n->children_absent_until = 0;
 	}
 }
@@ -202,7 +138,7 @@ static struct node *parent_node(struct fs *fs, const char *path)
 
 /* Another client stored path: what this mount believed of it and of its
  * directory's other names is stale; the next lookups ask S3.  Locked. */
-static void node_forget(struct fs *fs, const char *path)
+void node_forget(struct fs *fs, const char *path)
 {
 	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
@@ -221,7 +157,7 @@ static int parent_knows_absent(struct fs *fs, const char *path, double *until)
 {
 	struct node *p = parent_node(fs, path);
 
-	if (!p || p->type != NODE_DIR || now_s() >= p->children_absent_until)
+	if (!p || p->type != NODE_DIR || fs_now() >= p->children_absent_until)
 		return 0;
 	*until = p->children_absent_until;
 	return 1;
@@ -242,7 +178,7 @@ static void node_set_file(struct fs *fs, struct node *n, long long size, const c
 }
 
 /* Parent directories of a known file or dir exist too. */
-static void node_mark_parents(struct fs *fs, const char *path)
+void node_mark_parents(struct fs *fs, const char *path)
 {
 	char buf[S3_KEY_MAX + 1];
 	snprintf(buf, sizeof(buf), "%s", path);
@@ -268,7 +204,7 @@ static void fill_stat(const struct node *n, struct stat *st)
 		st->st_nlink = 2;
 		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
 	} else {
-		long long size = n->w ? n->w->size : n->size;
+		long long size = n->w ? writer_size(n->w) : n->size;
 		st->st_mode = S_IFREG | 0644;
 		st->st_nlink = 1;
 		st->st_size = size;
@@ -435,7 +371,7 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, path);
-	if (n && (n->type != NODE_ABSENT || now_s() < n->absent_until)) {
+	if (n && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
 		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
 		if (!rc)
 			n->refs++;
@@ -774,275 +710,6 @@ static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_
 	return rc;
 }
 
-/* ---- writers ---- */
-
-static struct writer *writer_new(struct fs *fs, struct node *n, const struct target *t,
-				 int keep_data, int *err)
-{
-	struct writer *w = calloc(1, sizeof(*w));
-	int rc;
-
-	if (!w) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	w->target = *t;
-	rc = cache_get(fs->cache, t, 1, &w->ce);
-	if (rc == 0)
-		rc = cache_begin_write(fs->cache, w->ce, keep_data);
-	if (rc == 0 && !(w->up = upload_new(&fs->up, t, w->ce->fd)))
-		rc = -ENOMEM;
-	if (rc < 0) {
-		if (w->ce)
-			cache_put(fs->cache, w->ce);
-		free(w);
-		*err = rc;
-		return NULL;
-	}
-	w->size = keep_data ? w->ce->size : 0;
-	w->seq_end = keep_data ? 0 : 0;
-	w->dirty = !keep_data ? 1 : 0;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->idle, NULL);
-	w->node = n;
-	n->refs++;
-	return w;
-}
-
-/* fs->lock held by the caller; the writer must be idle and unused. */
-static void writer_free(struct fs *fs, struct writer *w)
-{
-	upload_free(w->up);
-	cache_put(fs->cache, w->ce);
-	if (w->node->w == w)
-		w->node->w = NULL;
-	node_unref(fs, w->node);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->idle);
-	free(w);
-}
-
-/* Uploads what the writer holds; w->lock held. 0 or -errno. */
-static int writer_commit(struct fs *fs, struct writer *w)
-{
-	char etag[S3_ETAG_MAX];
-	int rc;
-
-	rc = upload_finish(w->up, w->size, etag, sizeof(etag));
-	if (rc == 0) {
-		cache_write_done(fs->cache, w->ce, etag);
-		/* The cache entry stays dirty-free but pinned; a later write
-		 * starts a new upload of the whole file. */
-		pthread_mutex_lock(&fs->lock);
-		struct node *n = w->node;
-		n->size = w->size;
-		n->mtime = time(NULL);
-		snprintf(n->etag, sizeof(n->etag), "%s", etag);
-		if (w->target.bucket->storage_class)
-			snprintf(n->storage_class, sizeof(n->storage_class), "%s",
-				 w->target.bucket->storage_class);
-		pthread_mutex_unlock(&fs->lock);
-		upload_free(w->up);
-		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
-		w->creating = 0;
-		w->dirty = 0;
-		w->error = 0;
-		STAT_ADD(uploads_done, 1);
-		log_debug("uploaded bucket=%s key=%s size=%lld etag=%s", w->target.bucket->name,
-			  w->target.key, w->size, etag);
-		if (!w->up)
-			rc = -ENOMEM;
-	} else {
-		w->error = rc;
-		STAT_ADD(uploads_failed, 1);
-		log_error("upload failed bucket=%s key=%s size=%lld: %s", w->target.bucket->name,
-			  w->target.key, w->size, strerror(-rc));
-		upload_free(w->up);
-		w->up = upload_new(&fs->up, &w->target, w->ce->fd);
-		if (w->up && w->creating)
-			upload_set_exclusive(w->up);
-		w->seq_end = 0; /* the next attempt sends every part */
-	}
-	return rc;
-}
-
-static void async_commit_job(void *arg);
-
-static void async_schedule(struct fs *fs, struct writer *w)
-{
-	if (workq_submit(fs->files, async_commit_job, w) < 0)
-		log_error("cannot schedule upload of %s: out of memory (it stays in the journal)",
-			  w->target.key);
-}
-
-/* Background upload of a journaled file; retried until it lands. */
-static void async_commit_job(void *arg)
-{
-	struct writer *w = arg;
-	struct fs *fs = g_fs;
-	int rc;
-
-	pthread_mutex_lock(&w->lock);
-	if (__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED)) {
-		pthread_mutex_unlock(&w->lock);
-		return; /* journaled: the next mount sends it */
-	}
-	rc = w->dirty ? writer_commit(fs, w) : 0;
-	if (rc == 0) {
-		journal_remove(cache_dir(fs->cache), w->ce->name);
-		pthread_mutex_unlock(&w->lock);
-		/* committing goes 1 -> 0 under both locks, and whoever sees
-		 * handles == 0 && !committing last under fs->lock frees. */
-		pthread_mutex_lock(&fs->lock);
-		pthread_mutex_lock(&w->lock);
-		w->committing = 0;
-		pthread_cond_broadcast(&w->idle);
-		pthread_mutex_unlock(&w->lock);
-		__atomic_sub_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
-		STAT_SUB(uploads_pending, 1);
-		if (w->handles == 0)
-			writer_free(fs, w);
-		pthread_mutex_unlock(&fs->lock);
-		return;
-	}
-	pthread_mutex_unlock(&w->lock);
-	/* Keep it journaled and try again later, unless unmounting: then
-	 * the next mount sends it. */
-	int delay_ms = 5000;
-	log_warn("upload of %s will be retried in %d s: %s", w->target.key, delay_ms / 1000,
-		 strerror(-rc));
-	for (int t = 0; t < delay_ms && !__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED); t += 100)
-		usleep(100000);
-	if (__atomic_load_n(&fs->stopping, __ATOMIC_RELAXED)) {
-		log_warn("unmount: upload of %s stays in the journal for the next mount",
-			 w->target.key);
-		return;
-	}
-	async_schedule(fs, w);
-}
-
-static int commit_on_close(struct fs *fs, struct writer *w)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&w->lock);
-	if (w->broken) {
-		rc = w->error;
-		pthread_mutex_unlock(&w->lock);
-		return rc;
-	}
-	if (!w->dirty || w->committing) {
-		rc = w->dirty ? 0 : w->error;
-		pthread_mutex_unlock(&w->lock);
-		return rc;
-	}
-	if (fs->cfg->upload == UPLOAD_ASYNC) {
-		/* The digest taken as the file was written, if it was in order. */
-		char digest[48];
-		int have = upload_digest(w->up, w->size, digest, sizeof(digest)) == 0;
-		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->node->path, w->ce->fd,
-				 w->size, have ? digest : NULL, fs->cfg->part_size,
-				 fs->cfg->journal_fsync);
-		if (rc == 0) {
-			w->committing = 1;
-			__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
-			STAT_ADD(uploads_pending, 1);
-			pthread_mutex_unlock(&w->lock);
-			async_schedule(fs, w);
-			return 0;
-		}
-		log_error("journal: cannot record %s (%s): uploading now instead",
-			  w->node->path, strerror(-rc));
-	}
-	STAT_ADD(uploads_pending, 1);
-	rc = writer_commit(fs, w);
-	STAT_SUB(uploads_pending, 1);
-	pthread_mutex_unlock(&w->lock);
-	return rc;
-}
-
-static int close_errno(int rc)
-{
-	/* What close(2) may say: keep the meaningful ones, EIO otherwise. */
-	switch (-rc) {
-	case 0:
-		return 0;
-	case ENOSPC:
-	case EDQUOT:
-	case EFBIG:
-	case ENOMEM:
-	case EEXIST: /* a create found another client's object: not overwritten */
-		return rc;
-	default:
-		return -EIO;
-	}
-}
-
-/* Opens path for writing: a new writer, or the one already there. */
-static int open_writer(struct fs *fs, struct node *n, const char *path, int trunc,
-		       struct writer **out)
-{
-	struct target t;
-	struct writer *w;
-	int rc = map_path(fs->cfg, path, &t), keep = !trunc;
-
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&fs->lock);
-	w = n->w;
-	if (w) {
-		w->handles++;
-		pthread_mutex_unlock(&fs->lock);
-		if (trunc) {
-			pthread_mutex_lock(&w->lock);
-			if (ftruncate(w->ce->fd, 0) == 0) {
-				upload_invalidate(w->up, 0, w->size);
-				w->size = w->seq_end = 0;
-				w->dirty = 1;
-				cache_written(fs->cache, w->ce, 0);
-			}
-			pthread_mutex_unlock(&w->lock);
-		}
-		*out = w;
-		return 0;
-	}
-	long long size = n->size;
-	int exists = n->type == NODE_FILE;
-	pthread_mutex_unlock(&fs->lock);
-	if (keep && exists && size > 0) {
-		/* Modifying an existing object: have all of it first. */
-		struct cache_entry *ce;
-		rc = cache_get(fs->cache, &t, 1, &ce);
-		if (rc < 0)
-			return rc;
-		cache_set_object(fs->cache, ce, size, n->etag, n->mtime);
-		rc = cache_fill(fs->cache, ce, 0, size, 0);
-		cache_put(fs->cache, ce);
-		if (rc < 0)
-			return rc == -ENOSPC ? rc : -EIO;
-	}
-	w = writer_new(fs, n, &t, keep && exists, &rc);
-	if (!w)
-		return rc;
-	pthread_mutex_lock(&fs->lock);
-	if (n->w) {
-		/* Lost a race with another opener: use theirs. */
-		struct writer *theirs = n->w;
-		theirs->handles++;
-		writer_free(fs, w);
-		pthread_mutex_unlock(&fs->lock);
-		*out = theirs;
-		return 0;
-	}
-	w->handles = 1;
-	n->w = w;
-	n->type = NODE_FILE;
-	n->mtime = time(NULL);
-	pthread_mutex_unlock(&fs->lock);
-	*out = w;
-	return 0;
-}
-
 static struct handle *handle_new(struct node *n)
 {
 	struct handle *h = calloc(1, sizeof(*h));
@@ -1067,7 +734,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		return -EACCES;
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, path);
-	known_absent = n && n->type == NODE_ABSENT && now_s() < n->absent_until;
+	known_absent = n && n->type == NODE_ABSENT && fs_now() < n->absent_until;
 	int known_file = n && n->type == NODE_FILE;
 	pthread_mutex_unlock(&fs->lock);
 	if (known_file && (fi->flags & O_EXCL))
@@ -1101,15 +768,9 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&fs->lock);
 		return -ENOMEM;
 	}
-	rc = open_writer(fs, n, path, 1, &h->w);
-	if (rc == 0 && is_new && fs->cfg->upload == UPLOAD_SYNC) {
-		pthread_mutex_lock(&h->w->lock);
-		if (h->w->up && !h->w->committing) {
-			h->w->creating = 1;
-			upload_set_exclusive(h->w->up);
-		}
-		pthread_mutex_unlock(&h->w->lock);
-	}
+	/* A new object's store is create-only (If-None-Match: *), so another
+	 * host's object made meanwhile is never overwritten. */
+	rc = writer_open(fs, n, path, 1, is_new, &h->w);
 	if (rc < 0) {
 		pthread_mutex_lock(&fs->lock);
 		if (!n->w)
@@ -1154,6 +815,10 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	if (is_vpath(path))
 		return open_vfile(path, fi);
 	rc = resolve(fs, path, &n);
+	/* The kernel still believed in a name this host has since seen go
+	 * (e.g. after a failed close): O_CREAT creates it. */
+	if (rc == -ENOENT && (fi->flags & O_CREAT))
+		return op_create(fpath, 0644, fi);
 	if (rc < 0)
 		return rc;
 	if (n->type == NODE_DIR) {
@@ -1166,7 +831,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	if (!h)
 		rc = -ENOMEM;
 	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		rc = open_writer(fs, n, path, fi->flags & O_TRUNC, &h->w);
+		rc = writer_open(fs, n, path, fi->flags & O_TRUNC, 0, &h->w);
 	else {
 		struct target t;
 		rc = map_path(fs->cfg, path, &t);
@@ -1223,12 +888,12 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	if (h->vbuf)
 		return 1;
 	if (h->w) {
-		*fd = h->w->ce->fd;
+		*fd = writer_fd(h->w);
 		return 0;
 	}
 	ce = h->ce;
 	pthread_mutex_lock(&fs->lock);
-	fsize = h->n->w ? h->n->w->size : h->n->size;
+	fsize = h->n->w ? writer_size(h->n->w) : h->n->size;
 	pthread_mutex_unlock(&fs->lock);
 	if (off >= fsize) {
 		*size = 0;
@@ -1319,103 +984,27 @@ static int op_read_buf(const char *fpath, struct fuse_bufvec **bufp, size_t size
 	return 0;
 }
 
-/* write_ahead in parts: how many may wait or be in flight per file. */
-static int write_ahead_parts(const struct config *cfg)
-{
-	if (cfg->write_ahead <= 0)
-		return 0;
-	long long parts = (cfg->write_ahead + cfg->part_size - 1) / cfg->part_size;
-	return parts > INT_MAX ? INT_MAX : (int)parts;
-}
-
 static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs *fs = g_fs;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct writer *w = h->w;
-	size_t done = 0;
 
-	if (!w)
-		return -EBADF;
-	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
-		return -EFBIG;
-	pthread_mutex_lock(&w->lock);
-	if (w->broken) {
-		pthread_mutex_unlock(&w->lock);
-		return w->error;
-	}
-	int made_room = 0;
-	while (done < size) {
-		ssize_t n = pwrite(w->ce->fd, buf + done, size - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == ENOSPC || errno == EDQUOT) && !made_room) {
-			/* The cache disk is full: clean files make room. */
-			made_room = 1;
-			if (cache_evict_bytes(fs->cache, (long long)(size - done) + (64LL << 20)) > 0)
-				continue;
-		}
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			/* A file with a hole where a write failed must never be
-			 * stored as if whole: close() reports this error. */
-			w->broken = 1;
-			w->error = -err;
-			pthread_mutex_unlock(&w->lock);
-			log_error("write to the cache failed for %s: %s; the file will not be stored",
-				  w->node->path, strerror(err));
-			return -err;
-		}
-		done += (size_t)n;
-	}
-	long long end = (long long)off + (long long)size;
-	upload_hash(w->up, buf, size, off);
-	if (off < w->seq_end)
-		upload_invalidate(w->up, off, (end < w->seq_end ? end : w->seq_end) - off);
-	if (off <= w->seq_end && end > w->seq_end) {
-		w->seq_end = end;
-		upload_progress(w->up, w->seq_end);
-		upload_throttle(w->up, write_ahead_parts(fs->cfg));
-	}
-	if (end > w->size) {
-		w->size = end;
-		cache_written(fs->cache, w->ce, end);
-	}
-	w->dirty = 1;
-	w->written = 1;
-	pthread_mutex_unlock(&w->lock);
-	return (int)size;
+	return h->w ? writer_write(g_fs, h->w, buf, size, off) : -EBADF;
 }
 
+/* close(2): where upload errors are reported (writer.h). */
 static int op_flush(const char *fpath, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (!h->w)
-		return 0;
-	/* Shells open, dup2 and close the first descriptor before writing:
-	 * an untouched new file is stored at its last close (release). */
-	if (!__atomic_load_n(&h->w->written, __ATOMIC_RELAXED))
-		return 0;
-	return close_errno(commit_on_close(g_fs, h->w));
+	return h->w ? writer_flush(g_fs, h->w) : 0;
 }
 
 static int op_fsync(const char *fpath, int datasync, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct writer *w = h->w;
-	int rc;
 
-	if (!w)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	/* fsync waits for S3 in both modes. */
-	while (w->committing)
-		pthread_cond_wait(&w->idle, &w->lock);
-	rc = w->broken ? w->error : w->dirty ? writer_commit(g_fs, w) : 0;
-	pthread_mutex_unlock(&w->lock);
-	return close_errno(rc);
+	return h->w ? writer_fsync(g_fs, h->w) : 0;
 }
 
 static int op_release(const char *fpath, struct fuse_file_info *fi)
@@ -1430,39 +1019,29 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 	}
 	if (h->ce)
 		cache_put(fs->cache, h->ce);
-	if (h->w && !__atomic_load_n(&h->w->written, __ATOMIC_RELAXED)) {
-		/* Created (or truncated) and never written: store it now. */
-		int rc = commit_on_close(fs, h->w);
-		if (rc < 0)
-			log_error("storing empty file %s failed: %s", h->n->path, strerror(-rc));
-	}
+	if (h->w)
+		writer_release(fs, h->w);
 	pthread_mutex_lock(&fs->lock);
-	if (h->w) {
-		struct writer *w = h->w;
-		if (--w->handles == 0 && !w->committing) {
-			int failed = w->dirty, taken = w->error == -EEXIST;
-			/* Its close() failed: nothing was acknowledged, so
-			 * nothing is kept that could pass for stored. */
-			if (failed)
-				cache_write_done(fs->cache, w->ce, NULL);
-			writer_free(fs, w); /* detaches it from the node */
-			if (failed && taken)
-				node_forget(fs, h->n->path);
-			else if (failed && !h->n->etag[0])
-				node_set_absent(fs, h->n->path);
-		}
-	}
 	node_unref(fs, h->n);
 	pthread_mutex_unlock(&fs->lock);
 	free(h);
 	return 0;
 }
 
+static void drop_cached(struct fs *fs, const struct target *t)
+{
+	struct cache_entry *ce;
+
+	if (cache_get(fs->cache, t, 0, &ce) == 0) {
+		cache_drop(fs->cache, ce);
+		cache_put(fs->cache, ce);
+	}
+}
+
 static int op_unlink(const char *fpath)
 {
 	struct fs *fs = g_fs;
 	const char *path = rel(fpath);
-	struct cache_entry *ce;
 	struct target t;
 	struct node *n;
 	int rc;
@@ -1473,13 +1052,15 @@ static int op_unlink(const char *fpath)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
-	int isdir = n->type == NODE_DIR, busy = n->w != NULL;
+	int isdir = n->type == NODE_DIR;
+	pthread_mutex_unlock(&fs->lock);
+	/* A file open for writing or not yet stored: its writer decides. */
+	rc = isdir ? -EISDIR : writer_unlink(fs, n);
+	pthread_mutex_lock(&fs->lock);
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
-	if (isdir)
-		return -EISDIR;
-	if (busy)
-		return -EBUSY;
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	rc = map_path(fs->cfg, path, &t);
 	/* Deleted, or tagged (on_delete = tag:K=V): the store then hides the
 	 * object here; other hosts see it until a lifecycle rule expires it. */
@@ -1487,10 +1068,7 @@ static int op_unlink(const char *fpath)
 		rc = fs->store.ops->retire(fs->store.ctx, &t);
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
-	if (cache_get(fs->cache, &t, 0, &ce) == 0) {
-		cache_drop(fs->cache, ce);
-		cache_put(fs->cache, ce);
-	}
+	drop_cached(fs, &t);
 	pthread_mutex_lock(&fs->lock);
 	node_set_absent(fs, path);
 	pthread_mutex_unlock(&fs->lock);
@@ -1503,28 +1081,15 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	const char *from = rel(ffrom), *to = rel(fto);
 	struct target tf, tt;
 	struct node *n, *dst = NULL;
-	struct cache_entry *ce;
 	char etag[S3_ETAG_MAX];
-	int rc;
+	int rc, dst_exists = 0;
 
 	if (is_vpath(from) || is_vpath(to))
 		return -EACCES;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	rc = resolve(fs, from, &n);
-	if (rc < 0)
+	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
-	int isdir = n->type == NODE_DIR, busy = n->w != NULL;
-	long long size = n->size;
-	time_t mtime = n->mtime;
-	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
-	/* Directories are key prefixes: mv(1) copies them file by file. */
-	if (isdir)
-		return -EXDEV;
-	if (busy)
-		return -EBUSY;
 	if (resolve(fs, to, &dst) == 0) {
 		pthread_mutex_lock(&fs->lock);
 		int dst_dir = dst->type == NODE_DIR;
@@ -1534,9 +1099,30 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 			return -EEXIST;
 		if (dst_dir)
 			return -EISDIR;
+		dst_exists = 1;
 	}
-	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
+	rc = resolve(fs, from, &n);
+	if (rc < 0)
 		return rc;
+	pthread_mutex_lock(&fs->lock);
+	int isdir = n->type == NODE_DIR;
+	long long size = n->size;
+	time_t mtime = n->mtime;
+	pthread_mutex_unlock(&fs->lock);
+	/* Directories are key prefixes: mv(1) copies them file by file.
+	 * A file open for writing or not yet stored moves with its writer. */
+	rc = isdir ? -EXDEV : writer_rename(fs, n, to, &tt, dst_exists);
+	pthread_mutex_lock(&fs->lock);
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	pthread_mutex_lock(&fs->lock);
+	dst = node_find(fs, to);
+	int dst_busy = dst && writer_live(dst->w);
+	pthread_mutex_unlock(&fs->lock);
+	if (dst_busy)
+		return -EBUSY; /* the destination is open for writing here */
 	/* Single-request copy: up to 5 GiB (see README). */
 	if (size > 5LL << 30)
 		return -EFBIG;
@@ -1545,19 +1131,14 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		rc = fs->store.ops->remove(fs->store.ctx, &tf);
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
-	if (cache_get(fs->cache, &tf, 0, &ce) == 0) {
-		cache_drop(fs->cache, ce);
-		cache_put(fs->cache, ce);
-	}
-	if (cache_get(fs->cache, &tt, 0, &ce) == 0) {
-		cache_drop(fs->cache, ce);
-		cache_put(fs->cache, ce);
-	}
+	drop_cached(fs, &tf);
+	drop_cached(fs, &tt);
 	pthread_mutex_lock(&fs->lock);
 	node_set_absent(fs, from);
 	n = node_add(fs, to);
 	if (n)
 		node_set_file(fs, n, size, etag, mtime, NULL);
+	node_mark_parents(fs, to);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
 }
@@ -1566,48 +1147,28 @@ static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
-	struct writer *w = h ? h->w : NULL;
 	struct node *n = NULL;
-	int rc = 0, own = 0;
+	struct writer *w;
+	int rc;
 
 	if (is_vpath(rel(fpath)))
 		return -EACCES;
-	if (!w) {
-		/* truncate(2) on a path: open for writing, change, close. */
-		rc = resolve(fs, rel(fpath), &n);
-		if (rc < 0)
-			return rc;
-		rc = open_writer(fs, n, rel(fpath), size == 0, &w);
-		own = 1;
-	}
+	if (h && h->w)
+		return writer_truncate(fs, h->w, size);
+	/* truncate(2) on a path: open for writing, change, close. */
+	rc = resolve(fs, rel(fpath), &n);
+	if (rc < 0)
+		return rc;
+	rc = writer_open(fs, n, rel(fpath), size == 0, 0, &w);
 	if (rc == 0) {
-		pthread_mutex_lock(&w->lock);
-		if (ftruncate(w->ce->fd, size) < 0) {
-			rc = -errno;
-		} else {
-			long long lo = size < w->size ? size : w->size;
-			upload_invalidate(w->up, lo, (w->size > size ? w->size : size) - lo);
-			if (w->seq_end > size)
-				w->seq_end = size;
-			w->size = size;
-			w->dirty = 1;
-			w->written = 1;
-			cache_written(fs->cache, w->ce, size);
-		}
-		pthread_mutex_unlock(&w->lock);
-	}
-	if (own) {
+		rc = writer_truncate(fs, w, size);
 		if (rc == 0)
-			rc = close_errno(commit_on_close(fs, w));
-		pthread_mutex_lock(&fs->lock);
-		if (w && --w->handles == 0 && !w->committing) {
-			if (w->dirty)
-				cache_write_done(fs->cache, w->ce, NULL);
-			writer_free(fs, w);
-		}
-		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+			rc = writer_flush(fs, w);
+		writer_release(fs, w);
 	}
+	pthread_mutex_lock(&fs->lock);
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
 	return rc;
 }
 
@@ -1730,67 +1291,7 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 /* Re-queues uploads a crash or restart left in the journal. */
 static void replay_one(void *ctx, const struct journal_record *rec)
 {
-	const char *name = rec->name, *path = rec->path;
-	struct fs *fs = ctx;
-	struct target t;
-	struct node *n;
-	struct writer *w;
-	int rc = map_path(fs->cfg, path, &t);
-	char expect[CACHE_NAME_LEN + 1];
-
-	if (rc == 0) {
-		cache_name_of(&t, expect);
-		if (strcmp(expect, name) != 0)
-			rc = -ESTALE; /* the mapping changed since */
-	}
-	if (rc < 0) {
-		log_error("journal: cannot resume upload of %s (%s); record %s/journal/%s kept",
-			  path, strerror(-rc), cache_dir(fs->cache), name);
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	n = node_add(fs, path);
-	if (n) {
-		n->type = NODE_FILE;
-		node_mark_parents(fs, path);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (!n)
-		return;
-	w = writer_new(fs, n, &t, 1, &rc);
-	if (!w) {
-		log_error("journal: cannot resume upload of %s: %s", path, strerror(-rc));
-		return;
-	}
-	/* The cache file must still be what close() acknowledged. */
-	char md5[48] = "";
-	if (rec->size >= 0 && (w->size != rec->size ||
-			       journal_file_digest(w->ce->fd, w->size, rec->part_size, md5,
-						   sizeof(md5)) < 0 ||
-			       (rec->md5[0] && strcmp(md5, rec->md5) != 0))) {
-		log_error("journal: the cached data of %s is damaged (%lld bytes, recorded %lld, "
-			  "md5 %s, recorded %s): not uploaded; record kept as %s/journal/%s.damaged",
-			  path, w->size, rec->size, md5[0] ? md5 : "-", rec->md5,
-			  cache_dir(fs->cache), name);
-		journal_quarantine(cache_dir(fs->cache), name);
-		cache_write_done(fs->cache, w->ce, NULL);
-		pthread_mutex_lock(&fs->lock);
-		writer_free(fs, w);
-		node_set_absent(fs, path);
-		pthread_mutex_unlock(&fs->lock);
-		return;
-	}
-	w->dirty = 1;
-	w->committing = 1;
-	pthread_mutex_lock(&fs->lock);
-	n->w = w;
-	n->size = w->size;
-	n->mtime = time(NULL);
-	pthread_mutex_unlock(&fs->lock);
-	__atomic_add_fetch(&fs->pending, 1, __ATOMIC_RELAXED);
-	STAT_ADD(uploads_pending, 1);
-	log_info("journal: resuming upload of %s (%lld bytes)", path, w->size);
-	async_schedule(fs, w);
+	writer_resume(ctx, rec);
 }
 
 static void start_reaper(struct fs *fs)
@@ -1839,6 +1340,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 		fuse_exit(ctx->fuse);
 		return fs;
 	}
+	if (writer_sched_start(fs) < 0) {
+		log_error("cannot start the upload scheduler thread");
+		fuse_exit(ctx->fuse);
+		return fs;
+	}
+	fs->mounted_at = time(NULL);
 	g_fs = fs;
 
 	fcfg->entry_timeout = cfg->attr_timeout;
@@ -1877,9 +1384,10 @@ static void op_destroy(void *private_data)
 	notify_stopping();
 	s3_client_deadline(S3_UNMOUNT_GRACE_MS); /* the whole unmount within 30 s */
 	housekeeping_stop(fs->hk);
-	/* Background uploads get 30 s to finish before the daemon goes; what
-	 * a dead server keeps from landing stays journaled for the next
-	 * start. */
+	/* Delayed uploads (new empty files, retries) go now; background
+	 * uploads get 30 s to finish before the daemon goes; what a dead
+	 * server keeps from landing stays journaled for the next start. */
+	writer_sched_flush(fs);
 	for (int i = 0; !s3_client_past_deadline() && (pending = fs_pending_uploads()) > 0; i++) {
 		if (i % 10 == 0)
 			log_info("unmount: waiting for %ld pending upload(s)", pending);
@@ -1893,23 +1401,18 @@ static void op_destroy(void *private_data)
 	__atomic_store_n(&fs->stopping, 1, __ATOMIC_RELAXED);
 	if (fs->reaper)
 		reaper_stop(fs->reaper);
-	workq_free(fs->files);
+	workq_free(fs->files); /* the scheduler submits nothing while stopping */
+	writer_sched_stop(fs);
 	workq_free(fs->transfers);
 	g_fs = NULL;
 	/* The queues are drained: writers left are journaled uploads that
 	 * the next mount sends. Free them without a request. */
 	for (size_t i = 0; i < NODE_HASH; i++)
-		for (struct node *n = fs->table[i]; n; n = n->hnext) {
-			struct writer *w = n->w;
-			if (!w)
-				continue;
-			upload_discard(w->up);
-			cache_put(fs->cache, w->ce);
-			pthread_mutex_destroy(&w->lock);
-			pthread_cond_destroy(&w->idle);
-			free(w);
-			n->w = NULL;
-		}
+		for (struct node *n = fs->table[i]; n; n = n->hnext)
+			if (n->w) {
+				writer_discard(fs, n->w);
+				n->w = NULL;
+			}
 	for (size_t i = 0; i < NODE_HASH; i++)
 		while (fs->table[i]) {
 			struct node *n = fs->table[i];

@@ -44,6 +44,10 @@ struct upload {
 	EVP_MD_CTX *hash;
 	long long hashed;
 	int hash_finished; /* the last part's MD5 is taken (hash_finish) */
+	/* Metadata sent with the object (upload_set_meta). */
+	struct s3_meta_pair meta[UPLOAD_MAX_META];
+	char meta_buf[UPLOAD_MAX_META][2][UPLOAD_META_LEN];
+	size_t nmeta;
 };
 
 /* Active multipart uploads, so the reaper never aborts one of ours. */
@@ -311,12 +315,27 @@ static int submit_part(struct upload *u, int index, long long size)
 	return 0;
 }
 
+int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n)
+{
+	if (n > UPLOAD_MAX_META)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(meta[i].name) >= UPLOAD_META_LEN || strlen(meta[i].value) >= UPLOAD_META_LEN)
+			return -E2BIG;
+		strcpy(u->meta_buf[i][0], meta[i].name);
+		strcpy(u->meta_buf[i][1], meta[i].value);
+		u->meta[i] = (struct s3_meta_pair){ u->meta_buf[i][0], u->meta_buf[i][1] };
+	}
+	u->nmeta = n;
+	return 0;
+}
+
 /* Creates the multipart upload; called without the lock (one request). */
 static int create_mpu(struct upload *u)
 {
 	char id[S3_UPLOAD_ID_MAX];
-	int rc = u->ctx->store.ops->mpu_create(u->ctx->store.ctx, &u->target, NULL, 0, id,
-					       sizeof(id));
+	int rc = u->ctx->store.ops->mpu_create(u->ctx->store.ctx, &u->target, u->meta, u->nmeta,
+					       id, sizeof(id));
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&u->lock);
@@ -391,11 +410,11 @@ static int put_whole(struct upload *u, long long size, char *etag, size_t etagle
 	const char *md5 = b64[0] ? b64 : NULL;
 	stats_upload_started();
 	if (u->exclusive && u->ctx->store.ops->put_new)
-		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, md5, NULL, 0,
-						etag, etaglen);
+		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, md5, u->meta,
+						u->nmeta, etag, etaglen);
 	else
-		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, md5, NULL, 0,
-					    etag, etaglen);
+		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, md5, u->meta,
+					    u->nmeta, etag, etaglen);
 	STAT_SUB(uploads_inflight, 1);
 	return rc;
 }

@@ -14,6 +14,8 @@
 #include "workq.h"
 
 #define UPLOAD_MAX_PARTS 10000
+#define UPLOAD_MAX_META 8   /* x-amz-meta pairs an upload carries */
+#define UPLOAD_META_LEN 256 /* bytes of a name or value, with the NUL */
 
 struct upload_ctx {
 	struct store store;
@@ -31,6 +33,9 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
  * put_new), so close() reports -EEXIST instead of overwriting an object
  * another client stored meanwhile.  Large files rely on the lookup. */
 void upload_set_exclusive(struct upload *u);
+/* x-amz-meta pairs to store with the object (copied); before the upload
+ * starts. -E2BIG past UPLOAD_MAX_META pairs or UPLOAD_META_LEN bytes. */
+int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n);
 /* The writer wrote buf (len bytes) at off.  While writes come in order,
  * each part's MD5 is taken from them here, so no part is read back to be
  * hashed (out of order, parts are hashed from the file when sent). */

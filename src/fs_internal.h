@@ -1,0 +1,95 @@
+/* fs_internal.h - the filesystem's shared state: the node table (what the
+ * daemon knows of each path), open handles, and the daemon's parts, as
+ * the FUSE operations (fuse_ops.c) and the writers (writer.c) see them.
+ *
+ * Lock order (never the other way round):
+ *   fs->lock  (the node table and every node's fields)
+ *     -> writer->lock  (one writer's state, writer.h)
+ *       -> the cache's lock, an upload's lock (taken inside those layers)
+ * Nothing waits for S3 while holding fs->lock or a writer's lock: a writer
+ * whose file is being uploaded is marked (writer.h, "running") and others
+ * wait on its condition variable, which releases only the writer's lock. */
+#ifndef S3CSFS_FS_INTERNAL_H
+#define S3CSFS_FS_INTERNAL_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "cache.h"
+#include "conf.h"
+#include "s3_client.h"
+#include "store.h"
+#include "upload.h"
+#include "workq.h"
+
+#define NODE_HASH 131072
+
+enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
+
+struct writer;
+struct writer_sched;
+struct reaper;
+struct housekeeping;
+
+/* Every field is guarded by fs->lock. */
+struct node {
+	char *path; /* relative to the mount, "" for the root */
+	struct node *hnext;
+	int refs;   /* 1 for the table while listed there, +1 per user */
+	int in_table;
+	enum node_type type;
+	double absent_until; /* NODE_ABSENT: trusted until then */
+	long long size;
+	time_t mtime;
+	char etag[S3_ETAG_MAX];
+	char storage_class[32];
+	int local_dir;       /* mkdir'd here: shown until rmdir */
+	/* NODE_DIR made by mkdir where S3 held nothing: until then every
+	 * child not in the table is absent, as trusted as that answer. */
+	double children_absent_until;
+	int stale_pages;     /* the kernel's pages are not the object's */
+	struct writer *w;    /* open for writing, or its state not yet durable */
+};
+
+struct handle {
+	struct node *n;
+	struct cache_entry *ce; /* reads */
+	struct writer *w;       /* writes */
+	long long next_off;     /* where a sequential reader reads next */
+	char *vbuf;             /* virtual file contents */
+	size_t vlen;
+};
+
+struct fs {
+	struct config *cfg;
+	struct store store;
+	struct cache *cache;
+	struct workq *transfers; /* single requests: parts, ranges */
+	struct workq *files;     /* background uploads (wait on transfers) */
+	struct upload_ctx up;
+	struct writer_sched *sched; /* delayed uploads (writer.c) */
+	pthread_mutex_t lock;    /* the node table and node fields */
+	struct node *table[NODE_HASH];
+	long pending;            /* background uploads not yet durable (atomic) */
+	int stopping;            /* unmounting: failed uploads stay journaled (atomic) */
+	time_t mounted_at;
+	struct reaper *reaper;
+	struct housekeeping *hk;
+};
+
+double fs_now(void);
+
+/* ---- the node table; fs->lock held for all of these ---- */
+
+struct node *node_find(struct fs *fs, const char *path);
+/* The node of path, added (NODE_ABSENT, untrusted) if missing; NULL: ENOMEM. */
+struct node *node_add(struct fs *fs, const char *path);
+void node_unref(struct fs *fs, struct node *n);
+/* path does not exist, as far as this host knows, for negative_timeout. */
+void node_set_absent(struct fs *fs, const char *path);
+/* Another client stored path: forget what this host believed of it. */
+void node_forget(struct fs *fs, const char *path);
+/* The parent directories of path exist. */
+void node_mark_parents(struct fs *fs, const char *path);
+
+#endif

@@ -1,0 +1,1034 @@
+/* writer.c - files being written and their uploads: the states and
+ * transitions of writer.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fs_internal.h"
+#include "journal.h"
+#include "log.h"
+#include "mapping.h"
+#include "stats.h"
+#include "upload.h"
+#include "writer.h"
+
+#define RETRY_S 5 /* between tries of a failed background upload */
+
+enum delay { DELAY_NOW = 0, DELAY_EMPTY, DELAY_RETRY, DELAYS };
+
+struct writer {
+	pthread_mutex_t lock;
+	pthread_cond_t settled; /* running went to 0 */
+	/* w->lock */
+	struct target target;
+	struct cache_entry *ce; /* pinned for the writer's life */
+	struct upload *up;      /* the current state's upload; NULL: out of memory */
+	long long size;         /* also read atomically without the lock */
+	long long seq_end;      /* bytes written in order from 0 */
+	int dirty;              /* the state is not (known to be) in S3 */
+	int running;            /* RUNNING: the cache file is being read for S3 */
+	int moving;             /* RUNNING for a rename: nothing is being sent */
+	int queued;             /* QUEUED: a job with ticket seq is pending */
+	unsigned seq;
+	int journaled;          /* a journal record of the state exists */
+	int error;              /* the last commit's failure, 0 if none */
+	int broken;             /* a write failed: the file is never stored */
+	int exclusive;          /* stores are create-only (nothing of ours stored yet) */
+	int stored;             /* an object may be at the key (ours or older) */
+	int unlinked;           /* the name was removed: nothing is stored */
+	int inq;                /* references from a delayed list or the files queue */
+	/* fs->lock and w->lock to change */
+	int handles;            /* writable handles */
+	int pins;               /* callers working on it without a handle */
+	struct node *node;      /* NULL once unlinked */
+	/* sched->lock */
+	enum delay delayed;     /* which delayed list holds it; DELAY_NOW: none */
+	struct writer *dprev, *dnext;
+	double due;
+	unsigned dseq;
+};
+
+struct job {
+	struct fs *fs;
+	struct writer *w;
+	unsigned seq;
+};
+
+/* Writers waiting for their time; each list is in due order because its
+ * delay is one constant. */
+struct writer_sched {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int stop;
+	struct writer *head[DELAYS], *tail[DELAYS];
+	struct fs *fs;
+};
+
+static void job_run(void *arg);
+
+static int is_stopping(const struct fs *fs)
+{
+	return __atomic_load_n(&fs->stopping, __ATOMIC_RELAXED);
+}
+
+static void pending_add(struct fs *fs, int n)
+{
+	__atomic_add_fetch(&fs->pending, n, __ATOMIC_RELAXED);
+	if (n > 0)
+		STAT_ADD(uploads_pending, n);
+	else
+		STAT_SUB(uploads_pending, -n);
+}
+
+/* ---- delayed lists (sched->lock) ---- */
+
+static void dlist_unlink(struct writer_sched *s, struct writer *w)
+{
+	enum delay d = w->delayed;
+
+	if (w->dprev)
+		w->dprev->dnext = w->dnext;
+	else
+		s->head[d] = w->dnext;
+	if (w->dnext)
+		w->dnext->dprev = w->dprev;
+	else
+		s->tail[d] = w->dprev;
+	w->dprev = w->dnext = NULL;
+	w->delayed = DELAY_NOW;
+}
+
+static void dlist_append(struct writer_sched *s, struct writer *w, enum delay d, double due)
+{
+	w->delayed = d;
+	w->due = due;
+	w->dseq = w->seq;
+	w->dnext = NULL;
+	w->dprev = s->tail[d];
+	if (s->tail[d])
+		s->tail[d]->dnext = w;
+	else
+		s->head[d] = w;
+	s->tail[d] = w;
+}
+
+static int submit(struct fs *fs, struct writer *w, unsigned seq)
+{
+	struct job *j = malloc(sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	*j = (struct job){ fs, w, seq };
+	if (workq_submit(fs->files, job_run, j) < 0) {
+		free(j);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void *sched_main(void *arg)
+{
+	struct writer_sched *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		double now = fs_now(), next = now + 3600;
+		struct writer *due = NULL;
+		for (int d = 1; d < DELAYS; d++) {
+			struct writer *w = s->head[d];
+			if (w && w->due <= now && !is_stopping(s->fs)) {
+				due = w;
+				break;
+			}
+			if (w && w->due < next)
+				next = w->due;
+		}
+		if (due) {
+			/* The list's reference (inq) passes to the job. */
+			unsigned seq = due->dseq;
+			dlist_unlink(s, due);
+			pthread_mutex_unlock(&s->lock);
+			int rc = submit(s->fs, due, seq);
+			pthread_mutex_lock(&s->lock);
+			if (rc < 0) /* out of memory: later */
+				dlist_append(s, due, DELAY_RETRY, fs_now() + RETRY_S);
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		double wait = next - now;
+		ts.tv_sec += (time_t)wait;
+		ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int writer_sched_start(struct fs *fs)
+{
+	struct writer_sched *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+
+	if (!s)
+		return -ENOMEM;
+	s->fs = fs;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->cond);
+		free(s);
+		return -EAGAIN;
+	}
+	fs->sched = s;
+	return 0;
+}
+
+void writer_sched_flush(struct fs *fs)
+{
+	struct writer_sched *s = fs->sched;
+
+	if (!s)
+		return;
+	/* Everything waiting now is due now; later retries keep their delay. */
+	pthread_mutex_lock(&s->lock);
+	for (int d = 1; d < DELAYS; d++)
+		for (struct writer *w = s->head[d]; w; w = w->dnext)
+			w->due = 0;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void writer_sched_stop(struct fs *fs)
+{
+	struct writer_sched *s = fs->sched;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	/* Left in a list (unmounting): the journal keeps them, and
+	 * writer_discard frees the writers. */
+	for (int d = 1; d < DELAYS; d++)
+		while (s->head[d])
+			dlist_unlink(s, s->head[d]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+	fs->sched = NULL;
+}
+
+/* ---- jobs (w->lock held) ---- */
+
+static void queue_job(struct fs *fs, struct writer *w, enum delay d)
+{
+	struct writer_sched *s = fs->sched;
+
+	w->queued = 1;
+	w->seq++;
+	w->inq++;
+	pending_add(fs, 1);
+	if (d == DELAY_NOW && submit(fs, w, w->seq) == 0)
+		return;
+	if (d == DELAY_NOW)
+		d = DELAY_RETRY; /* out of memory: later */
+	pthread_mutex_lock(&s->lock);
+	dlist_append(s, w, d,
+		     fs_now() + (d == DELAY_EMPTY ? fs->cfg->empty_file_delay : RETRY_S));
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A queued job will send nothing: the state it was for is superseded (or
+ * the caller sends it). Returns the delay it was queued with. */
+static enum delay take_back(struct fs *fs, struct writer *w)
+{
+	struct writer_sched *s = fs->sched;
+	enum delay d = DELAY_NOW;
+
+	if (!w->queued)
+		return DELAY_NOW;
+	w->queued = 0;
+	w->seq++;
+	pending_add(fs, -1);
+	pthread_mutex_lock(&s->lock);
+	if (w->delayed != DELAY_NOW) {
+		d = w->delayed;
+		dlist_unlink(s, w);
+		w->inq--;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return d;
+}
+
+/* Nothing reads the cache file for S3 and no job is queued when this
+ * returns. Returns the delay of the job taken back. */
+static enum delay settle(struct fs *fs, struct writer *w)
+{
+	while (w->running)
+		pthread_cond_wait(&w->settled, &w->lock);
+	return take_back(fs, w);
+}
+
+/* Before the file changes: the state being replaced is never sent. */
+static int modify_begin(struct fs *fs, struct writer *w)
+{
+	settle(fs, w);
+	if (w->journaled) {
+		journal_remove(cache_dir(fs->cache), w->ce->name);
+		w->journaled = 0;
+	}
+	if (!w->dirty && !w->unlinked) {
+		/* The cache's record of the stored object no longer holds. */
+		int rc = cache_begin_write(fs->cache, w->ce, 1);
+		if (rc < 0)
+			return rc;
+	}
+	if (!w->up)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- writers ---- */
+
+static struct writer *writer_new(struct fs *fs, struct node *n, const struct target *t,
+				 int keep_data, int *err)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->target = *t;
+	rc = cache_get(fs->cache, t, 1, &w->ce);
+	if (rc == 0)
+		rc = cache_begin_write(fs->cache, w->ce, keep_data);
+	if (rc == 0 && !(w->up = upload_new(&fs->up, t, w->ce->fd)))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (w->ce)
+			cache_put(fs->cache, w->ce);
+		free(w);
+		*err = rc;
+		return NULL;
+	}
+	w->size = keep_data ? w->ce->size : 0;
+	w->dirty = !keep_data;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->settled, NULL);
+	w->node = n;
+	n->refs++; /* the caller holds fs->lock or n is not yet shared */
+	return w;
+}
+
+static void writer_destroy(struct fs *fs, struct writer *w)
+{
+	upload_free(w->up);
+	cache_put(fs->cache, w->ce);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->settled);
+	free(w);
+}
+
+/* fs->lock and w->lock held; releases w->lock, and frees w when nothing
+ * holds it any more. A state still uncommitted then was never
+ * acknowledged (its close failed): its data goes. */
+static void unref_locked(struct fs *fs, struct writer *w)
+{
+	/* A journaled state left without a job (unmounting) stays for the
+	 * next mount: writer_discard frees it. */
+	if (w->handles || w->pins || w->inq || w->running || w->queued || w->journaled) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	struct node *n = w->node;
+	int failed = w->dirty && !w->unlinked, taken = w->error == -EEXIST;
+	if (failed)
+		cache_write_done(fs->cache, w->ce, NULL);
+	if (n) {
+		if (n->w == w)
+			n->w = NULL;
+		if (failed && taken)
+			node_forget(fs, n->path);
+		else if (failed && !w->stored)
+			node_set_absent(fs, n->path);
+		else if (failed)
+			node_forget(fs, n->path);
+		node_unref(fs, n);
+	}
+	pthread_mutex_unlock(&w->lock);
+	writer_destroy(fs, w);
+}
+
+/* The writer of n, pinned, or NULL. */
+static struct writer *pin_writer(struct fs *fs, struct node *n)
+{
+	struct writer *w;
+
+	pthread_mutex_lock(&fs->lock);
+	w = n->w;
+	if (w) {
+		pthread_mutex_lock(&w->lock);
+		int gone = w->unlinked;
+		if (!gone)
+			w->pins++;
+		pthread_mutex_unlock(&w->lock);
+		if (gone)
+			w = NULL;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return w;
+}
+
+long long writer_size(const struct writer *w)
+{
+	return __atomic_load_n(&w->size, __ATOMIC_RELAXED);
+}
+
+int writer_fd(const struct writer *w)
+{
+	return w->ce->fd;
+}
+
+int writer_live(const struct writer *w)
+{
+	return w && !w->unlinked;
+}
+
+/* ---- sending a state ---- */
+
+/* A request that failed may still have stored the object (a PUT that timed
+ * out after the server kept it, a completion answered wrongly): when the
+ * object at the key is this state (same digest), it goes, so a failed
+ * close() leaves nothing of ours behind. Never another host's object. */
+static void remove_if_ours(struct fs *fs, struct writer *w, long long size, int rc)
+{
+	struct s3_obj_info info;
+	char digest[48];
+
+	if (rc == -EEXIST || rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG || rc == -ENOMEM ||
+	    rc == -EACCES || rc == -EINVAL || rc == -ECANCELED)
+		return;
+	if (upload_digest(w->up, size, digest, sizeof(digest)) < 0 &&
+	    journal_file_digest(w->ce->fd, size, fs->cfg->part_size, digest, sizeof(digest)) < 0)
+		return;
+	if (fs->store.ops->head(fs->store.ctx, &w->target, &info) < 0)
+		return;
+	if (strcmp(info.etag, digest) != 0 || info.size != size)
+		return;
+	if (fs->store.ops->remove(fs->store.ctx, &w->target) == 0)
+		log_warn("upload of bucket=%s key=%s failed but the object was stored: removed it",
+			 w->target.bucket->name, w->target.key);
+}
+
+/* Sends the state; w->running is set, no lock held. */
+static int send_state(struct fs *fs, struct writer *w, long long size, char *etag, size_t len,
+		      int cleanup)
+{
+	int rc = upload_finish(w->up, size, etag, len);
+
+	if (rc < 0 && cleanup)
+		remove_if_ours(fs, w, size, rc);
+	return rc;
+}
+
+/* After send_state; fs->lock and w->lock held. */
+static void sent(struct fs *fs, struct writer *w, int rc, const char *etag)
+{
+	w->running = 0;
+	pthread_cond_broadcast(&w->settled);
+	upload_free(w->up);
+	w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+	if (w->up && w->exclusive && rc < 0)
+		upload_set_exclusive(w->up);
+	if (rc < 0) {
+		w->error = rc;
+		w->seq_end = 0; /* the next try sends every part */
+		STAT_ADD(uploads_failed, 1);
+		log_error("upload failed bucket=%s key=%s size=%lld: %s", w->target.bucket->name,
+			  w->target.key, w->size, strerror(-rc));
+		return;
+	}
+	cache_write_done(fs->cache, w->ce, etag);
+	w->dirty = 0;
+	w->error = 0;
+	w->stored = 1;
+	w->exclusive = 0;
+	if (w->journaled) {
+		journal_remove(cache_dir(fs->cache), w->ce->name);
+		w->journaled = 0;
+	}
+	struct node *n = w->node;
+	if (n) {
+		n->size = w->size;
+		n->mtime = time(NULL);
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		if (w->target.bucket->storage_class)
+			snprintf(n->storage_class, sizeof(n->storage_class), "%s",
+				 w->target.bucket->storage_class);
+	}
+	STAT_ADD(uploads_done, 1);
+	log_debug("uploaded bucket=%s key=%s size=%lld etag=%s", w->target.bucket->name,
+		  w->target.key, w->size, etag);
+}
+
+/* Sends the state in the caller's thread (sync close, fsync). w->lock
+ * held on entry and on return; the caller holds a handle or a pin. */
+static int commit_now(struct fs *fs, struct writer *w)
+{
+	char etag[S3_ETAG_MAX] = "";
+	long long size = w->size;
+	int rc;
+
+	w->running = 1;
+	pthread_mutex_unlock(&w->lock);
+	STAT_ADD(uploads_pending, 1);
+	rc = send_state(fs, w, size, etag, sizeof(etag), 1);
+	STAT_SUB(uploads_pending, 1);
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	sent(fs, w, rc, etag);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+/* A background upload: a journaled async close, a delayed empty file, a
+ * retry. Sends nothing when its ticket was taken back (superseded). */
+static void job_run(void *arg)
+{
+	struct job *j = arg;
+	struct fs *fs = j->fs;
+	struct writer *w = j->w;
+	unsigned seq = j->seq;
+	char etag[S3_ETAG_MAX] = "";
+	long long size;
+	int rc;
+
+	free(j);
+	pthread_mutex_lock(&w->lock);
+	if (!w->queued || w->seq != seq || w->running || is_stopping(fs)) {
+		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_lock(&fs->lock);
+		pthread_mutex_lock(&w->lock);
+		w->inq--;
+		unref_locked(fs, w);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	w->queued = 0;
+	w->running = 1;
+	size = w->size;
+	pthread_mutex_unlock(&w->lock);
+
+	rc = send_state(fs, w, size, etag, sizeof(etag), 0);
+
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	pending_add(fs, -1);
+	sent(fs, w, rc, etag);
+	if (rc == -EEXIST) {
+		/* Another host created the file first: theirs stays. */
+		log_error("upload of %s refused: another client created bucket=%s key=%s first; "
+			  "this host's data is not stored (record kept as journal/%s.damaged)",
+			  w->node ? w->node->path : w->target.key, w->target.bucket->name,
+			  w->target.key, w->ce->name);
+		if (w->journaled)
+			journal_quarantine(cache_dir(fs->cache), w->ce->name);
+		w->journaled = 0;
+	} else if (rc < 0 && !is_stopping(fs)) {
+		log_warn("upload of %s will be retried in %d s: %s", w->target.key, RETRY_S,
+			 strerror(-rc));
+		queue_job(fs, w, DELAY_RETRY);
+	} else if (rc < 0) {
+		log_warn("unmount: upload of %s stays in the journal for the next mount",
+			 w->target.key);
+	}
+	w->inq--;
+	unref_locked(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* ---- the operations ---- */
+
+/* A new handle on w; called with fs->lock held, which it releases. */
+static int join_writer(struct fs *fs, struct writer *w, int trunc, struct writer **out)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	w->handles++;
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&fs->lock);
+	rc = trunc ? writer_truncate(fs, w, 0) : 0;
+	if (rc < 0) {
+		writer_release(fs, w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int exclusive,
+		struct writer **out)
+{
+	struct target t;
+	struct writer *w;
+	int rc = map_path(fs->cfg, path, &t), keep = !trunc;
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	if (n->w)
+		return join_writer(fs, n->w, trunc, out);
+	long long size = n->size;
+	char etag[S3_ETAG_MAX];
+	time_t mtime = n->mtime;
+	int exists = n->type == NODE_FILE && !exclusive;
+	snprintf(etag, sizeof(etag), "%s", n->etag);
+	pthread_mutex_unlock(&fs->lock);
+	if (keep && exists && size > 0) {
+		/* Modifying an existing object: have all of it first. */
+		struct cache_entry *ce;
+		rc = cache_get(fs->cache, &t, 1, &ce);
+		if (rc < 0)
+			return rc;
+		cache_set_object(fs->cache, ce, size, etag, mtime);
+		rc = cache_fill(fs->cache, ce, 0, size, 0);
+		cache_put(fs->cache, ce);
+		if (rc < 0)
+			return rc == -ENOSPC ? rc : -EIO;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (n->w) /* another opener was faster */
+		return join_writer(fs, n->w, trunc, out);
+	w = writer_new(fs, n, &t, keep && exists, &rc);
+	if (!w) {
+		pthread_mutex_unlock(&fs->lock);
+		return rc;
+	}
+	w->handles = 1;
+	w->exclusive = exclusive;
+	w->stored = !exclusive;
+	if (exclusive)
+		upload_set_exclusive(w->up);
+	n->w = w;
+	n->type = NODE_FILE;
+	n->mtime = time(NULL);
+	pthread_mutex_unlock(&fs->lock);
+	*out = w;
+	return 0;
+}
+
+void writer_release(struct fs *fs, struct writer *w)
+{
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	w->handles--;
+	unref_locked(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* write_ahead in parts: how many may wait or be in flight per file. */
+static int write_ahead_parts(const struct config *cfg)
+{
+	if (cfg->write_ahead <= 0)
+		return 0;
+	long long parts = (cfg->write_ahead + cfg->part_size - 1) / cfg->part_size;
+	return parts > INT_MAX ? INT_MAX : (int)parts;
+}
+
+int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, off_t off)
+{
+	size_t done = 0;
+	int rc, made_room = 0;
+
+	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
+		return -EFBIG;
+	pthread_mutex_lock(&w->lock);
+	if (w->broken) {
+		rc = w->error;
+		pthread_mutex_unlock(&w->lock);
+		return rc;
+	}
+	rc = modify_begin(fs, w);
+	if (rc < 0) {
+		pthread_mutex_unlock(&w->lock);
+		return rc;
+	}
+	while (done < size) {
+		ssize_t n = pwrite(w->ce->fd, buf + done, size - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == ENOSPC || errno == EDQUOT) && !made_room) {
+			/* The cache disk is full: clean files make room. */
+			made_room = 1;
+			if (cache_evict_bytes(fs->cache, (long long)(size - done) + (64LL << 20)) > 0)
+				continue;
+		}
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			/* A file with a hole where a write failed must never be
+			 * stored as if whole: close() reports this error. */
+			w->broken = 1;
+			w->error = -err;
+			w->dirty = 1;
+			pthread_mutex_unlock(&w->lock);
+			log_error("write to the cache failed for %s: %s; the file will not be stored",
+				  w->target.key, strerror(err));
+			return -err;
+		}
+		done += (size_t)n;
+	}
+	long long end = (long long)off + (long long)size;
+	upload_hash(w->up, buf, size, off);
+	if (off < w->seq_end)
+		upload_invalidate(w->up, off, (end < w->seq_end ? end : w->seq_end) - off);
+	if (off <= w->seq_end && end > w->seq_end && !w->unlinked) {
+		w->seq_end = end;
+		upload_progress(w->up, w->seq_end);
+		upload_throttle(w->up, write_ahead_parts(fs->cfg));
+	}
+	if (end > w->size) {
+		__atomic_store_n(&w->size, end, __ATOMIC_RELAXED);
+		if (!w->unlinked)
+			cache_written(fs->cache, w->ce, end);
+	}
+	w->dirty = 1;
+	pthread_mutex_unlock(&w->lock);
+	return (int)size;
+}
+
+int writer_truncate(struct fs *fs, struct writer *w, off_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	rc = modify_begin(fs, w);
+	if (rc == 0 && ftruncate(w->ce->fd, size) < 0)
+		rc = -errno;
+	if (rc == 0) {
+		long long lo = size < w->size ? size : w->size;
+		upload_invalidate(w->up, lo, (w->size > size ? w->size : size) - lo);
+		if (w->seq_end > size)
+			w->seq_end = size;
+		__atomic_store_n(&w->size, (long long)size, __ATOMIC_RELAXED);
+		w->dirty = 1;
+		if (!w->unlinked)
+			cache_written(fs->cache, w->ce, size);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+static int close_errno(int rc)
+{
+	/* What close(2) may say: keep the meaningful ones, EIO otherwise. */
+	switch (-rc) {
+	case 0:
+		return 0;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+	case ENOMEM:
+	case EEXIST: /* a create found another client's object: not overwritten */
+		return rc;
+	default:
+		return -EIO;
+	}
+}
+
+int writer_flush(struct fs *fs, struct writer *w)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->moving)
+		pthread_cond_wait(&w->settled, &w->lock);
+	if (w->unlinked || !w->dirty || w->queued || w->running) {
+		/* Nothing new since the last commit, or already on its way. */
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	if (w->broken || !w->up) {
+		rc = w->broken ? w->error : -ENOMEM;
+		pthread_mutex_unlock(&w->lock);
+		return close_errno(rc);
+	}
+	int async = fs->cfg->upload == UPLOAD_ASYNC;
+	int park = w->size == 0 && w->exclusive && fs->cfg->empty_file_delay > 0;
+	if (async) {
+		/* The digest taken as the file was written, if it was in order. */
+		char digest[48];
+		int have = upload_digest(w->up, w->size, digest, sizeof(digest)) == 0;
+		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->target.path, w->ce->fd,
+				 w->size, have ? digest : NULL, fs->cfg->part_size,
+				 fs->cfg->journal_fsync);
+		if (rc == 0) {
+			w->journaled = 1;
+			queue_job(fs, w, park ? DELAY_EMPTY : DELAY_NOW);
+			pthread_mutex_unlock(&w->lock);
+			return 0;
+		}
+		log_error("journal: cannot record %s (%s): uploading now instead", w->target.path,
+			  strerror(-rc));
+	} else if (park) {
+		/* A new empty file: stored after empty_file_delay, unless it is
+		 * reopened for writing first (then only its content is sent). */
+		queue_job(fs, w, DELAY_EMPTY);
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	rc = commit_now(fs, w);
+	pthread_mutex_unlock(&w->lock);
+	return close_errno(rc);
+}
+
+int writer_fsync(struct fs *fs, struct writer *w)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	settle(fs, w);
+	if (w->unlinked)
+		rc = 0;
+	else if (w->broken)
+		rc = w->error;
+	else if (!w->up)
+		rc = -ENOMEM;
+	else if (w->dirty)
+		rc = commit_now(fs, w);
+	pthread_mutex_unlock(&w->lock);
+	return close_errno(rc);
+}
+
+int writer_unlink(struct fs *fs, struct node *n)
+{
+	struct writer *w = pin_writer(fs, n);
+	struct target t;
+	int stored, rc = 0;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	settle(fs, w);
+	if (w->journaled) {
+		journal_remove(cache_dir(fs->cache), w->ce->name);
+		w->journaled = 0;
+	}
+	w->unlinked = 1;
+	stored = w->stored;
+	t = w->target;
+	/* Parts streamed for this state: their multipart upload goes. */
+	upload_free(w->up);
+	w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+	pthread_mutex_unlock(&w->lock);
+	if (stored)
+		rc = fs->store.ops->retire(fs->store.ctx, &t);
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	if (w->node) {
+		if (w->node->w == w)
+			w->node->w = NULL;
+		node_set_absent(fs, w->node->path);
+		node_unref(fs, w->node);
+		w->node = NULL;
+	}
+	w->dirty = 0;
+	cache_drop(fs->cache, w->ce);
+	w->pins--;
+	unref_locked(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0)
+		return rc == -EACCES ? rc : -EIO;
+	return 1;
+}
+
+int writer_rename(struct fs *fs, struct node *from, const char *to, const struct target *tt,
+		  int dst_exists)
+{
+	struct writer *w;
+	struct node *dst;
+	struct target tf;
+	enum delay was;
+	int dirty, stored, rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	dst = node_find(fs, to);
+	int dst_busy = dst && writer_live(dst->w) && dst->w != from->w;
+	pthread_mutex_unlock(&fs->lock);
+	if (dst_busy)
+		return -EBUSY;
+	w = pin_writer(fs, from);
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	int was_queued = w->queued;
+	was = settle(fs, w);
+	w->running = w->moving = 1; /* nobody modifies or sends it while it moves */
+	dirty = w->dirty;
+	stored = w->stored;
+	tf = w->target;
+	pthread_mutex_unlock(&w->lock);
+
+	/* A stored state is copied on the server; an uncommitted one moves
+	 * with the cache file, and the old key's object (if any) goes. */
+	char etag[S3_ETAG_MAX];
+	if (!dirty && stored)
+		rc = fs->store.ops->copy(fs->store.ctx, &tf, tt, etag, sizeof(etag));
+	if (rc == 0 && stored)
+		rc = fs->store.ops->remove(fs->store.ctx, &tf);
+	struct upload *up = NULL;
+	if (rc == 0) {
+		upload_free(w->up); /* aborts parts streamed to the old key */
+		w->up = NULL;
+		up = upload_new(&fs->up, tt, w->ce->fd);
+	}
+
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	if (rc == 0) {
+		w->up = up;
+		if (cache_rename(fs->cache, w->ce, tt) < 0)
+			log_warn("cache: cannot rename the file of %s: %s", to, strerror(errno));
+		w->target = *tt;
+		w->exclusive = 0;
+		w->stored = (!dirty && stored) || dst_exists;
+		struct node *n = w->node, *nd = node_add(fs, to);
+		if (nd) {
+			if (n) {
+				if (n->w == w)
+					n->w = NULL;
+				node_set_absent(fs, n->path);
+				node_unref(fs, n);
+			}
+			nd->refs++;
+			nd->w = w;
+			nd->type = NODE_FILE;
+			nd->local_dir = 0;
+			nd->size = w->size;
+			if (!dirty)
+				snprintf(nd->etag, sizeof(nd->etag), "%s", etag);
+			w->node = nd;
+			node_mark_parents(fs, to);
+		} else {
+			rc = -ENOMEM;
+		}
+	} else {
+		w->up = w->up ? w->up : up;
+	}
+	w->running = w->moving = 0;
+	pthread_cond_broadcast(&w->settled);
+	if (rc == 0 && w->journaled) {
+		int jr = journal_add(cache_dir(fs->cache), w->ce->name, w->target.path, w->ce->fd,
+				     w->size, NULL, fs->cfg->part_size, fs->cfg->journal_fsync);
+		if (jr < 0)
+			log_error("journal: cannot record %s after rename (%s)", to, strerror(-jr));
+	}
+	if (was_queued)
+		queue_job(fs, w, was == DELAY_EMPTY ? DELAY_EMPTY : DELAY_NOW);
+	w->pins--;
+	unref_locked(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0)
+		return rc == -EACCES || rc == -ENOMEM ? rc : -EIO;
+	return 1;
+}
+
+void writer_resume(struct fs *fs, const struct journal_record *rec)
+{
+	const char *name = rec->name, *path = rec->path;
+	struct target t;
+	struct node *n;
+	struct writer *w = NULL;
+	int rc = map_path(fs->cfg, path, &t);
+	char expect[CACHE_NAME_LEN + 1];
+
+	if (rc == 0) {
+		cache_name_of(&t, expect);
+		if (strcmp(expect, name) != 0)
+			rc = -ESTALE; /* the mapping changed since */
+	}
+	if (rc < 0) {
+		log_error("journal: cannot resume upload of %s (%s); record %s/journal/%s kept",
+			  path, strerror(-rc), cache_dir(fs->cache), name);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, path);
+	if (n) {
+		n->type = NODE_FILE;
+		node_mark_parents(fs, path);
+		w = writer_new(fs, n, &t, 1, &rc);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return;
+	if (!w) {
+		log_error("journal: cannot resume upload of %s: %s", path, strerror(-rc));
+		return;
+	}
+	/* The cache file must still be what close() acknowledged. */
+	char md5[48] = "";
+	if (rec->size >= 0 && (w->size != rec->size ||
+			       journal_file_digest(w->ce->fd, w->size, rec->part_size, md5,
+						   sizeof(md5)) < 0 ||
+			       (rec->md5[0] && strcmp(md5, rec->md5) != 0))) {
+		log_error("journal: the cached data of %s is damaged (%lld bytes, recorded %lld, "
+			  "md5 %s, recorded %s): not uploaded; record kept as %s/journal/%s.damaged",
+			  path, w->size, rec->size, md5[0] ? md5 : "-", rec->md5,
+			  cache_dir(fs->cache), name);
+		journal_quarantine(cache_dir(fs->cache), name);
+		cache_write_done(fs->cache, w->ce, NULL);
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, n);
+		node_set_absent(fs, path);
+		pthread_mutex_unlock(&fs->lock);
+		writer_destroy(fs, w);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	w->dirty = 1;
+	w->journaled = 1;
+	w->stored = 1; /* an earlier try may have stored it */
+	n->w = w;
+	n->size = w->size;
+	n->mtime = time(NULL);
+	log_info("journal: resuming upload of %s (%lld bytes)", path, w->size);
+	queue_job(fs, w, DELAY_NOW);
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void writer_discard(struct fs *fs, struct writer *w)
+{
+	upload_discard(w->up);
+	w->up = NULL;
+	cache_put(fs->cache, w->ce);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->settled);
+	free(w);
+}
