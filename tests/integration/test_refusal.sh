@@ -154,8 +154,8 @@ if mount_fs "$WORK/good.conf" "$MNT"; then
 	ok "good config mounts (-f)"
 	check "... and logs that If-None-Match is honoured" \
 		grep -q 'info: \[bucket:main\] conditional writes honoured' "$DAEMON_LOG"
-	args=$(tr '\0' ' ' < "/proc/$DAEMON_PID/cmdline")
-	check_eq "argv intact in ps" "$S3CSFS $MNT -f -o conf=$WORK/good.conf " "$args"
+	cmdline=$(tr '\0' ' ' < "/proc/$DAEMON_PID/cmdline")
+	check_eq "argv intact in ps" "$S3CSFS $MNT -f -o conf=$WORK/good.conf " "$cmdline"
 	echo hello > "$MNT/x.bin" 2>/dev/null
 	check "umount" umount_fs "$MNT"
 else
@@ -166,6 +166,12 @@ rc=$?
 check_eq "good config mounts (background): exit 0" 0 "$rc"
 MOUNTS+=("$MNT")
 check "... and it is mounted" mounted
+# The daemon forked after the preflight's requests: its client still works.
+mkdir -p "$MNT/2026/7/8/9/1"
+make_file "$WORK/bg" 64 bg
+check "... a file written through it" cp "$WORK/bg" "$MNT/2026/7/8/9/1/bg.bin"
+s3 get "$BUCKET" 2026/7/8/9/1/bg.bin "$WORK/bg.got" > /dev/null 2>&1
+check "... is in S3" cmp -s "$WORK/bg" "$WORK/bg.got"
 pid=""
 for _ in $(seq 50); do
 	pid=$(pgrep -f "^$S3CSFS $MNT -o conf=$WORK/good.conf\$" | head -1)
@@ -175,7 +181,7 @@ done
 check "... the daemon runs" test -n "$pid"
 fusermount3 -u "$MNT"
 for _ in $(seq 100); do
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
 	sleep 0.1
 done
 check "... and exits at unmount" test -z "$pid" -o ! -e "/proc/$pid"
