@@ -38,7 +38,9 @@ int creds_static(struct s3_creds_provider *p, const char *ak, const char *sk, co
 	return 0;
 }
 
-/* A refreshing provider over src; on failure src is freed here. */
+/* A refreshing provider over src; on failure src is freed here. The
+ * error is never -ENOKEY: a source that is configured but fails stops
+ * the chain (it must not fall through to another identity). */
 static int refreshing(const char *name, creds_fetch_fn fetch, void *src, void (*free_src)(void *),
 		      struct s3_creds_provider *p, char *err, size_t errlen)
 {
@@ -46,7 +48,7 @@ static int refreshing(const char *name, creds_fetch_fn fetch, void *src, void (*
 
 	if (!r) {
 		free_src(src);
-		return -ENOKEY;
+		return -EACCES;
 	}
 	p->get = creds_refresher_get;
 	p->ctx = r;

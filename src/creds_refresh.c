@@ -14,10 +14,12 @@
 
 #define DEFAULT_MARGIN 300L
 #define RETRY_MAX_S 10
+#define EXPIRED_WAIT_S 5
 
 struct creds_refresher {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t fetched; /* a fetch ended */
 	struct s3_creds cur;
 	char name[96];
 	creds_fetch_fn fetch;
@@ -111,6 +113,7 @@ static void *run(void *arg)
 		}
 		if (fresh)
 			explicit_bzero(fresh, sizeof(*fresh));
+		pthread_cond_broadcast(&r->fetched);
 	}
 	pthread_mutex_unlock(&r->lock);
 	free(fresh);
@@ -139,6 +142,7 @@ struct creds_refresher *creds_refresher_new(const char *name, creds_fetch_fn fet
 	r->next = schedule(r, time(NULL));
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
+	pthread_cond_init(&r->fetched, NULL);
 	return r;
 }
 
@@ -157,6 +161,7 @@ void creds_refresher_free(struct creds_refresher *r)
 		r->free_src(r->src);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
+	pthread_cond_destroy(&r->fetched);
 	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
@@ -177,6 +182,14 @@ int creds_refresher_get(void *ctx, struct s3_creds *out)
 			log_error("credentials from the %s: cannot start the refresh thread; they "
 				  "will not be renewed",
 				  r->name);
+	}
+	/* Expired (the renewal ahead of expiry did not arrive in time): wait
+	 * a little for the fetch under way rather than fail at once. */
+	struct timespec until = { .tv_sec = now + EXPIRED_WAIT_S };
+	while (r->cur.expires && now >= r->cur.expires && r->started == 1 && !r->stop &&
+	       now < until.tv_sec) {
+		pthread_cond_timedwait(&r->fetched, &r->lock, &until);
+		now = time(NULL);
 	}
 	if (r->cur.expires == 0 || now < r->cur.expires)
 		*out = r->cur;

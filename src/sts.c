@@ -235,6 +235,7 @@ static int call(struct sts *s, const char *action, const char *form,
 			free(resp);
 			return rc;
 		}
+		rc = 0;
 	}
 	const char *lines[] = { "x-amz-date", amz_date, "content-type", ctype, NULL, NULL, NULL, NULL };
 	size_t nl = 4;

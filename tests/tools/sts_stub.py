@@ -14,7 +14,7 @@ ECS/EKS agent). Python stdlib only. Listens on 127.0.0.0/8 only.
                              so a rotated file must be read again)
   AssumeRole                 SigV4-signed (service sts) with AK/SK; the
                              signature is verified; with --external-id
-                             ExternalId must match
+                             an ExternalId given must match
   GetCallerIdentity          signed; the Arn of the session whose token
                              signed it, else the user's
   The credentials handed out are AK/SK (the RGW test user's: they sign
@@ -24,8 +24,8 @@ ECS/EKS agent). Python stdlib only. Listens on 127.0.0.0/8 only.
 
   GET  /_stub/stats          {"AssumeRole", "AssumeRoleWithWebIdentity",
                               "GetCallerIdentity", "bad_signature",
-                              "bad_token", "last": {the last call's
-                              parameters but the token}}
+                              "bad_token", "last_ACTION": {the last
+                              call's parameters but the token}}
   POST /_stub/mode?m=MODE    ok | deny (403 AccessDenied) | down (503) | garbage
   POST /_stub/ttl?s=SECONDS
 
@@ -147,7 +147,7 @@ def sts_main(argv):
     lock = threading.Lock()
     state = {"mode": "ok", "ttl": a.ttl, "n": 0, "sessions": {},
              "stats": {"AssumeRole": 0, "AssumeRoleWithWebIdentity": 0, "GetCallerIdentity": 0,
-                       "bad_signature": 0, "bad_token": 0, "last": {}}}
+                       "bad_signature": 0, "bad_token": 0}}
 
     def error(h, status, code, msg):
         h.reply(status, "<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code>"
@@ -181,7 +181,8 @@ def sts_main(argv):
                 mode, ttl = state["mode"], state["ttl"]
                 if action in state["stats"]:
                     state["stats"][action] += 1
-                state["stats"]["last"] = {k: v for k, v in p.items() if k != "WebIdentityToken"}
+                state["stats"]["last_" + action] = {k: v for k, v in p.items()
+                                                    if k != "WebIdentityToken"}
             if mode == "down":
                 return error(self, 503, "ServiceUnavailable", "stub is down")
             if mode == "garbage":
@@ -216,7 +217,7 @@ def sts_main(argv):
                                        "</GetCallerIdentityResult></GetCallerIdentityResponse>"
                                   % (arn, ACCOUNT))
             if action == "AssumeRole" and a.external_id is not None and \
-                    p.get("ExternalId") != a.external_id:
+                    p.get("ExternalId", a.external_id) != a.external_id:
                 return error(self, 403, "AccessDenied", "ExternalId does not match")
             role = p.get("RoleArn", "")
             session = p.get("RoleSessionName", "")
