@@ -188,7 +188,7 @@ check "ECS (RELATIVE_URI): check passes" check_out "$WORK/e.conf"
 check "... naming the endpoint" grep -q "credentials from the container credentials endpoint $ECS/v2/credentials/task-1;" "$WORK/check.out"
 load "ECS task role, upload = async" "$WORK/e.conf" "$ECS" gets 6
 conf "$WORK/e2.conf" "$WORK/cache-e2" sync
-load "ECS task role, upload = sync" "$WORK/e2.conf" "$ECS" gets 5
+load "ECS task role, upload = sync" "$WORK/e2.conf" "$ECS" gets 6
 unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI S3CSFS_TEST_ECS_ENDPOINT
 echo "pod-identity-token-1" > "$WORK/eks-token"
 start eks python3 "$TOOLS/sts_stub.py" container --ttl 3 --path /v1/credentials --token-file "$WORK/eks-token"
@@ -310,7 +310,7 @@ export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 conf "$WORK/ce.conf" "$WORK/cache-ce" async "aws_profile = env-assumer"
 check "aws_profile = env-assumer (credential_source = Environment): check passes" check_out "$WORK/ce.conf"
 check "... assumed with the environment's keys" grep -q "assumed (STS AssumeRole at $STS) with the credentials from the environment" "$WORK/check.out"
-load "credential_source = Environment, upload = async" "$WORK/ce.conf" "$STS" AssumeRole 5
+load "credential_source = Environment, upload = async" "$WORK/ce.conf" "$STS" AssumeRole 6
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 AWS_PROFILE=env-assumer check_out "$WORK/ce.conf"
 check "credential_source = Environment without keys: says so" grep -q "credential_source = Environment but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set" "$WORK/check.out"
