@@ -148,7 +148,8 @@ static const char *const s3_keys[] = {
 };
 
 /* A bucket section takes these plus every s3_keys entry but "profile"
- * (the profile is one per daemon: it decides the credentials chain). */
+ * (the profile is one per daemon: it decides the credentials chain),
+ * "use_fips" and "use_dualstack" (one per daemon too). */
 static const char *const bucket_keys[] = {
 	"name",		"default",	  "paths",	  "from", "until",
 	"key_prefix",	"key_layout",	  "storage_class", "sse",  "sse_kms_key_id",
