@@ -71,7 +71,6 @@ start() {
 stat_of() { # stat_of URL FIELD
 	curl -s --noproxy '*' "$1/_stub/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }
-source_of() { grep -o 'credentials from the .*' "$DAEMON_LOG" | head -1; }
 
 N=0
 # load WHAT CONF COUNTER_URL COUNTER SECONDS: mounts, writes and reads
@@ -109,7 +108,9 @@ check_out() {
 	keep
 	return $rc
 }
-keep() { cat "$WORK/check.out" >> "$WORK/all-checks.out"; } # for the secrets check
+# Every check output, in a daemon.*.log name: finish scans those for
+# sanitizer reports, and the secrets check reads them.
+keep() { cat "$WORK/check.out" >> "$WORK/daemon.checks.log"; }
 
 start sts python3 "$TOOLS/sts_stub.py" sts --ttl 3 --token-file "$WORK/token" --external-id ext-42
 STS=$URL
@@ -247,8 +248,6 @@ CNT=$WORK/proc.count
 printf '[keys]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" > "$WORK/aws-credentials"
 chmod 600 "$WORK/aws-credentials"
 export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
-# A stand-in that counts: the stats URL is a file here.
-proc_stat() { cat "$CNT"; }
 conf "$WORK/p.conf" "$WORK/cache-p" async
 export AWS_PROFILE=proc
 check "credential_process (AWS_PROFILE=proc): check passes" check_out "$WORK/p.conf"
@@ -291,7 +290,6 @@ check "unknown AWS_PROFILE and nothing else: no credentials" grep -q "no credent
 
 echo "# 4. role_arn + source_profile / credential_source -> AssumeRole"
 export AWS_PROFILE=assumer
-ar0=$(stat_of "$STS" AssumeRole)
 check "role_arn + source_profile: check passes" check_out "$WORK/p.conf"
 check "... naming role, STS and the source profile" \
 	grep -q "credentials from the role $ROLE assumed (STS AssumeRole at $STS) with the credentials from the shared credentials file $WORK/aws-credentials, profile keys" "$WORK/check.out"
@@ -356,7 +354,6 @@ check "aws_profile naming a missing profile: says where it looked" grep -q "prof
 unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
 
 echo "# 6. networks: a real forward proxy (tinyproxy) on loopback"
-PPORT_FILE=$WORK/tinyproxy.port
 # A free port: bind 0, read it, release it (tinyproxy cannot take 0).
 PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 {
@@ -372,7 +369,6 @@ PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/tinyproxy.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do (exec 3<> "/dev/tcp/127.0.0.1/$PPORT") 2> /dev/null && break; sleep 0.1; done
-echo "$PPORT" > "$PPORT_FILE"
 PROXY=http://127.0.0.1:$PPORT
 S3HOSTPORT=${S3_ENDPOINT#http://}
 proxied() { grep -c "GET http://$S3HOSTPORT/\|PUT http://$S3HOSTPORT/\|HEAD http://$S3HOSTPORT/" "$WORK/tinyproxy.log"; }
@@ -468,7 +464,7 @@ AWS_ENDPOINT_URL_S3=ftp://x check_out "$WORK/a.conf"
 check "a malformed AWS_ENDPOINT_URL_S3 is refused by name" grep -q "AWS_ENDPOINT_URL_S3: 'ftp://x' must start with http:// or https://" "$WORK/check.out"
 
 echo "# secrets never logged"
-leaks=$(cat "$WORK"/daemon.*.log "$WORK"/all-checks.out 2> /dev/null |
+leaks=$(cat "$WORK"/daemon.*.log 2> /dev/null |
 	grep -c -e "$S3_SECRET_KEY" -e StubSTS- -e StubContainer- -e StubProcess- -e eyJ.token -e pod-identity-token)
 check_eq "no secret key, session token or identity token in any log" 0 "$leaks"
 
