@@ -12,6 +12,7 @@
 #include <iniparser.h>
 
 #include "aws_profile.h"
+#include "creds_sso.h"
 #include "imds.h"
 
 #define MAX_CHAIN 5
@@ -167,6 +168,36 @@ static int role_base(const struct creds_ctx *cx, const struct files *f, const ch
 	return -EINVAL;
 }
 
+/* An SSO profile: sso_session names an [sso-session NAME] section of the
+ * config file holding sso_start_url and sso_region (a legacy profile has
+ * them itself). */
+static int sso(const struct creds_ctx *cx, const struct files *f, const char *name,
+	       struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen)
+{
+	const char *sess = get(f, name, "sso_session");
+	struct sso_profile sp = { name,
+				  sess,
+				  get(f, name, "sso_start_url"),
+				  get(f, name, "sso_region"),
+				  get(f, name, "sso_account_id"),
+				  get(f, name, "sso_role_name") };
+	char k[300];
+
+	if (sess) {
+		snprintf(k, sizeof(k), "sso-session %s", sess);
+		if (!f->conf || !iniparser_find_entry(f->conf, k)) {
+			snprintf(err, errlen, "profile %s: sso_session %s has no [sso-session %s] in %s",
+				 name, sess, sess, f->conf_path);
+			return -EINVAL;
+		}
+		snprintf(k, sizeof(k), "sso-session %s:sso_start_url", sess);
+		sp.start_url = iniparser_getstring(f->conf, k, NULL);
+		snprintf(k, sizeof(k), "sso-session %s:sso_region", sess);
+		sp.region = iniparser_getstring(f->conf, k, NULL);
+	}
+	return creds_sso(cx, &sp, p, desc, desclen, err, errlen);
+}
+
 static int resolve(const struct creds_ctx *cx, const struct files *f, const char *name,
 		   int required, int depth, struct s3_creds_provider *p, char *desc,
 		   size_t desclen, char *err, size_t errlen)
@@ -219,14 +250,8 @@ static int resolve(const struct creds_ctx *cx, const struct files *f, const char
 					 get(f, name, "external_id"), d, p, desc, desclen, err,
 					 errlen);
 	}
-	if (get(f, name, "sso_session") || get(f, name, "sso_start_url")) {
-		snprintf(err, errlen,
-			 "profile %s is an SSO profile, which s3csfs does not read itself; add to "
-			 "another profile: credential_process = aws configure export-credentials "
-			 "--profile %s --format process (and run aws sso login when it says so)",
-			 name, name);
-		return -EINVAL;
-	}
+	if (get(f, name, "sso_session") || get(f, name, "sso_start_url"))
+		return sso(cx, f, name, p, desc, desclen, err, errlen);
 	ak = get(f, name, "aws_access_key_id");
 	sk = get(f, name, "aws_secret_access_key");
 	if (ak && sk) {

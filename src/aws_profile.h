@@ -10,8 +10,7 @@
  *   role_arn + credential_source         -> AssumeRole with Environment,
  *                                            Ec2InstanceMetadata or EcsContainer
  *     (with external_id, role_session_name, duration_seconds)
- *   sso_session / sso_start_url          -> refused, saying how to use the
- *                                            AWS CLI as credential_process
+ *   sso_session / sso_start_url          -> SSO role credentials (creds_sso.h)
  *   aws_access_key_id + aws_secret_access_key [+ aws_session_token]
  *   credential_process                   -> creds_process.h
  *

@@ -13,6 +13,7 @@
 #include "creds_container.h"
 #include "creds_process.h"
 #include "creds_refresh.h"
+#include "creds_sso.h"
 #include "creds_sts.h"
 #include "imds.h"
 #include "log.h"
@@ -136,6 +137,17 @@ int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *er
 	if (rc == 0)
 		imds_describe(m, desc, desclen);
 	return rc;
+}
+
+int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp,
+	      struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen)
+{
+	struct sso_source *s = sso_new(sp, &cx->http, err, errlen);
+
+	if (!s)
+		return -EINVAL;
+	sso_describe(s, desc, desclen);
+	return refreshing("SSO role credentials", sso_fetch, s, sso_free, p, err, errlen);
 }
 
 int creds_process(const char *profile, const char *command, struct s3_creds_provider *p,

@@ -66,6 +66,9 @@ int creds_container(struct s3_creds_provider *p, char *desc, size_t desclen, cha
 		    size_t errlen);
 int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
 	       size_t errlen);
+struct sso_profile;
+int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp,
+	      struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen);
 int creds_process(const char *profile, const char *command, struct s3_creds_provider *p,
 		  char *desc, size_t desclen, char *err, size_t errlen);
 

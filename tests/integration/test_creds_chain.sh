@@ -5,7 +5,8 @@
 #   AssumeRoleWithWebIdentity), container credentials (RELATIVE_URI and
 #   FULL_URI + token file), credential_process, role_arn with
 #   source_profile / credential_source (STS AssumeRole), the aws_profile
-#   and role_arn keys, s3csfs check's source/identity/expiry lines, errors
+#   and role_arn keys, SSO (sso_session + the AWS CLI's token cache),
+#   s3csfs check's source/identity/expiry lines, errors
 #   in words, refresh under load (sync and async uploads), and a real
 #   forward proxy (tinyproxy) that S3 traffic goes through and metadata
 #   traffic does not.
@@ -24,7 +25,7 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
 	AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE AWS_EC2_METADATA_SERVICE_ENDPOINT \
 	AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN AWS_ROLE_SESSION_NAME AWS_ENDPOINT_URL \
 	AWS_ENDPOINT_URL_STS AWS_ENDPOINT_URL_S3 AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
-	AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_ENDPOINT_URL_SSO \
 	AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE S3CSFS_IMDS_REFRESH_MARGIN \
 	S3CSFS_CREDS_REFRESH_MARGIN S3CSFS_TEST_ECS_ENDPOINT AWS_REGION AWS_DEFAULT_REGION \
 	http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
@@ -283,10 +284,62 @@ check "credential_process exiting 3: says so" grep -q "profile proc-fail: creden
 check "... its own stderr passes through" grep -q "no credentials for you" "$WORK/check.out"
 AWS_PROFILE=proc-noversion check_out "$WORK/p.conf"
 check "credential_process without Version: refused" grep -q 'no "Version": 1' "$WORK/check.out"
-AWS_PROFILE=sso check_out "$WORK/p.conf"
-check "SSO profile: refused with the way to use it" grep -q "profile sso is an SSO profile.*credential_process = aws configure export-credentials --profile sso --format process" "$WORK/check.out"
 AWS_PROFILE=no-such check_out "$WORK/p.conf"
 check "unknown AWS_PROFILE and nothing else: no credentials" grep -q "no credentials: none in the config file" "$WORK/check.out"
+
+echo "# 3b. SSO (sso_session + the AWS CLI's token cache -> GetRoleCredentials)"
+start sso python3 "$TOOLS/sts_stub.py" sso --ttl 3 --bearer sso-access-token-1 --role ReadOnly
+SSO=$URL
+export AWS_ENDPOINT_URL_SSO=$SSO AWS_PROFILE=sso
+{
+	echo "[sso-session corp]"
+	echo "sso_start_url = https://corp.awsapps.com/start"
+	echo "sso_region = eu-west-1"
+	echo "[profile sso-legacy]"
+	echo "sso_start_url = https://legacy.awsapps.com/start"
+	echo "sso_region = eu-west-1"
+	echo "sso_account_id = 123456789012"
+	echo "sso_role_name = ReadOnly"
+	echo "[profile sso-other]"
+	echo "sso_session = corp"
+	echo "sso_account_id = 123456789012"
+	echo "sso_role_name = Admin"
+} >> "$WORK/aws-config"
+# The cache file the AWS CLI writes at "aws sso login": SHA1 of the
+# session name (of the start URL for a legacy profile).
+sso_cache() { # sso_cache KEY TOKEN EXPIRES_IN_S
+	mkdir -p "$HOME/.aws/sso/cache"
+	python3 - "$HOME/.aws/sso/cache" "$@" <<'EOF'
+import hashlib, json, sys, time
+d, key, tok, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+doc = {"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1", "accessToken": tok,
+       "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + secs)),
+       "clientId": "c", "clientSecret": "s", "registrationExpiresAt": "2030-01-01T00:00:00Z"}
+open("%s/%s.json" % (d, hashlib.sha1(key.encode()).hexdigest()), "w").write(json.dumps(doc))
+EOF
+}
+sso_cache corp sso-access-token-1 3600
+check "SSO profile (sso_session): check passes" check_out "$WORK/p.conf"
+check "... naming profile, account and role" grep -q "credentials from the SSO profile sso (account 123456789012, role ReadOnly); they expire" "$WORK/check.out"
+conf "$WORK/s.conf" "$WORK/cache-s" async "aws_profile = sso"
+load "SSO role credentials, upload = async" "$WORK/s.conf" "$SSO" gets 6
+check_eq "SSO: the bearer token was always the cached one" 0 "$(stat_of "$SSO" unauthorized)"
+sso_cache https://legacy.awsapps.com/start sso-access-token-1 3600
+AWS_PROFILE=sso-legacy check_out "$WORK/p.conf"
+check "legacy SSO profile (sso_start_url in the profile): check passes" grep -q '^OK: 0 failure' "$WORK/check.out"
+AWS_PROFILE=sso-other check_out "$WORK/p.conf"
+check "SSO role the user may not use: says so" grep -q "profile sso-other: SSO GetRoleCredentials: HTTP 403: the SSO user may not use this account and role" "$WORK/check.out"
+sso_cache corp sso-access-token-1 -60
+check_out "$WORK/p.conf"
+check "expired SSO token: says when and what to run" grep -q "profile sso: the SSO token expired at .*Z; run: aws sso login --sso-session corp" "$WORK/check.out"
+sso_cache corp sso-access-token-OLD 3600
+check_out "$WORK/p.conf"
+check "SSO token refused by the portal: says what to run" grep -q "profile sso: SSO GetRoleCredentials: HTTP 401: run: aws sso login --sso-session corp" "$WORK/check.out"
+rm -rf "$HOME/.aws/sso"
+check_out "$WORK/p.conf"
+check "no SSO token cached: says what to run" grep -q "profile sso: no SSO token in $HOME/.aws/sso/cache/.*json (No such file or directory); run: aws sso login --sso-session corp" "$WORK/check.out"
+unset AWS_ENDPOINT_URL_SSO
+export AWS_PROFILE=proc
 
 echo "# 4. role_arn + source_profile / credential_source -> AssumeRole"
 export AWS_PROFILE=assumer

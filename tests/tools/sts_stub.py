@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sts_stub.py - loopback stand-ins for the credential chain tests: what no
 server here provides (the local Ceph RGW runs without STS, and there is no
-ECS/EKS agent). Python stdlib only. Listens on 127.0.0.0/8 only.
+ECS/EKS agent or SSO portal). Python stdlib only. Listens on 127.0.0.0/8 only.
 
 1. STS (the query API: POST / with a form body, XML answers):
 
@@ -38,6 +38,15 @@ ECS/EKS agent). Python stdlib only. Listens on 127.0.0.0/8 only.
   "RoleArn"}; with --token-file, the Authorization header must equal the
   file's content now (else 401).
   GET /_stub/stats {"gets", "unauthorized"}; POST /_stub/mode?m=ok|garbage|down
+
+3. The IAM Identity Center (SSO) portal's GetRoleCredentials:
+
+  sts_stub.py sso --port-file FILE --bearer TOKEN [--account ID] [--role NAME] [--ttl S]
+
+  GET /federation/credentials?account_id=ID&role_name=NAME with header
+  x-amz-sso_bearer_token: TOKEN (else 401; another account or role: 403)
+  -> {"roleCredentials": {"accessKeyId", "secretAccessKey", "sessionToken",
+  "expiration": epoch milliseconds}}. GET /_stub/stats {"gets", "unauthorized"}
 """
 
 import argparse
@@ -282,8 +291,47 @@ def container_main(argv):
     serve(a, H)
 
 
+def sso_main(argv):
+    ap = argparse.ArgumentParser(prog="sts_stub.py sso")
+    common(ap)
+    ap.add_argument("--bearer", required=True)
+    ap.add_argument("--account", default=ACCOUNT)
+    ap.add_argument("--role", default="ReadOnly")
+    a = ap.parse_args(argv)
+    lock = threading.Lock()
+    state = {"stats": {"gets": 0, "unauthorized": 0}}
+
+    class H(Base):
+        def do_GET(self):
+            u = urllib.parse.urlparse(self.path)
+            q = dict(urllib.parse.parse_qsl(u.query))
+            if u.path == "/_stub/stats":
+                with lock:
+                    return self.reply(200, json.dumps(state["stats"]), "application/json")
+            if u.path != "/federation/credentials":
+                return self.reply(404, "")
+            if self.headers.get("x-amz-sso_bearer_token") != a.bearer:
+                with lock:
+                    state["stats"]["unauthorized"] += 1
+                return self.reply(401, '{"message": "Session token not found or invalid"}',
+                                  "application/json")
+            if q.get("account_id") != a.account or q.get("role_name") != a.role:
+                return self.reply(403, '{"message": "No access"}', "application/json")
+            with lock:
+                state["stats"]["gets"] += 1
+                n = state["stats"]["gets"]
+            doc = {"roleCredentials": {"accessKeyId": a.access_key,
+                                       "secretAccessKey": a.secret_key,
+                                       "sessionToken": "StubSSO-%d" % n,
+                                       "expiration": (int(time.time()) + a.ttl) * 1000}}
+            self.reply(200, json.dumps(doc), "application/json")
+
+    serve(a, H)
+
+
 if __name__ == "__main__":
     import sys
-    if len(sys.argv) < 2 or sys.argv[1] not in ("sts", "container"):
-        raise SystemExit("usage: sts_stub.py sts|container --port-file FILE [options]")
-    (sts_main if sys.argv[1] == "sts" else container_main)(sys.argv[2:])
+    mains = {"sts": sts_main, "container": container_main, "sso": sso_main}
+    if len(sys.argv) < 2 or sys.argv[1] not in mains:
+        raise SystemExit("usage: sts_stub.py sts|container|sso --port-file FILE [options]")
+    mains[sys.argv[1]](sys.argv[2:])
