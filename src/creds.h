@@ -7,7 +7,7 @@
  *   3. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
  *      [AWS_ROLE_SESSION_NAME] (creds_sts.h);
  *   4. the profile AWS_PROFILE (or "default") of the shared credentials
- *      and config files (aws_profile.h);
+ *      and config files (aws_profile.h: keys, roles, SSO, credential_process);
  *   5. container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
  *      _FULL_URI (creds_container.h);
  *   6. EC2 instance metadata, IMDSv2 (imds.h; not when
