@@ -69,6 +69,9 @@ struct config {
 	int max_retries;         /* default 8 */
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */
+	char *metrics_host;      /* metrics_listen's numeric address (no brackets); NULL: off */
+	int metrics_port;        /* metrics_listen's port, 1..65535 */
+	int metrics_allow_remote; /* a metrics_host other than loopback is allowed; default 0 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	struct bucket_conf *buckets;
 	size_t nbuckets;

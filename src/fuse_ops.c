@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mapping.h"
+#include "metrics_http.h"
 #include "reaper.h"
 #include "stats.h"
 #include "store.h"
@@ -37,7 +38,7 @@
 #define NODE_HASH 131072
 #define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
 #define VDIR ".s3csfs"
-#define STATS_BUF 16384
+#define STATS_BUF STATS_PROMETHEUS_MAX
 
 enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
 
@@ -1860,6 +1861,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	fs->hk = housekeeping_start(cfg->path, fs->cache, fs->reaper, fs_pending_uploads);
 	if (!fs->hk)
 		log_warn("cannot start the housekeeping thread: SIGHUP reload is off");
+	metrics_http_start(); /* metrics_http.h: serves the socket main() bound */
 	notify_ready();
 	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
 		 cfg->nbuckets, cfg->cache_dir, cfg->cache_max_size >> 20,

@@ -16,6 +16,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "stats.h"
 
 #define RECORD_MAX 4096
 
@@ -174,8 +175,8 @@ static int record_file_write(const char *cache_dir, const char *name, const char
 	return do_fsync ? fsync_dir(dir) : 0;
 }
 
-int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		long long size, const char *digest, long long part_size, int do_fsync)
+static int record_add(const char *cache_dir, const char *name, const char *path, int data_fd,
+		      long long size, const char *digest, long long part_size, int do_fsync)
 {
 	char body[RECORD_MAX], md5[48];
 	int n, rc = 0;
@@ -196,6 +197,16 @@ int journal_add(const char *cache_dir, const char *name, const char *path, int d
 	if (errno != ENOTSUP && errno != EOPNOTSUPP)
 		return -errno;
 	return record_file_write(cache_dir, name, body, (size_t)n, do_fsync);
+}
+
+int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
+		long long size, const char *digest, long long part_size, int do_fsync)
+{
+	int rc = record_add(cache_dir, name, path, data_fd, size, digest, part_size, do_fsync);
+
+	if (rc == 0)
+		STAT_ADD(journal_records, 1);
+	return rc;
 }
 
 /* The record of name, from its xattr or its file, into body; its length. */
@@ -229,10 +240,14 @@ void journal_remove(const char *cache_dir, const char *name)
 {
 	char p[PATH_MAX + 300];
 
-	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0)
+	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0) {
+		STAT_SUB(journal_records, 1);
 		return;
+	}
 	snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
-	if (unlink(p) < 0 && errno != ENOENT)
+	if (unlink(p) == 0)
+		STAT_SUB(journal_records, 1);
+	else if (errno != ENOENT)
 		log_warn("journal: cannot remove %s: %s", p, strerror(errno));
 }
 
@@ -250,6 +265,8 @@ void journal_quarantine(const char *cache_dir, const char *name)
 	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
 	if (rename(rec, bad) < 0)
 		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
+	else
+		STAT_SUB(journal_records, 1);
 	if (data_path(cache_dir, name, rec, sizeof(rec)) == 0)
 		removexattr(rec, JOURNAL_XATTR);
 }
@@ -317,8 +334,10 @@ int journal_replay(const char *cache_dir,
 	}
 	/* Records in xattrs of the cache files, objects/XX/NAME. */
 	snprintf(dir, sizeof(dir), "%s/objects", cache_dir);
-	if (!(d = opendir(dir)))
+	if (!(d = opendir(dir))) {
+		STAT_ADD(journal_records, count);
 		return count;
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -347,5 +366,6 @@ int journal_replay(const char *cache_dir,
 		closedir(sub);
 	}
 	closedir(d);
+	STAT_ADD(journal_records, count);
 	return count;
 }
