@@ -87,6 +87,9 @@ for mode in sync async; do
 		continue
 	fi
 	ok "mount with metrics_listen = 127.0.0.1:$PORT"
+	# (logged by the FUSE init callback, which may come just after the
+	# mount point answers)
+	for _ in $(seq 50); do grep -q "serving http://" "$DAEMON_LOG" && break; sleep 0.1; done
 	check "the log says where the metrics are" grep -q "serving http://127.0.0.1:$PORT/metrics" "$DAEMON_LOG"
 
 	proxy_reset

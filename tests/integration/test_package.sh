@@ -80,7 +80,9 @@ want=$({
 	echo fuse3
 	objdump -p "$WORK/x/usr/bin/s3csfs" | awk '$1 == "NEEDED" { print $2 }' | while read -r lib; do
 		f=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
-		dpkg -S "$(readlink -f "$f")" 2>/dev/null | head -1 | cut -d: -f1
+		# dpkg knows a library by the path its package ships (/lib or
+		# /usr/lib: one directory on a merged /usr).
+		{ dpkg -S "$f" || dpkg -S "${f#/usr}" || dpkg -S "/usr$f"; } 2>/dev/null | head -1 | cut -d: -f1
 	done
 } | sort -u | tr '\n' ' ')
 echo "# Depends: $(dpkg-deb -f "$DEB" Depends)"
@@ -156,6 +158,13 @@ check_eq "purge: nothing of the package left but the cache" "" \
 
 echo "# boot order"
 "${DPKG[@]}" -i "$DEB" > "$WORK/dpkg2.log" 2>&1
+# The root has no systemd and no shell of its own: give it this machine's
+# units (the targets the unit names) and the two commands the unit runs
+# besides the daemon, so that verify checks the packaged unit with the
+# packaged paths.
+mkdir -p "$R/usr/lib/systemd" "$R/bin"
+cp -a /lib/systemd/system "$R/usr/lib/systemd/"
+cp /bin/sh /bin/kill "$R/bin/"
 out=$(systemd-analyze verify --man=no --root="$R" "$UNIT" 2>&1)
 rc=$?
 check_eq "systemd-analyze verify --root of the installed unit (exit status)" 0 "$rc"
