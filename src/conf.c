@@ -732,6 +732,9 @@ static int parse_metrics_listen(struct ctx *c, const char *sec)
 	const char *end = parse_digits(colon + 1 + v6, &port);
 	if (!end || *end || port < 1 || port > 65535)
 		return fail(c, sec, key, "'%.100s': the port must be a number from 1 to 65535", v);
+	if (!v6 && strchr(host, ':'))
+		return fail(c, sec, key,
+			    "'%.100s': an IPv6 address goes in brackets; write like [::1]:9464", v);
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, v6 ? (void *)&a6 : (void *)&a4) != 1)
 		return fail(c, sec, key,
 			    "'%.100s': '%s' is not a numeric %s address (host names are not "

@@ -30,7 +30,7 @@ else
 fi
 t0=$(date +%s)
 if (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
+	DEB_BUILD_OPTIONS="nocheck noddebs parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
 	> "$WORK/build.log" 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - t0)) s)"
 else
