@@ -44,6 +44,14 @@ struct bucket_conf {
 	char *sse_kms_key_id;
 	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
 	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
+	/* Archive tier and Object Lock (s3csfs.conf(5), s3csfs(8) archive,
+	 * restore, hold). */
+	char *archive_storage_class; /* GLACIER, DEEP_ARCHIVE, GLACIER_IR; NULL: none */
+	char *restore_on_read;       /* NULL (off), "Standard" or "Bulk" */
+	char *restore_tier;          /* s3csfs restore's default tier; default Standard */
+	int restore_days;            /* days a restored copy is kept; default 1 */
+	char *object_lock;           /* NULL, "GOVERNANCE" or "COMPLIANCE" */
+	long long retention_s;       /* with object_lock: seconds; default 2192 days */
 	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
 	struct s3_client *client; /* set by the daemon after loading */
 };
@@ -69,6 +77,7 @@ struct config {
 	int max_retries;         /* default 8 */
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */
+	long direct_url_expiry_s; /* presigned URLs' default life; default 300 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	struct bucket_conf *buckets;
 	size_t nbuckets;

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "connector.h"
 #include "log.h"
 #include "sigv4.h"
 #include "store.h"
@@ -165,8 +167,9 @@ static int logged(int rc, const char *op, const char *bucket, const char *key,
 {
 	char buf[600];
 
-	/* A missing object is an answer, not an incident. */
-	if (rc < 0 && rc != -ENOENT)
+	/* A missing object is an answer, not an incident; an archived one is
+	 * the connector hooks' to report (fs_connector.h). */
+	if (rc < 0 && rc != -ENOENT && rc != -ENODATA)
 		log_warn("%s bucket=%s key=%s failed: %s after %d attempt(s): %s", op, bucket,
 			 key, strerror(-rc), st->attempts, s3_status_str(st, buf, sizeof(buf)));
 	return rc;
@@ -208,6 +211,7 @@ static int put_common(const struct target *t, const struct http_body *body,
 		      const char *content_md5, int if_none_match, const struct s3_meta_pair *meta,
 		      size_t nmeta, char *etag, size_t etaglen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -217,6 +221,7 @@ static int put_common(const struct target *t, const struct http_body *body,
 
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
+	connector_lock_opts(t->bucket, time(NULL), &o, until);
 	o.content_md5 = content_md5;
 	o.if_none_match = if_none_match;
 	rc = s3_put_object(t->bucket->client, t->bucket->name, t->key, body, &o, etag, etaglen,
@@ -252,6 +257,7 @@ static int s3_remove(void *ctx, const struct target *t)
 static int s3_copy(void *ctx, const struct target *from, const struct target *to, char *etag,
 		   size_t etaglen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -264,6 +270,7 @@ static int s3_copy(void *ctx, const struct target *from, const struct target *to
 	/* Into a flat bucket: the metadata is replaced with the new path. */
 	m = with_path(to, NULL, 0, &mb, &n);
 	put_opts(to->bucket, m, n, &o);
+	connector_lock_opts(to->bucket, time(NULL), &o, until);
 	rc = s3_copy_object(to->bucket->client, from->bucket->name, from->key, to->bucket->name,
 			    to->key, &o, etag, etaglen, &st);
 	if (rc == 0)
@@ -461,6 +468,7 @@ static int s3_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
 			    size_t nmeta, char *upload_id, size_t idlen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -470,6 +478,7 @@ static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_m
 
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
+	connector_lock_opts(t->bucket, time(NULL), &o, until);
 	rc = s3_mpu_create(t->bucket->client, t->bucket->name, t->key, &o, upload_id, idlen, &st);
 	return logged(rc, "CreateMultipartUpload", t->bucket->name, t->key, &st);
 }
