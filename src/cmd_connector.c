@@ -403,13 +403,17 @@ int connector_check_bucket(const struct bucket_conf *b)
 		       b->id, b->object_lock, b->name);
 		return 1;
 	}
+	long long r = b->retention_s;
+	const char *unit = r % 86400 == 0 ? "d" : r % 3600 == 0 ? "h" : "s";
+	r /= r % 86400 == 0 ? 86400 : r % 3600 == 0 ? 3600 : 1;
 	if (mode[0])
-		printf("OK   [bucket:%s] Object Lock enabled (bucket default %s, %d %s); s3csfs "
-		       "sends %s for %lld days\n",
+		printf("OK   [bucket:%s] Object Lock enabled (bucket default: %s, %d %s); new "
+		       "objects are sent with %s for %lld%s\n",
 		       b->id, mode, years ? years : days, years ? "year(s)" : "day(s)", b->object_lock,
-		       b->retention_s / 86400);
+		       r, unit);
 	else
-		printf("OK   [bucket:%s] Object Lock enabled; s3csfs sends %s for %lld days\n", b->id,
-		       b->object_lock, b->retention_s / 86400);
+		printf("OK   [bucket:%s] Object Lock enabled; new objects are sent with %s for "
+		       "%lld%s\n",
+		       b->id, b->object_lock, r, unit);
 	return 0;
 }
