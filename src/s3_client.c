@@ -1651,3 +1651,25 @@ int s3_delete_object_version(struct s3_client *c, const char *bucket, const char
 	r.query = q;
 	return perform(c, &r, &resp, st);
 }
+
+int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
+			    const char *mode, const char *until, struct s3_status *st)
+{
+	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+				.query = "retention" };
+	struct http_body hb;
+	struct http_response resp;
+	char xml[256], b64[25];
+	int n, rc;
+
+	if (!mode || !until || strcspn(mode, "<>&") != strlen(mode) ||
+	    strcspn(until, "<>&") != strlen(until))
+		return -EINVAL;
+	n = snprintf(xml, sizeof(xml),
+		     "<Retention><Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
+		     mode, until);
+	if (n < 0 || (size_t)n >= sizeof(xml))
+		return -EINVAL;
+	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+	return rc ? rc : perform(c, &r, &resp, st);
+}

@@ -212,6 +212,10 @@ int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, 
 int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char *key, int on,
 			     struct s3_status *st);
 
+/* PutObjectRetention: mode "GOVERNANCE"/"COMPLIANCE" until (ISO 8601). */
+int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
+			    const char *mode, const char *until, struct s3_status *st);
+
 /* GetObjectLockConfiguration: *enabled 1 when ObjectLockEnabled is
  * Enabled; mode/days/years of the bucket's default retention, when it has
  * one ("" and 0 otherwise). A bucket without Object Lock is 0 with

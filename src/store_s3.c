@@ -493,6 +493,63 @@ static int s3_mpu_part_op(void *ctx, const struct target *t, const char *upload_
 	return logged(rc, "UploadPart", t->bucket->name, t->key, &st);
 }
 
+/* ---- Object Lock of multipart uploads ----
+ *
+ * S3 applies the lock headers of CreateMultipartUpload to the object;
+ * Ceph RGW (16.x) drops them. As for tags above: the first completion of
+ * each bucket looks (HEAD); a server that dropped them gets
+ * PutObjectRetention after every completion from then on. */
+
+static pthread_mutex_t mpu_lock_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const struct bucket_conf *b;
+	int state;
+} mpu_lock[MPU_TAGS_SLOTS];
+
+static void mpu_lock_ensure(const struct target *t)
+{
+	const struct bucket_conf *b = t->bucket;
+	struct s3_obj_info info;
+	struct s3_status st;
+	char until[CONNECTOR_DATE_LEN];
+	int *state = NULL, known = MPU_TAGS_UNKNOWN, rc;
+
+	pthread_mutex_lock(&mpu_lock_lock);
+	for (size_t i = 0; i < MPU_TAGS_SLOTS && !state; i++)
+		if (mpu_lock[i].b == b || !mpu_lock[i].b) {
+			mpu_lock[i].b = b;
+			state = &mpu_lock[i].state;
+		}
+	known = state ? *state : MPU_TAGS_UNKNOWN;
+	pthread_mutex_unlock(&mpu_lock_lock);
+	if (known == MPU_TAGS_KEPT)
+		return;
+	if (known == MPU_TAGS_UNKNOWN) {
+		rc = s3_head_object(b->client, b->name, t->key, &info, &st);
+		if (rc < 0) {
+			logged(rc, "HeadObject", b->name, t->key, &st);
+			return;
+		}
+		pthread_mutex_lock(&mpu_lock_lock);
+		if (state && *state == MPU_TAGS_UNKNOWN) {
+			*state = info.lock_mode[0] ? MPU_TAGS_KEPT : MPU_TAGS_DROPPED;
+			if (!info.lock_mode[0])
+				log_warn("bucket %s: the server ignores Object Lock headers on multipart "
+					 "uploads; their retention is set with PutObjectRetention after "
+					 "completion",
+					 b->name);
+		}
+		pthread_mutex_unlock(&mpu_lock_lock);
+		if (info.lock_mode[0])
+			return;
+	}
+	connector_date(time(NULL) + (time_t)b->retention_s, until);
+	rc = s3_put_object_retention(b->client, b->name, t->key, b->object_lock, until, &st);
+	if (rc < 0)
+		log_error("bucket=%s key=%s: uploaded, but its retention could not be set (%s)",
+			  b->name, t->key, strerror(-rc));
+}
+
 static int s3_mpu_complete_op(void *ctx, const struct target *t, const char *upload_id,
 			      const struct s3_part *parts, size_t nparts, char *etag,
 			      size_t etaglen)
@@ -504,6 +561,8 @@ static int s3_mpu_complete_op(void *ctx, const struct target *t, const char *upl
 		retired_clear(t->bucket->name, t->key);
 		if (t->bucket->tags)
 			mpu_tags_ensure(t);
+		if (t->bucket->object_lock && t->bucket->retention_s > 0)
+			mpu_lock_ensure(t);
 	}
 	return logged(rc, "CompleteMultipartUpload", t->bucket->name, t->key, &st);
 }
