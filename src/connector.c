@@ -160,7 +160,7 @@ static int disposition(const char *name, char *out, size_t len)
 int connector_direct_url(const struct bucket_conf *b, const char *key, long expires_s,
 			 const char *filename, const char *content_type, char *url, size_t len)
 {
-	char q[4096] = "", disp[2200];
+	char q[8192] = "", disp[2200];
 	int rc;
 
 	if (expires_s < SIGV4_PRESIGN_MIN_S || expires_s > SIGV4_PRESIGN_MAX_S)
@@ -282,7 +282,9 @@ int connector_archive(const struct bucket_conf *b, const char *key, long long pa
 		if (rc < 0)
 			return why(rc, "CopyObject", &st, msg, msglen);
 	} else {
-		long long ps = part_size;
+		/* Parts of at least CONNECTOR_COPY_PART_MIN: no byte passes
+		 * through here, and S3 bills per request. */
+		long long ps = part_size < CONNECTOR_COPY_PART_MIN ? CONNECTOR_COPY_PART_MIN : part_size;
 		if ((info.size + ps - 1) / ps > 10000)
 			ps = (info.size + 9999) / 10000;
 		rc = copy_opts_multipart(b, key, &info, meta, &nmeta, tagbuf, sizeof(tagbuf), &st);

@@ -19,6 +19,7 @@
 #define CONNECTOR_DATE_LEN 21 /* "2026-12-03T04:00:00Z" and the NUL */
 /* CopyObject's limit: larger objects are archived by UploadPartCopy. */
 #define CONNECTOR_COPY_MAX (5LL * 1024 * 1024 * 1024)
+#define CONNECTOR_COPY_PART_MIN (128LL * 1024 * 1024)
 
 /* t as "2026-12-03T04:00:00Z". */
 void connector_date(time_t t, char out[CONNECTOR_DATE_LEN]);
@@ -61,7 +62,8 @@ int connector_direct_url(const struct bucket_conf *b, const char *key, long expi
 
 /* Moves key into b's archive_storage_class: CopyObject onto itself (of
  * the version just looked at, metadata and tags kept), or UploadPartCopy
- * in parts of part_size past CONNECTOR_COPY_MAX. Object Lock buckets give
+ * in parts of part_size (at least CONNECTOR_COPY_PART_MIN, at most 10000
+ * parts) past CONNECTOR_COPY_MAX. Object Lock buckets give
  * the new version their retention. Returns 0 when moved, 1 when it was in
  * that class already; -ENOTSUP when the bucket has no archive class. */
 int connector_archive(const struct bucket_conf *b, const char *key, long long part_size,
