@@ -69,6 +69,10 @@ struct config {
 	int max_retries;         /* default 8 */
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */
+	char *fallback_dir;      /* read-through during cutover; NULL: none */
+	int fallback_upload;     /* fallback files read are uploaded; default 0 */
+	double price_put;        /* USD per 1000 PUT/COPY/POST/LIST; default 0.005 */
+	double price_get;        /* USD per 1000 GET/HEAD/other; default 0.0004 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	struct bucket_conf *buckets;
 	size_t nbuckets;

@@ -14,6 +14,7 @@
 #include "creds.h"
 #include "fs.h"
 #include "log.h"
+#include "migrate.h"
 #include "reaper.h"
 #include "s3_client.h"
 
@@ -24,6 +25,8 @@ static void usage(FILE *f)
 		"       s3csfs reap -o conf=FILE [--dry-run] [--max-age=DURATION]\n"
 		"       s3csfs check -o conf=FILE\n"
 		"       s3csfs stats MOUNTPOINT [--prometheus]\n"
+		"       s3csfs migrate --from DIR -o conf=FILE [--parallel N] [--dry-run]\n"
+		"                      [--limit-rate RATE] [--delete-source]\n"
 		"       s3csfs --version | --help\n"
 		"\n"
 		"Mounts an S3 content store (see s3csfs(8), s3csfs.conf(5)).\n"
@@ -114,7 +117,26 @@ static int load(const char *conf, struct config *cfg, int quick)
 		config_free(cfg);
 		return -1;
 	}
+	stats_set_prices(cfg->price_put, cfg->price_get);
 	return 0;
+}
+
+/* s3csfs migrate (src/migrate.c). */
+static int cmd_migrate(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	int rc;
+
+	log_init(1, LOG_LVL_WARN);
+	rc = load(conf, &cfg, 0);
+	free(conf);
+	if (rc < 0)
+		return 2;
+	rc = migrate_main(&cfg, argc, argv);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
 }
 
 static int cmd_reap(int argc, char **argv)
@@ -358,6 +380,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 1, argv + 1);
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
 
 	drop_source(&argc, argv);
 	conf = take_conf_option(argc, argv);
