@@ -149,14 +149,18 @@ int etag_digest_update(struct etag_digest *d, const void *buf, size_t len)
 	return 0;
 }
 
-int etag_digest_final(struct etag_digest *d, const char *etag)
+int etag_digest_final(struct etag_digest *d, const char *etag, char *got, size_t gotlen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	char hex[33], want[S3_ETAG_MAX];
 	int rc = -EBADMSG;
 
+	if (got && gotlen)
+		got[0] = '\0';
 	if (d->fed != d->size) {
+		if (got)
+			snprintf(got, gotlen, "%lld bytes", d->fed);
 		etag_digest_free(d);
 		return -EBADMSG;
 	}
@@ -164,6 +168,8 @@ int etag_digest_final(struct etag_digest *d, const char *etag)
 		if (EVP_DigestFinal_ex(d->whole, md, &len) && len == 16) {
 			s3_md5_hex(md, hex);
 			rc = strncasecmp(hex, etag, 32) == 0 ? 0 : -EBADMSG;
+			if (got)
+				snprintf(got, gotlen, "%s", hex);
 		}
 		etag_digest_free(d);
 		return rc;
@@ -178,6 +184,8 @@ int etag_digest_final(struct etag_digest *d, const char *etag)
 		snprintf(want, sizeof(want), "%s-%d", hex, d->nparts);
 		if (strcasecmp(want, etag) == 0)
 			rc = 0;
+		if (got && (c == 0 || rc == 0))
+			snprintf(got, gotlen, "%s", want);
 	}
 	etag_digest_free(d);
 	return rc;

@@ -38,8 +38,9 @@ int etag_digest_init(struct etag_digest *d, const char *etag, long long size,
 		     long long part_size);
 int etag_digest_update(struct etag_digest *d, const void *buf, size_t len);
 /* 0: the bytes fed are the object; -EBADMSG: they are not (or their
- * count is not size). Frees what init took either way. */
-int etag_digest_final(struct etag_digest *d, const char *etag);
+ * count is not size), and got (when given) has the ETag the bytes make
+ * (with the first part size tried). Frees what init took either way. */
+int etag_digest_final(struct etag_digest *d, const char *etag, char *got, size_t gotlen);
 void etag_digest_free(struct etag_digest *d);
 
 /* Does what S3 reports (info: size, ETag) match the source, of size bytes

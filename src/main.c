@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "creds.h"
 #include "fs.h"
+#include "audit.h"
 #include "log.h"
 #include "migrate.h"
 #include "reaper.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 		"       s3csfs stats MOUNTPOINT [--prometheus]\n"
 		"       s3csfs migrate --from DIR -o conf=FILE [--parallel N] [--dry-run]\n"
 		"                      [--limit-rate RATE] [--delete-source]\n"
+		"       s3csfs audit -o conf=FILE --urls FILE|- [--bucket NAME] [--verify] [--json]\n"
 		"       s3csfs --version | --help\n"
 		"\n"
 		"Mounts an S3 content store (see s3csfs(8), s3csfs.conf(5)).\n"
@@ -134,6 +136,24 @@ static int cmd_migrate(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	rc = migrate_main(&cfg, argc, argv);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+/* s3csfs audit (src/audit.c). */
+static int cmd_audit(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	int rc;
+
+	log_init(1, LOG_LVL_ERROR);
+	rc = load(conf, &cfg, 0);
+	free(conf);
+	if (rc < 0)
+		return 2;
+	rc = audit_main(&cfg, argc, argv);
 	clients_free(&cfg);
 	config_free(&cfg);
 	return rc;
@@ -382,6 +402,8 @@ int main(int argc, char **argv)
 		return cmd_stats(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 
 	drop_source(&argc, argv);
 	conf = take_conf_option(argc, argv);

@@ -147,7 +147,7 @@ static int check_stored(struct migrate *m, const struct target *t, int fd, long 
 		etag_digest_free(&d);
 		return rc;
 	}
-	rc = etag_digest_final(&d, info->etag);
+	rc = etag_digest_final(&d, info->etag, NULL, 0);
 	if (rc < 0) {
 		snprintf(msg, msglen, "%s/%s already holds other bytes of the same size (ETag %s); "
 			 "not overwritten", t->bucket->name, t->key, info->etag);
