@@ -317,6 +317,10 @@ static void record_failure(struct run *r, const char *path, const char *msg)
 	char line[PATH_MAX + 512];
 
 	snprintf(line, sizeof(line), "%s: %s", path, msg);
+	/* A name may hold control characters: never send them to a terminal. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	fprintf(stderr, "%ss3csfs migrate: FAILED %s\n", r->total_files >= 0 ? "\r\033[K" : "",
 		line);
 	atomic_fetch_add(&r->failed, 1);
