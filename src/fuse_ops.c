@@ -186,10 +186,13 @@ static void node_unref(struct fs *fs, struct node *n)
 	}
 }
 
+static void node_attrs_reset(struct node *n, int from_list);
+
 static void node_set_absent(struct fs *fs, const char *path)
 {
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
+		node_attrs_reset(n, 0); /* a file made here later starts afresh */
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
 		n->absent_until = now_s() + fs->cfg->negative_timeout;
@@ -218,6 +221,7 @@ static void node_forget(struct fs *fs, const char *path)
 	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
 	if (n && !n->w && n->type != NODE_DIR) {
+		node_attrs_reset(n, 0);
 		n->type = NODE_ABSENT;
 		n->absent_until = 0;
 		n->stale_pages = 1; /* ours, written through the kernel */

@@ -49,6 +49,14 @@ def renameat2(a, b, flags):
     if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
+def fallocate(path):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        if libc.fallocate(fd, 0, ctypes.c_long(0), ctypes.c_long(4096)) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+    finally:
+        os.close(fd)
 try:
     eval(sys.argv[1])
     print("OK")
@@ -232,6 +240,8 @@ check_eq "errno: RENAME_EXCHANGE" "EINVAL" "$(errno_of "renameat2('$M/e/f', '$M/
 check_eq "errno: RENAME_NOREPLACE onto a file" "EEXIST" \
 	"$(touch "$M/e/h" && errno_of "renameat2('$M/e/f', '$M/e/h', 1)")"
 check_eq "errno: readlink of a file" "EINVAL" "$(errno_of "os.readlink('$M/e/f')")"
+check_eq "errno: fallocate (EOPNOTSUPP, ENOTSUP on Linux)" "ENOTSUP" \
+	"$(errno_of "fallocate('$M/e/f')")"
 check_eq "errno: chown: accepted" "OK" "$(errno_of "os.chown('$M/e/f', os.getuid(), os.getgid())")"
 umount_fs "$M"
 
