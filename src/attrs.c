@@ -122,3 +122,41 @@ int attrs_is_link(const struct attrs *a)
 {
 	return (a->have & ATTR_MODE) && S_ISLNK(a->mode);
 }
+
+void attrs_state_reset(struct attrs_state *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void attrs_state_changed(struct attrs_state *s)
+{
+	s->gen++;
+}
+
+int attrs_state_dirty(const struct attrs_state *s)
+{
+	return s->gen != s->saved_gen;
+}
+
+unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default,
+			      struct attrs *out)
+{
+	*out = s->a;
+	if (!(out->have & ATTR_MTIME)) {
+		out->mtime_s = (long long)mtime_default;
+		out->mtime_ns = 0;
+		out->have |= ATTR_MTIME;
+	}
+	if (!(out->have & ATTR_MODE)) {
+		out->mode = S_IFREG | 0644;
+		out->have |= ATTR_MODE;
+	}
+	return s->gen;
+}
+
+void attrs_state_stored(struct attrs_state *s, unsigned gen)
+{
+	/* Generations only grow (modulo wrap): never step back. */
+	if ((int)(gen - s->saved_gen) > 0)
+		s->saved_gen = gen;
+}

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "s3_client.h"
 
@@ -54,5 +55,28 @@ int attrs_parse_time(const char *s, long long *sec, long *nsec);
 
 /* Whether a describes a symbolic link. */
 int attrs_is_link(const struct attrs *a);
+
+/* A file's attributes as a mount keeps them: a, what S3 holds plus what
+ * was changed here (utimens, chmod); gen counts those changes, saved_gen
+ * is the last one an upload or copy stored. The caller locks. */
+struct attrs_state {
+	struct attrs a;
+	unsigned gen, saved_gen;
+};
+
+/* Nothing known, nothing changed. */
+void attrs_state_reset(struct attrs_state *s);
+/* s->a was changed here: the next upload or copy must store it. */
+void attrs_state_changed(struct attrs_state *s);
+/* A change made here is not stored yet. */
+int attrs_state_dirty(const struct attrs_state *s);
+/* What an upload or copy stores now, in *out: s->a, with mtime_default
+ * (the file's own time: its close, or S3's Last-Modified) where no mtime
+ * was set, and S_IFREG|0644 where no mode was. Returns the generation to
+ * hand to attrs_state_stored once that request has succeeded. */
+unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default,
+			      struct attrs *out);
+/* S3 holds generation gen now; a change made since stays dirty. */
+void attrs_state_stored(struct attrs_state *s, unsigned gen);
 
 #endif

@@ -62,11 +62,9 @@ struct node {
 	int stale_pages;     /* the kernel's pages are not the object's */
 	struct writer *w;    /* open for writing, or upload pending */
 	/* NODE_FILE attributes (attrs.h): read from the object's metadata,
-	 * or set here (utimens, chmod, symlink). attrs_gen counts the changes
-	 * made here, attrs_saved_gen the last one S3 holds: they differ while
-	 * a change waits for the next upload, rename or the unmount. */
-	struct attrs attrs;
-	unsigned attrs_gen, attrs_saved_gen;
+	 * or set here (utimens, chmod, symlink); a change made here waits
+	 * (attrs_state_dirty) for the next upload, rename or the unmount. */
+	struct attrs_state attrs;
 	int attrs_from_list; /* known from a listing only: metadata unread */
 	char *link;          /* a symbolic link's target, once read */
 };
@@ -284,7 +282,7 @@ static void fill_stat(const struct node *n, struct stat *st)
 		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
 	} else {
 		long long size = n->w ? n->w->size : n->size;
-		const struct attrs *a = &n->attrs;
+		const struct attrs *a = &n->attrs.a;
 		/* Modes are stored (chmod), owners are the mount's. */
 		if (attrs_is_link(a))
 			st->st_mode = S_IFLNK | 0777;
@@ -307,8 +305,7 @@ static void fill_stat(const struct node *n, struct stat *st)
  * until its metadata is read.  Locked. */
 static void node_attrs_reset(struct node *n, int from_list)
 {
-	memset(&n->attrs, 0, sizeof(n->attrs));
-	n->attrs_gen = n->attrs_saved_gen = 0;
+	attrs_state_reset(&n->attrs);
 	n->attrs_from_list = from_list;
 	free(n->link);
 	n->link = NULL;
@@ -318,9 +315,9 @@ static void node_attrs_reset(struct node *n, int from_list)
  * and not yet stored win.  Locked. */
 static void node_read_attrs(struct node *n, const struct s3_obj_info *info)
 {
-	if (!n->w && n->attrs_gen == n->attrs_saved_gen) {
+	if (!n->w && !attrs_state_dirty(&n->attrs)) {
 		node_attrs_reset(n, 0);
-		attrs_from_info(info, &n->attrs);
+		attrs_from_info(info, &n->attrs.a);
 	}
 	n->attrs_from_list = 0;
 }
@@ -1665,8 +1662,9 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	time_t mtime = n->mtime;
 	/* The attributes travel with the copy: changed here and not yet
 	 * stored (rsync's utimens after close), they replace the metadata. */
-	struct attrs attrs = n->attrs;
-	int attrs_dirty = n->attrs_gen != n->attrs_saved_gen;
+	struct attrs attrs, kept = n->attrs.a;
+	attrs_state_snapshot(&n->attrs, n->mtime, &attrs);
+	int attrs_dirty = attrs_state_dirty(&n->attrs);
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 	/* Directories are key prefixes: mv(1) copies them file by file. */
@@ -1691,6 +1689,8 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	if (size > 5LL << 30 || tf.bucket->client != tt.bucket->client)
 		return -EXDEV;
 	rc = copy_with_attrs(fs, &tf, &tt, &attrs, attrs_dirty, etag, sizeof(etag));
+	if (!attrs_dirty && tt.bucket->key_layout != KEY_LAYOUT_FLAT)
+		attrs = kept; /* the metadata was copied as it was */
 	if (rc == 0)
 		rc = fs->store.ops->remove(fs->store.ctx, &tf);
 	if (rc < 0)
@@ -1710,7 +1710,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		node_set_file(fs, n, size, etag, mtime, NULL);
 		if (!n->w) {
 			node_attrs_reset(n, 0);
-			n->attrs = attrs; /* now stored with the copy */
+			n->attrs.a = attrs; /* what the copy stored */
 		}
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -1784,8 +1784,8 @@ static int change_attrs(const char *fpath, void (*set)(struct attrs *, const voi
 		return rc;
 	pthread_mutex_lock(&fs->lock);
 	if (n->type == NODE_FILE) {
-		set(&n->attrs, arg);
-		n->attrs_gen++;
+		set(&n->attrs.a, arg);
+		attrs_state_changed(&n->attrs);
 	}
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
@@ -1877,7 +1877,7 @@ static int op_symlink(const char *target, const char *flink)
 	if (n && !n->w) {
 		node_set_file(fs, n, (long long)body.len, etag, now.tv_sec, NULL);
 		node_attrs_reset(n, 0);
-		n->attrs = a;
+		n->attrs.a = a;
 		n->link = strdup(target); /* NULL: read back when asked */
 		node_mark_parents(fs, path);
 	}
@@ -1901,7 +1901,7 @@ static int op_readlink(const char *fpath, char *buf, size_t size)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
-	int islink = n->type == NODE_FILE && attrs_is_link(&n->attrs);
+	int islink = n->type == NODE_FILE && attrs_is_link(&n->attrs.a);
 	if (islink && n->link)
 		snprintf(buf, size, "%s", n->link);
 	int known = islink && n->link;
@@ -1921,7 +1921,7 @@ static int op_readlink(const char *fpath, char *buf, size_t size)
 	snprintf(buf, size, "%s", target);
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, path);
-	if (n && n->type == NODE_FILE && attrs_is_link(&n->attrs) && !n->link)
+	if (n && n->type == NODE_FILE && attrs_is_link(&n->attrs.a) && !n->link)
 		n->link = strdup(target);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
@@ -2200,7 +2200,7 @@ static void save_unsaved_attrs(struct fs *fs)
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < NODE_HASH; i++)
 		for (struct node *nd = fs->table[i]; nd; nd = nd->hnext) {
-			if (nd->type != NODE_FILE || nd->w || nd->attrs_gen == nd->attrs_saved_gen)
+			if (nd->type != NODE_FILE || nd->w || !attrs_state_dirty(&nd->attrs))
 				continue;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
@@ -2225,8 +2225,7 @@ out:
 		pthread_mutex_lock(&fs->lock);
 		nd = node_find(fs, paths[i]);
 		if (nd && nd->type == NODE_FILE && !nd->w) {
-			a = nd->attrs;
-			gen = nd->attrs_gen;
+			gen = attrs_state_snapshot(&nd->attrs, nd->mtime, &a);
 		} else {
 			rc = -ENOENT;
 		}
@@ -2237,7 +2236,7 @@ out:
 			saved++;
 			pthread_mutex_lock(&fs->lock);
 			if ((nd = node_find(fs, paths[i])))
-				nd->attrs_saved_gen = gen;
+				attrs_state_stored(&nd->attrs, gen);
 			pthread_mutex_unlock(&fs->lock);
 		} else if (rc != -ENOENT) {
 			log_warn("unmount: the times/mode set on %s are not stored: %s", paths[i],

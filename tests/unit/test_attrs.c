@@ -110,6 +110,39 @@ START_TEST(to_meta_round_trip)
 }
 END_TEST
 
+/* The writer's protocol: snapshot, upload, stored; a change made while the
+ * upload ran stays dirty. */
+START_TEST(state_generations)
+{
+	struct attrs_state st;
+	struct attrs a;
+	unsigned gen;
+
+	attrs_state_reset(&st);
+	ck_assert(!attrs_state_dirty(&st));
+	gen = attrs_state_snapshot(&st, 1000, &a);
+	ck_assert_uint_eq(a.have, ATTR_MTIME | ATTR_MODE);
+	ck_assert_int_eq(a.mtime_s, 1000);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0644);
+
+	st.a.mtime_s = 5;
+	st.a.mtime_ns = 6;
+	st.a.have |= ATTR_MTIME;
+	attrs_state_changed(&st);
+	ck_assert(attrs_state_dirty(&st));
+	gen = attrs_state_snapshot(&st, 1000, &a);
+	ck_assert_int_eq(a.mtime_s, 5);
+	ck_assert_int_eq(a.mtime_ns, 6);
+	attrs_state_changed(&st); /* chmod while the upload runs */
+	attrs_state_stored(&st, gen);
+	ck_assert(attrs_state_dirty(&st));
+	attrs_state_stored(&st, attrs_state_snapshot(&st, 1000, &a));
+	ck_assert(!attrs_state_dirty(&st));
+	attrs_state_stored(&st, gen); /* a late, older completion */
+	ck_assert(!attrs_state_dirty(&st));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("attrs");
@@ -120,6 +153,7 @@ int main(void)
 	tcase_add_test(tc, parse_times);
 	tcase_add_test(tc, from_s3fs_objects);
 	tcase_add_test(tc, to_meta_round_trip);
+	tcase_add_test(tc, state_generations);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
