@@ -120,6 +120,22 @@ for mode in sync async; do
 	check_eq "$mode: mv: nothing on stderr" "" "$(cat "$WORK/mv.err")"
 	check "$mode: mv: the old name is gone" test ! -e "$M/$T/cp/d2"
 	check "$mode: mv: the file under the new name" cmp "$M/$T/cp/d/x.bin" "$M/$T/cp/d3/x.bin"
+	# From outside: a file with a user.* attribute the mount does not store.
+	echo outside > "$WORK/xa-$mode"
+	xa_files=0
+	if setfattr -n user.origin -v here "$WORK/xa-$mode" 2> /dev/null; then
+		cp -a "$WORK/xa-$mode" "$M/$T/cp/xa1" 2> "$WORK/cpx.err"
+		check_eq "$mode: cp -a of a file with user.origin into the mount: exit 0, silent" "0:" \
+			"$?:$(cat "$WORK/cpx.err")"
+		cp -a "$WORK/xa-$mode" "$WORK/xa2-$mode"
+		mv "$WORK/xa2-$mode" "$M/$T/cp/xa2" 2> "$WORK/mvx.err"
+		check_eq "$mode: mv of a file with user.origin into the mount: exit 0, silent" "0:" \
+			"$?:$(cat "$WORK/mvx.err")"
+		check_eq "$mode: mv: the bytes" "outside" "$(cat "$M/$T/cp/xa2")"
+		xa_files=2
+	else
+		echo "# $WORK has no user xattrs: cp -a/mv of a file carrying one not tried"
+	fi
 	check_eq "$mode: setfattr user.s3csfs.*: accepted" "OK" \
 		"$(errno_of "os.setxattr('$M/$T/cp/d/x.bin', 'user.s3csfs.key', b'x')")"
 	check_eq "$mode: user.s3csfs.key unchanged by it" "$T/cp/d/x.bin" \
@@ -156,7 +172,7 @@ for mode in sync async; do
 	copies=$(proxy_op CopyObject)
 	# Files whose times were set after their last upload: t2, and the
 	# links tar and cp -a made (lutimes after the link's PutObject). Times
-	# set before close() (tar's and cp -a's files, t3) go with the upload
+	# set before close() (tar's, cp -a's and mv's files, t3) go with the upload
 	# once the writer sends the node's attributes (UPLOAD_CARRIES_ATTRS=1);
 	# until then the unmount stores them too.
 	if [ "${UPLOAD_CARRIES_ATTRS:-0}" = 1 ]; then
@@ -164,7 +180,8 @@ for mode in sync async; do
 		check_eq "$mode: upload path: mtime in the PutObject" "$(stat -c %.9Y "$WORK/t3-$mode.bin")" \
 			"$(meta "$T/t3.bin" mtime)"
 	else
-		check_eq "$mode: unmount stores the attributes set after the upload" "8" "$copies"
+		check_eq "$mode: unmount stores the attributes set after the upload" \
+			"$((8 + xa_files))" "$copies"
 	fi
 	check_eq "$mode: times set after close stored at unmount" "$(date -d '2019-03-04 05:06:07' +%s)" \
 		"$(meta "$T/t2.bin" mtime)"
