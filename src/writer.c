@@ -913,8 +913,9 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	pthread_mutex_lock(&w->lock);
 	if (rc == 0) {
 		w->up = up;
-		if (cache_rename(fs->cache, w->ce, tt) < 0)
-			log_warn("cache: cannot rename the file of %s: %s", to, strerror(errno));
+		int cr = cache_rename(fs->cache, w->ce, tt);
+		if (cr < 0)
+			log_warn("cache: cannot rename the file of %s: %s", to, strerror(-cr));
 		w->target = *tt;
 		w->exclusive = 0;
 		w->stored = (!dirty && stored) || dst_exists;
