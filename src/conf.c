@@ -138,6 +138,7 @@ static const char *const general_keys[] = {
 	"reaper_interval",  "reaper_max_age", "attr_timeout",	  "negative_timeout",
 	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
 	"write_ahead",	    "empty_file_delay",
+	"mount_timeout",
 	NULL,
 };
 
@@ -153,6 +154,7 @@ static const char *const bucket_keys[] = {
 	"key_prefix",	"key_layout",	  "storage_class", "sse",  "sse_kms_key_id",
 	"tags",		"on_delete",	  "endpoint",	  "region", "addressing",
 	"access_key",	"secret_key",	  "session_token", "ca_bundle", "insecure",
+	"exclusive_create",
 	NULL,
 };
 
@@ -765,6 +767,10 @@ static int parse_general(struct ctx *c)
 	if (get_ms(c, sec, "connect_timeout", 100, 10 * MIN_MS, &ms) < 0)
 		return -1;
 	cfg->connect_timeout_ms = (long)ms;
+	ms = cfg->mount_timeout_ms;
+	if (get_ms(c, sec, "mount_timeout", SEC_MS, 10 * MIN_MS, &ms) < 0)
+		return -1;
+	cfg->mount_timeout_ms = (long)ms;
 
 	if (cfg->read_ahead > cfg->cache_max_size) {
 		char a[32], b[32];
@@ -1336,6 +1342,11 @@ static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, i
 	}
 	if ((v = val(c, sec, "on_delete")) && parse_on_delete(c, sec, v, b) < 0)
 		return -1;
+	static const char *const excl_modes[] = { "best_effort", "strict", NULL };
+	int excl = EXCL_BEST_EFFORT;
+	if (get_enum(c, sec, "exclusive_create", excl_modes, &excl) < 0)
+		return -1;
+	b->exclusive_create = excl == 1 ? EXCL_STRICT : EXCL_BEST_EFFORT;
 	return parse_conn(c, sec, own);
 }
 
@@ -1508,6 +1519,7 @@ static void defaults(struct config *cfg)
 		.max_retries = 8,
 		.retry_max_ms = 60000,
 		.connect_timeout_ms = 5000,
+		.mount_timeout_ms = 10000,
 		.s3 = { .path_style = -1, .insecure = -1 },
 	};
 }

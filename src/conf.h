@@ -29,6 +29,11 @@ struct s3_conn_conf {
 
 struct s3_client; /* runtime, from s3_client.h */
 
+/* What O_EXCL means where the server ignores If-None-Match: * (see
+ * preflight.h): best_effort: a HEAD before the PUT (a create by another
+ * host between the two is not seen); strict: the mount is refused. */
+enum exclusive_create { EXCL_BEST_EFFORT = 0, EXCL_STRICT };
+
 struct bucket_conf {
 	char *id;            /* NAME of [bucket:NAME] */
 	char *name;          /* the S3 bucket */
@@ -45,7 +50,9 @@ struct bucket_conf {
 	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
 	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
 	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
+	enum exclusive_create exclusive_create; /* default best_effort */
 	struct s3_client *client; /* set by the daemon after loading */
+	int cond_write;      /* enum cond_write (preflight.h), set by its probe */
 };
 
 struct config {
@@ -71,6 +78,7 @@ struct config {
 	int max_retries;         /* default 8 */
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */
+	long mount_timeout_ms;   /* the mount's wait for S3 to answer; default 10000 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	struct bucket_conf *buckets;
 	size_t nbuckets;

@@ -1409,12 +1409,13 @@ static void op_destroy(void *private_data)
 	if (!fs)
 		return;
 	notify_stopping();
+	s3_client_deadline(S3_UNMOUNT_GRACE_MS); /* the whole unmount within 30 s */
 	housekeeping_stop(fs->hk);
 	/* Delayed uploads (new empty files, retries) go now; background
 	 * uploads get 30 s to finish before the daemon goes; what a dead
 	 * server keeps from landing stays journaled for the next start. */
 	writer_sched_flush(fs);
-	for (int i = 0; i < 300 && (pending = fs_pending_uploads()) > 0; i++) {
+	for (int i = 0; !s3_client_past_deadline() && (pending = fs_pending_uploads()) > 0; i++) {
 		if (i % 10 == 0)
 			log_info("unmount: waiting for %ld pending upload(s)", pending);
 		usleep(100000);

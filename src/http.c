@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -30,6 +31,44 @@ struct http_pool {
 	struct handle *idle;
 	int nidle;
 };
+
+/* The end of every transfer of the process (CLOCK_MONOTONIC ms; 0: none). */
+static long long deadline_ms;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void http_set_deadline(long long ms)
+{
+	__atomic_store_n(&deadline_ms, ms < 0 ? 0 : mono_ms() + ms, __ATOMIC_RELAXED);
+}
+
+long long http_deadline_left_ms(void)
+{
+	long long d = __atomic_load_n(&deadline_ms, __ATOMIC_RELAXED), left;
+
+	if (!d)
+		return -1;
+	left = d - mono_ms();
+	return left > 0 ? left : 0;
+}
+
+/* libcurl calls this about once a second even while nothing moves, so a
+ * stalled transfer ends within a second of the deadline. */
+static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)userp;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return http_deadline_left_ms() == 0;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -387,6 +426,8 @@ static int map_curl_error(CURLcode rc)
 		return -ECONNRESET;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -ECANCELED;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
@@ -425,9 +466,14 @@ int http_perform(struct http_pool *pool, const char *method, const char *url,
 	CURL *c;
 	CURLcode rc;
 	int has_body = body && body->kind != HTTP_BODY_NONE;
+	long long left = http_deadline_left_ms();
 
 	memset(resp, 0, sizeof(*resp));
 	resp->content_length = -1;
+	if (left == 0) {
+		snprintf(resp->error, sizeof(resp->error), "shutting down: no more requests");
+		return -ECANCELED;
+	}
 	if (sink) {
 		sink->len = 0;
 		if (sink->kind == HTTP_SINK_MEM && sink->owned) {
@@ -456,8 +502,12 @@ int http_perform(struct http_pool *pool, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, pool->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, pool->opts.low_speed_time_s);
-	if (pool->opts.timeout_ms > 0)
+	if (pool->opts.timeout_ms > 0 && (left < 0 || left > pool->opts.timeout_ms))
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, pool->opts.timeout_ms);
+	else if (left > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	/* Large buffers: fewer syscalls and callbacks on big objects. */

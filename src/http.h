@@ -77,12 +77,20 @@ struct http_response {
 /* Sends one request. Returns 0 when an HTTP response arrived (any status:
  * look at resp->status), or a negative errno for a transport failure:
  * -ETIMEDOUT, -ECONNREFUSED, -ECONNRESET, -EHOSTUNREACH, -EPROTO (malformed
- * reply), -EMSGSIZE (body over the sink's cap), -EIO (reading the body
+ * reply), -ECANCELED (past http_set_deadline), -EMSGSIZE (body over the sink's cap), -EIO (reading the body
  * source or writing the sink failed), -ENOMEM. resp->error says more.
  * method is "GET", "HEAD", "PUT", "POST" or "DELETE". */
 int http_perform(struct http_pool *pool, const char *method, const char *url,
 		 const struct curl_slist *headers, const struct http_body *body,
 		 struct http_sink *sink, struct http_response *resp);
+
+/* Ends every transfer of the process ms from now (ms < 0: no end, the
+ * default): a transfer still running then is aborted within about a
+ * second, and http_perform fails at once from then on; both give
+ * -ECANCELED (not transient). For a bounded mount and unmount. */
+void http_set_deadline(long long ms);
+/* ms left until that end: -1 if none is set, 0 once it has come. */
+long long http_deadline_left_ms(void);
 
 /* Whether a transport errno from http_perform is worth a retry. */
 int http_error_is_transient(int err);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -14,6 +15,7 @@
 #include "creds.h"
 #include "fs.h"
 #include "log.h"
+#include "preflight.h"
 #include "reaper.h"
 #include "s3_client.h"
 
@@ -86,6 +88,18 @@ static int has_flag(int argc, char **argv, const char *flag)
 	return 0;
 }
 
+/* The config file's secrets, redacted from every log line from now on
+ * (the S3 client registers those of the other sources per request). */
+static void register_secrets(const struct config *cfg)
+{
+	log_add_secret(cfg->s3.secret_key);
+	log_add_secret(cfg->s3.session_token);
+	for (size_t i = 0; i < cfg->nbuckets; i++) {
+		log_add_secret(cfg->buckets[i].conn.secret_key);
+		log_add_secret(cfg->buckets[i].conn.session_token);
+	}
+}
+
 /* quick: a user is waiting (check, reap): a dead endpoint must fail in
  * seconds, not after the daemon's minute of retries. */
 static int load(const char *conf, struct config *cfg, int quick)
@@ -101,6 +115,7 @@ static int load(const char *conf, struct config *cfg, int quick)
 		fprintf(stderr, "s3csfs: %s\n", err);
 		return -1;
 	}
+	register_secrets(cfg);
 	if (quick) {
 		if (cfg->max_retries > 1)
 			cfg->max_retries = 1;
@@ -155,6 +170,19 @@ static int cmd_reap(int argc, char **argv)
 	clients_free(&cfg);
 	config_free(&cfg);
 	return rc;
+}
+
+/* check's line on If-None-Match; 1 if it is a failure (strict buckets). */
+static int check_cond_write(const struct bucket_conf *b)
+{
+	char detail[1024];
+	int r = preflight_cond_write_probe(b, detail, sizeof(detail));
+	int fail = r != COND_WRITE_HONOURED && b->exclusive_create == EXCL_STRICT;
+
+	log_redact(detail, sizeof(detail));
+	printf("%s [bucket:%s] conditional writes %s\n",
+	       fail ? "FAIL" : r == COND_WRITE_HONOURED ? "OK  " : "WARN", b->id, detail);
+	return fail;
 }
 
 /* One PUT/GET/DELETE of a small object per bucket, with words to act on. */
@@ -217,6 +245,7 @@ static int cmd_check(int argc, char **argv)
 		printf("%s [bucket:%s] delete%s%s\n", rc ? "FAIL" : "OK  ", b->id, rc ? ": " : "",
 		       rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
 		failures += rc != 0;
+		failures += check_cond_write(b);
 	}
 	clients_free(&cfg);
 	config_free(&cfg);
@@ -333,7 +362,64 @@ static void drop_source(int *argc, char **argv)
 	}
 }
 
+/* A private copy of the arguments: the option handling edits strings in
+ * place and reorders the vector, and argv's own strings are what ps shows.
+ * v is the working vector (room for argc + 1 entries), own the strings to
+ * free. */
+struct arg_copy {
+	char **v;
+	char **own;
+	int n;
+};
+
+static int args_copy(int argc, char **argv, struct arg_copy *a)
+{
+	a->n = argc;
+	a->v = calloc((size_t)argc + 1, sizeof(*a->v));
+	a->own = calloc((size_t)argc + 1, sizeof(*a->own));
+	if (!a->v || !a->own) {
+		free(a->v);
+		free(a->own);
+		return -1;
+	}
+	for (int i = 0; i < argc; i++) {
+		a->own[i] = a->v[i] = strdup(argv[i]);
+		if (!a->v[i]) {
+			for (int j = 0; j < i; j++)
+				free(a->own[j]);
+			free(a->v);
+			free(a->own);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void args_free(struct arg_copy *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->own[i]);
+	free(a->v);
+	free(a->own);
+}
+
+static int mount_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	struct arg_copy a;
+	int rc;
+
+	if (args_copy(argc, argv, &a) < 0) {
+		fprintf(stderr, "s3csfs: out of memory\n");
+		return 1;
+	}
+	rc = mount_main(argc, a.v);
+	args_free(&a);
+	return rc;
+}
+
+static int mount_main(int argc, char **argv)
 {
 	struct config cfg;
 	char *conf;
@@ -368,6 +454,21 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 1;
 	log_init(fg, (enum log_level)cfg.log_level);
+	/* Before fuse_main mounts and daemonizes: mount(8) and systemd see the
+	 * exit status, and nothing is mounted. */
+	char err[2048];
+	rc = preflight_mount(&cfg, err, sizeof(err));
+	if (rc < 0) {
+		log_redact(err, sizeof(err));
+		fprintf(stderr, "s3csfs: cannot mount: %s\n", err);
+		if (!fg)
+			log_error("cannot mount: %s", err);
+		clients_free(&cfg);
+		config_free(&cfg);
+		/* A server not up yet is worth another try (systemd restarts
+		 * on it); the rest needs a person. */
+		return rc == -ETIMEDOUT ? EX_TEMPFAIL : 1;
+	}
 	/* allow_other lets every user in: without default_permissions the
 	 * kernel would not check modes at all. allow_other_unchecked is the
 	 * way to insist. */

@@ -313,8 +313,23 @@ static int s3_error_is_transient(long status, const char *code)
 	       strcmp(code, "RequestTimeTooSkewed") == 0 || strcmp(code, "Throttling") == 0;
 }
 
+void s3_client_deadline(long ms)
+{
+	http_set_deadline(ms);
+}
+
+int s3_client_past_deadline(void)
+{
+	return http_deadline_left_ms() == 0;
+}
+
+/* A backoff wait; it ends early at the deadline (s3_client_deadline). */
 static void sleep_ms(long ms)
 {
+	long long left = http_deadline_left_ms();
+
+	if (left >= 0 && left < ms)
+		ms = (long)left;
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -378,6 +393,9 @@ static int attempt(struct s3_client *c, struct s3_request *r, struct http_respon
 		snprintf(errbuf, errlen, "no usable credentials (%s)", strerror(-rc));
 		return rc;
 	}
+	/* Whatever source they came from, and however often they change. */
+	log_add_secret(creds.secret_key);
+	log_add_secret(creds.session_token);
 	rc = build_url(c, r, url, sizeof(url), path, sizeof(path), host, sizeof(host));
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "request URL too long");
@@ -491,6 +509,8 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 				snprintf(st->request_id, sizeof(st->request_id), "%s",
 					 resp->request_id);
 			}
+			/* A server may echo the request, token and all. */
+			log_redact(st->message, sizeof(st->message));
 			if (st->code[0] && !st->message[0])
 				snprintf(st->message, sizeof(st->message), "%s",
 					 default_message(st->code));
@@ -508,7 +528,7 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 		if (cap > BACKOFF_CAP_MS || cap <= 0)
 			cap = BACKOFF_CAP_MS;
 		long delay = (long)(jitter_rand() % (uint64_t)(cap + 1));
-		if (now_ms() + delay - start > c->retry_max_ms)
+		if (now_ms() + delay - start > c->retry_max_ms || s3_client_past_deadline())
 			break;
 		char sbuf[512];
 		log_debug("retrying %s %s/%s in %ld ms after %s", s3_op_name(r->op),
@@ -516,6 +536,8 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 			  s3_status_str(st, sbuf, sizeof(sbuf)));
 		STAT_ADD(retries, 1);
 		sleep_ms(delay);
+		if (s3_client_past_deadline())
+			break; /* st keeps what the last try got */
 	}
 	/* A read past the end is an answer (0 bytes), not an error. */
 	if (resp->status != 416)

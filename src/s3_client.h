@@ -4,7 +4,9 @@
  * (404 -> -ENOENT, 403 -> -EACCES, 412 -> -EEXIST on conditional PUT and
  * -ESTALE on conditional GET, 409 -> -EEXIST, 400 -> -EINVAL, 5xx and
  * exhausted retries -> -EIO, transport as http.h) and fills *st, when
- * given, with what S3 or the transport said (never a secret); transient
+ * given, with what S3 or the transport said (never a secret: the secret
+ * key and session token of every request are registered with
+ * log_add_secret, and a server's message is redacted); transient
  * failures (5xx, SlowDown, RequestTimeout, BadDigest, 429, connection
  * reset/refused, timeouts) are retried with exponential backoff and full
  * jitter, bounded by max_retries and retry_max_ms; bodies are replayed
@@ -51,6 +53,20 @@ struct s3_client_opts {
 
 struct s3_client *s3_client_new(const struct s3_client_opts *opts, char *err, size_t errlen);
 void s3_client_free(struct s3_client *c);
+
+/* Ends the requests of every client ms from now (ms < 0: lifts that end):
+ * from then on no retry starts, backoff waits stop, a transfer still
+ * running is aborted within about a second, and new requests fail at
+ * once; all with -ECANCELED. For a mount that must answer within
+ * mount_timeout and an unmount that must end within S3_UNMOUNT_GRACE_MS. */
+void s3_client_deadline(long ms);
+/* Whether that end has come. */
+int s3_client_past_deadline(void);
+/* How long an unmount lets requests run: the unmount is documented to
+ * take at most 30 s; of the 4 s left, aborting a transfer takes up to 1 s
+ * and the rest of the teardown (joining workers, closing the cache) well
+ * under one. */
+#define S3_UNMOUNT_GRACE_MS 26000
 
 /* A fixed-credentials provider over a caller-owned struct s3_creds. */
 int s3_creds_static_get(void *ctx, struct s3_creds *out);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "preflight.h"
 #include "sigv4.h"
 #include "store.h"
 
@@ -233,12 +234,32 @@ static int s3_put(void *ctx, const struct target *t, const struct http_body *bod
 	return put_common(t, body, content_md5, 0, meta, nmeta, etag, etaglen);
 }
 
+/* Where the server ignores If-None-Match (the mount's probe, preflight.h),
+ * exclusive_create = best_effort looks first: -EEXIST if the key is taken.
+ * Another host's create between this HEAD and the PUT is not seen. */
+static int create_lookup(const struct target *t)
+{
+	struct s3_obj_info info;
+	struct s3_status st;
+	int rc;
+
+	if (!preflight_create_needs_head(t->bucket))
+		return 0;
+	rc = s3_head_object(t->bucket->client, t->bucket->name, t->key, &info, &st);
+	if (rc == 0)
+		return -EEXIST;
+	return rc == -ENOENT ? 0 : logged(rc, "HeadObject", t->bucket->name, t->key, &st);
+}
+
 static int s3_put_new(void *ctx, const struct target *t, const struct http_body *body,
 		      const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
 		      char *etag, size_t etaglen)
 {
 	/* A retired object is ours, hidden: the new one replaces it. */
 	int only_new = !retired_check(t->bucket->name, t->key);
+	int rc = only_new ? create_lookup(t) : 0;
+	if (rc < 0)
+		return rc;
 	return put_common(t, body, content_md5, only_new, meta, nmeta, etag, etaglen);
 }
 

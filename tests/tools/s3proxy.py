@@ -23,13 +23,21 @@ Control endpoint (same port, never forwarded):
 
 Fault spec: comma-separated "kind:probability[:arg][@Op1+Op2]", kinds:
   500, 503, slowdown, reset-before, reset-after, stall:P:SECONDS, truncate,
-  badxml, hugexml:P:BYTES, errbody200, latency:P:SECONDS, down.
+  badxml, hugexml:P:BYTES, errbody200, latency:P:SECONDS, down,
+  echo-request:P:STATUS (an error, default 403, whose Message echoes the
+  request's canonical form: every header, X-Amz-Security-Token and
+  Authorization included, as servers that echo the canonical request do),
+  ignore-inm (a conditional PUT, If-None-Match, that upstream refused with
+  412 is answered 200 with the body's ETag, as by a server that ignores
+  the header; the stored object stays as it was: a signed header cannot be
+  stripped, so only what the client concludes is simulated).
 An applicable "down" always wins; otherwise the first entry (in spec order)
 that applies to the request's operation and whose random draw succeeds is
 injected; at most one fault per request.
 """
 
 import argparse
+import base64
 import collections
 import ipaddress
 import json
@@ -64,9 +72,10 @@ LIST_OPS = {"ListObjectsV2", "ListObjects", "ListBuckets",
 
 FAULT_KINDS = ["500", "503", "slowdown", "reset-before", "reset-after",
                "stall", "truncate", "badxml", "hugexml", "errbody200",
-               "latency", "down"]
+               "latency", "down", "echo-request", "ignore-inm"]
 # default argument for kinds that take one
-FAULT_ARG_DEFAULT = {"stall": 60.0, "latency": 0.1, "hugexml": 1048576}
+FAULT_ARG_DEFAULT = {"stall": 60.0, "latency": 0.1, "hugexml": 1048576,
+                     "echo-request": 403}
 
 # query keys that denote a bucket/object sub-resource (not a plain listing/get)
 SUBRESOURCES = {
@@ -901,6 +910,45 @@ class Handler:
         ctx.body_bytes += sent
         return keep
 
+    def echo_request(self, req, ctx, status):
+        """An error whose message holds the request as signed: the method,
+        path, query, every header (credentials too) and the signature."""
+        lines = [req.method, req.path, req.query_raw]
+        # Credentials first: a client that cuts long messages still gets them.
+        secret = ("x-amz-security-token", "authorization")
+        lines += ["%s:%s" % (n, v) for n, v in req.headers if n in secret]
+        lines += ["%s:%s" % (n, v) for n, v in sorted(req.headers) if n not in secret]
+        reason, code = {403: ("Forbidden", "SignatureDoesNotMatch"),
+                        400: ("Bad Request", "InvalidRequest")}.get(
+                            status, ("Internal Server Error", "InternalError"))
+        message = ("The request signature we calculated does not match the "
+                   "signature you provided. Canonical request: " +
+                   " | ".join(lines))
+        return self.inject_error(req, ctx, status, reason, code, message)
+
+    def ignore_inm(self, req, ctx, resp):
+        """A 412 to a conditional PUT becomes the 200 of a server that
+        ignored If-None-Match; anything else is relayed as it is."""
+        if (req.method.upper() != "PUT" or resp["status"] != 412 or
+                hget(req.headers, "if-none-match") is None):
+            ctx.fault = "ignore-inm-n/a"
+            return self.relay_response(req, ctx, resp)
+        framing, n = self.response_framing(req, resp)
+        self.read_response_body_mem(framing, n)
+        if not self.upstream_keepalive(resp, framing):
+            self.close_upstream()
+        self.p.count_fault("ignore-inm")
+        ctx.fault = "ignore-inm"
+        ctx.status = "412-as-200"
+        md5 = hget(req.headers, "content-md5", "")
+        try:
+            etag = base64.b64decode(md5, validate=True).hex()
+        except ValueError:
+            etag = "d41d8cd98f00b204e9800998ecf8427e"
+        keep, _ = self.send_generated(req, 200, "OK", None, 0, [],
+                                      ['ETag: "%s"' % etag])
+        return keep and not req.wants_close
+
     def hugexml(self, req, ctx, op, nbytes):
         self.drain_request_body(req, ctx)
         bucket = xml_escape(req.bucket)
@@ -1034,6 +1082,8 @@ class Handler:
                     continue
                 raise
         kind = fault.kind if fault else None
+        if kind == "ignore-inm":
+            return self.ignore_inm(req, ctx, resp)
         if kind == "reset-after":
             framing, n = self.response_framing(req, resp)
             self.relay_response_body(framing, n, lambda d: None)
@@ -1165,6 +1215,10 @@ class Handler:
                 self.p.count_fault(kind)
                 ctx.fault = kind
                 return self.hugexml(req, ctx, op, fault.arg)
+            if kind == "echo-request":
+                self.p.count_fault(kind)
+                ctx.fault = kind
+                return self.echo_request(req, ctx, int(fault.arg))
             if kind in ("stall", "latency"):
                 self.p.count_fault(kind)
                 ctx.fault = kind

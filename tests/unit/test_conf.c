@@ -205,6 +205,7 @@ static const char full_conf[] =
 	"max_retries = 3\n"
 	"retry_max_time = 2m\n"
 	"connect_timeout = 750ms\n"
+	"mount_timeout = 3s\n"
 	"\n"
 	"[s3]\n"
 	"profile = onprem\n"
@@ -234,6 +235,7 @@ static const char full_conf[] =
 	"access_key = AKIDARCHIVE\n"
 	"secret_key = TOPSECRET-archive\n"
 	"insecure = true\n"
+	"exclusive_create = strict\n"
 	"\n"
 	"[Bucket:Deleted]\n"
 	"name = cs.deleted\n"
@@ -289,6 +291,7 @@ START_TEST(test_full_config)
 	ck_assert_int_eq(cfg.max_retries, 3);
 	ck_assert_int_eq(cfg.retry_max_ms, 120000);
 	ck_assert_int_eq(cfg.connect_timeout_ms, 750);
+	ck_assert_int_eq(cfg.mount_timeout_ms, 3000);
 
 	ck_assert_int_eq(cfg.profile, PROFILE_ONPREM);
 	ck_assert_str_eq(cfg.s3.endpoint, "http://rgw.example.com:7480");
@@ -306,6 +309,7 @@ START_TEST(test_full_config)
 	b = &cfg.buckets[0]; /* file order kept */
 	ck_assert_str_eq(b->id, "archive");
 	ck_assert_str_eq(b->name, "cs-archive");
+	ck_assert_int_eq(b->exclusive_create, EXCL_STRICT);
 	ck_assert_int_eq(b->is_default, 0);
 	ck_assert_uint_eq(b->npaths, 0);
 	ck_assert_int_eq(b->from_date, 20190101);
@@ -356,6 +360,7 @@ START_TEST(test_full_config)
 	b = &cfg.buckets[2];
 	ck_assert_str_eq(b->id, "main");
 	ck_assert_str_eq(b->name, "contentstore");
+	ck_assert_int_eq(b->exclusive_create, EXCL_BEST_EFFORT);
 	ck_assert_int_eq(b->is_default, 1);
 	ck_assert_str_eq(b->key_prefix, "store/");
 	ck_assert_ptr_null(b->storage_class);
@@ -399,6 +404,8 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(cfg.max_retries, 8);
 	ck_assert_int_eq(cfg.retry_max_ms, 60000);
 	ck_assert_int_eq(cfg.connect_timeout_ms, 5000);
+	ck_assert_int_eq(cfg.mount_timeout_ms, 10000);
+	ck_assert_int_eq(cfg.buckets[0].exclusive_create, EXCL_BEST_EFFORT);
 	ck_assert_int_eq(cfg.profile, PROFILE_ONPREM);
 	/* [s3] as written: unset stays unset */
 	ck_assert_str_eq(cfg.s3.endpoint, "http://127.0.0.1:7480");
