@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "attrs.h"
 #include "cache.h"
 #include "conf.h"
 #include "s3_client.h"
@@ -53,12 +54,19 @@ struct node {
 	 * OPEN) creates it again. */
 	int gone_by_failed_close;
 	struct writer *w;    /* open for writing, or its state not yet durable */
+	/* NODE_FILE attributes (attrs.h): read from the object's metadata,
+	 * or set here (utimens, chmod, symlink); a change made here waits
+	 * (attrs_state_dirty) for the next upload, rename or the unmount. */
+	struct attrs_state attrs;
+	int attrs_from_list; /* known from a listing only: metadata unread */
+	char *link;          /* a symbolic link's target, once read */
 };
 
 struct handle {
 	struct node *n;
 	struct cache_entry *ce; /* reads */
 	struct writer *w;       /* writes */
+	int wrote;              /* a write(2) came through this handle */
 	long long next_off;     /* where a sequential reader reads next */
 	char *vbuf;             /* virtual file contents */
 	size_t vlen;

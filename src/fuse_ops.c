@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "cache.h"
 #include "fs.h"
 #include "fs_internal.h"
@@ -106,15 +107,19 @@ struct node *node_add(struct fs *fs, const char *path)
 void node_unref(struct fs *fs, struct node *n)
 {
 	if (--n->refs == 0) {
+		free(n->link);
 		free(n->path);
 		free(n);
 	}
 }
 
+static void node_attrs_reset(struct node *n, int from_list);
+
 void node_set_absent(struct fs *fs, const char *path)
 {
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
+		node_attrs_reset(n, 0); /* a file made here later starts afresh */
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
 		n->absent_until = fs_now() + fs->cfg->negative_timeout;
@@ -143,6 +148,7 @@ void node_forget(struct fs *fs, const char *path)
 	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
 	if (n && !n->w && n->type != NODE_DIR) {
+		node_attrs_reset(n, 0);
 		n->type = NODE_ABSENT;
 		n->absent_until = 0;
 		n->stale_pages = 1; /* ours, written through the kernel */
@@ -205,13 +211,44 @@ static void fill_stat(const struct node *n, struct stat *st)
 		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
 	} else {
 		long long size = n->w ? writer_size(n->w) : n->size;
-		st->st_mode = S_IFREG | 0644;
+		const struct attrs *a = &n->attrs.a;
+		/* Modes are stored (chmod), owners are the mount's. */
+		if (attrs_is_link(a))
+			st->st_mode = S_IFLNK | 0777;
+		else
+			st->st_mode = S_IFREG | ((a->have & ATTR_MODE) ? (a->mode & 07777) : 0644);
 		st->st_nlink = 1;
 		st->st_size = size;
 		st->st_blocks = (size + 511) / 512;
 		st->st_blksize = 1 << 20;
 		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
+		if (a->have & ATTR_MTIME) {
+			st->st_mtim.tv_sec = (time_t)a->mtime_s;
+			st->st_mtim.tv_nsec = a->mtime_ns;
+			st->st_atim = st->st_ctim = st->st_mtim;
+		}
 	}
+}
+
+/* The attributes of another object than the one the node had: unknown
+ * until its metadata is read.  Locked. */
+static void node_attrs_reset(struct node *n, int from_list)
+{
+	attrs_state_reset(&n->attrs);
+	n->attrs_from_list = from_list;
+	free(n->link);
+	n->link = NULL;
+}
+
+/* What a HEAD or GET said of the object's attributes; changes made here
+ * and not yet stored win.  Locked. */
+static void node_read_attrs(struct node *n, const struct s3_obj_info *info)
+{
+	if (!n->w && !attrs_state_dirty(&n->attrs)) {
+		node_attrs_reset(n, 0);
+		attrs_from_info(info, &n->attrs.a);
+	}
+	n->attrs_from_list = 0;
 }
 
 /* A name with an extension is looked up as a file only: content-store
@@ -267,10 +304,8 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
 		if (rc == 0)
 			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
 	} else if (ce->complete && ce->verified) {
-		info->size = ce->size;
-		snprintf(info->etag, sizeof(info->etag), "%s", ce->etag);
-		info->mtime = ce->mtime;
-		info->storage_class[0] = '\0';
+		/* The bytes are here, the metadata (attrs.h) is not. */
+		rc = fs->store.ops->head(fs->store.ctx, &t, info);
 	} else {
 		rc = cache_fetch_head(fs->cache, ce, LOOKUP_FETCH, info);
 		if (rc == -ENOSPC || rc == -EDQUOT)
@@ -371,7 +406,9 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, path);
-	if (n && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
+	/* A file known from a listing: its metadata says what it is. */
+	int from_list = n && n->type == NODE_FILE && n->attrs_from_list && !n->w;
+	if (n && !from_list && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
 		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
 		if (!rc)
 			n->refs++;
@@ -394,11 +431,22 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 
 	if (!*path) {
 		rc = 0;
+	} else if (from_list) {
+		struct target t;
+		rc = map_path(fs->cfg, path, &t);
+		if (rc == 0)
+			rc = fs->store.ops->head(fs->store.ctx, &t, &info);
+		is_file = rc == 0;
 	} else if (name_is_filelike(path)) {
 		rc = probe_file(fs, path, &info);
 		is_file = rc == 0;
 	} else {
 		rc = probe_dir(fs, path, &info, &is_file);
+		/* The listing found a file; its metadata (a link?) is in a GET. */
+		if (rc == 0 && is_file) {
+			rc = probe_file(fs, path, &info);
+			is_file = rc == 0;
+		}
 	}
 
 	pthread_mutex_lock(&fs->lock);
@@ -418,9 +466,10 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 	}
 	/* Someone may have created it while we asked: theirs wins. */
 	if (n->type == NODE_ABSENT || (!n->w && !n->local_dir)) {
-		if (is_file)
+		if (is_file) {
 			node_set_file(fs, n, info.size, info.etag, info.mtime, info.storage_class);
-		else if (n->type != NODE_FILE) {
+			node_read_attrs(n, &info);
+		} else if (n->type != NODE_FILE) {
 			n->type = NODE_DIR;
 			n->mtime = time(NULL);
 		}
@@ -463,6 +512,7 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 		st->st_nlink = 2;
 		st->st_uid = getuid();
 		st->st_gid = getgid();
+		st->st_mtime = st->st_ctime = st->st_atime = g_fs->mounted_at;
 		return 0;
 	}
 	if (is_vpath(path)) {
@@ -529,13 +579,48 @@ static int has_local_child(struct fs *fs, const char *dir)
 	return 0;
 }
 
+/* What S3 holds under directory path: 1 if anything but the directory's
+ * own "path/" marker objects (s3fs, rclone and the S3 console make them),
+ * else 0, with the buckets holding a marker in markers[] (*nmarkers). */
+static int dir_s3_content(struct fs *fs, const char *path, const struct bucket_conf **markers,
+			  size_t *nmarkers)
+{
+	const struct bucket_conf *bs[64];
+	size_t nb = dir_buckets(fs, bs);
+	char prefix[S3_KEY_MAX + 2];
+
+	*nmarkers = 0;
+	for (size_t i = 0; i < nb; i++) {
+		struct s3_list_result r;
+		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
+			return -ENAMETOOLONG;
+		int rc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 2, &r);
+		if (rc < 0)
+			return rc;
+		int other = r.nprefixes > 0, marker = 0;
+		for (size_t j = 0; j < r.nobjects; j++) {
+			if (strcmp(r.objects[j].key, prefix) == 0)
+				marker = 1;
+			else
+				other = 1;
+		}
+		s3xml_list_result_free(&r);
+		if (other)
+			return 1;
+		if (marker)
+			markers[(*nmarkers)++] = bs[i];
+	}
+	return 0;
+}
+
 static int op_rmdir(const char *fpath)
 {
 	struct fs *fs = g_fs;
 	const char *path = rel(fpath);
-	struct s3_obj_info info;
+	const struct bucket_conf *markers[64];
+	size_t nmarkers = 0;
 	struct node *n;
-	int rc, is_file;
+	int rc;
 
 	if (!*path || is_vpath(path))
 		return -EBUSY;
@@ -544,18 +629,26 @@ static int op_rmdir(const char *fpath)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
 	rc = n->type != NODE_DIR ? -ENOTDIR : has_local_child(fs, path) ? -ENOTEMPTY : 0;
-	int local = n->local_dir;
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc < 0)
 		return rc;
-	if (!local || 1) {
-		/* Objects below in S3 keep it non-empty. */
-		rc = probe_dir(fs, path, &info, &is_file);
-		if (rc == 0 && !is_file)
-			return -ENOTEMPTY;
-		if (rc < 0 && rc != -ENOENT)
-			return -EIO;
+	/* Objects below in S3 keep it non-empty; its own marker does not. */
+	rc = dir_s3_content(fs, path, markers, &nmarkers);
+	if (rc == 0 && !nmarkers && map_dir_may_be_flat(fs->cfg, path))
+		rc = 1; /* files in a flat bucket may be below (see probe_dir) */
+	if (rc > 0)
+		return -ENOTEMPTY;
+	if (rc < 0)
+		return rc == -ENAMETOOLONG ? rc : -EIO;
+	for (size_t i = 0; i < nmarkers; i++) {
+		struct target t = { .bucket = markers[i] };
+		snprintf(t.path, sizeof(t.path), "%s", path);
+		if (map_dir_prefix(markers[i], path, t.key, sizeof(t.key)) < 0)
+			return -ENAMETOOLONG;
+		rc = fs->store.ops->remove(fs->store.ctx, &t);
+		if (rc < 0)
+			return rc == -EACCES ? rc : -EIO;
 	}
 	pthread_mutex_lock(&fs->lock);
 	node_set_absent(fs, path);
@@ -566,10 +659,11 @@ static int op_rmdir(const char *fpath)
 struct dirent_list {
 	char **names;
 	struct stat *st;
+	unsigned char *plus; /* st is the whole entry (else only its type, if any) */
 	size_t n, alloc;
 };
 
-static int dl_add(struct dirent_list *d, const char *name, const struct stat *st)
+static int dl_add_entry(struct dirent_list *d, const char *name, const struct stat *st, int plus)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(d->names[i], name) == 0)
@@ -584,13 +678,23 @@ static int dl_add(struct dirent_list *d, const char *name, const struct stat *st
 		if (!ns)
 			return -ENOMEM;
 		d->st = ns;
+		unsigned char *np = realloc(d->plus, na);
+		if (!np)
+			return -ENOMEM;
+		d->plus = np;
 		d->alloc = na;
 	}
 	if (!(d->names[d->n] = strdup(name)))
 		return -ENOMEM;
 	d->st[d->n] = *st;
+	d->plus[d->n] = (unsigned char)plus;
 	d->n++;
 	return 0;
+}
+
+static int dl_add(struct dirent_list *d, const char *name, const struct stat *st)
+{
+	return dl_add_entry(d, name, st, 1);
 }
 
 static void dl_free(struct dirent_list *d)
@@ -599,6 +703,7 @@ static void dl_free(struct dirent_list *d)
 		free(d->names[i]);
 	free(d->names);
 	free(d->st);
+	free(d->plus);
 }
 
 /* Lists dir in one bucket, all pages, recording what it learns. */
@@ -631,12 +736,25 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 				rc = -ENOMEM;
 				break;
 			}
-			if (!n->w)
+			if (!n->w) {
+				/* Another object than the one looked up: attributes unread. */
+				if (n->type != NODE_FILE || strcmp(n->etag, r.objects[i].etag) != 0)
+					node_attrs_reset(n, 1);
 				node_set_file(fs, n, r.objects[i].size, r.objects[i].etag,
 					      r.objects[i].last_modified, r.objects[i].storage_class);
+			}
 			struct stat st;
 			fill_stat(n, &st);
-			rc = dl_add(d, name, &st);
+			if (n->attrs_from_list && !n->w) {
+				/* A listing has no metadata: the entry's attributes
+				 * come from a lookup (HEAD), its type only where the
+				 * size rules out a link (a target is < PATH_MAX). */
+				memset(&st, 0, sizeof(st));
+				st.st_mode = r.objects[i].size >= PATH_MAX ? S_IFREG : 0;
+				rc = dl_add_entry(d, name, &st, 0);
+			} else {
+				rc = dl_add(d, name, &st);
+			}
 		}
 		for (size_t i = 0; i < r.nprefixes && !rc; i++) {
 			char name[S3_KEY_MAX + 1];
@@ -718,7 +836,7 @@ static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_
 	filler(buf, ".", &st, 0, 0);
 	filler(buf, "..", &st, 0, 0);
 	for (size_t i = 0; i < d.n; i++)
-		if (filler(buf, d.names[i], &d.st[i], 0, FUSE_FILL_DIR_PLUS))
+		if (filler(buf, d.names[i], &d.st[i], 0, d.plus[i] ? FUSE_FILL_DIR_PLUS : 0))
 			break;
 	dl_free(&d);
 	return rc;
@@ -768,6 +886,11 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 	if (n) {
 		if (n->type == NODE_ABSENT)
 			n->size = 0;
+		if (is_new) {
+			/* the mode create(2) asked for (the umask applied) */
+			n->attrs.a.mode = S_IFREG | (mode & 07777);
+			n->attrs.a.have |= ATTR_MODE;
+		}
 		n->type = NODE_FILE;
 		n->gone_by_failed_close = 0;
 		n->refs++;
@@ -1014,7 +1137,19 @@ static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	return h->w ? writer_write(g_fs, h->w, buf, size, off) : -EBADF;
+	if (!h->w)
+		return -EBADF;
+	if (!h->wrote) {
+		/* A write makes the file's time now: a time set earlier
+		 * (utimens before this open's first write) is superseded. */
+		pthread_mutex_lock(&g_fs->lock);
+		struct node *n = writer_node(h->w);
+		if (n)
+			n->attrs.a.have &= ~ATTR_MTIME;
+		pthread_mutex_unlock(&g_fs->lock);
+		h->wrote = 1;
+	}
+	return writer_write(g_fs, h->w, buf, size, off);
 }
 
 /* close(2): where upload errors are reported (writer.h). */
@@ -1100,6 +1235,22 @@ static int op_unlink(const char *fpath)
 	return 0;
 }
 
+/* CopyObject from -> to (to may be from): with the metadata replaced by
+ * a's attributes when replace is set or the destination is a flat bucket
+ * (whose copies always replace it), else the source's metadata as is. */
+static int copy_with_attrs(struct fs *fs, const struct target *from, const struct target *to,
+			   const struct attrs *a, int replace, char *etag, size_t etaglen)
+{
+	struct attrs_meta am;
+	size_t nm = 0;
+
+	if (replace || to->bucket->key_layout == KEY_LAYOUT_FLAT)
+		nm = attrs_to_meta(a, &am);
+	if (nm && fs->store.ops->copy_meta)
+		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag, etaglen);
+	return fs->store.ops->copy(fs->store.ctx, from, to, etag, etaglen);
+}
+
 static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 {
 	struct fs *fs = g_fs;
@@ -1111,7 +1262,8 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 
 	if (is_vpath(from) || is_vpath(to))
 		return -EACCES;
-	if (flags & RENAME_EXCHANGE)
+	/* RENAME_EXCHANGE, RENAME_WHITEOUT: S3 has no atomic swap. */
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
 	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
 		return rc;
@@ -1131,27 +1283,37 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
 	int isdir = n->type == NODE_DIR;
-	long long size = n->size;
-	time_t mtime = n->mtime;
 	pthread_mutex_unlock(&fs->lock);
 	/* Directories are key prefixes: mv(1) copies them file by file.
 	 * A file open for writing or not yet stored moves with its writer. */
 	rc = isdir ? -EXDEV : writer_rename(fs, n, to, &tt, dst_exists);
-	pthread_mutex_lock(&fs->lock);
-	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
-	if (rc != 0)
+	if (rc != 0) {
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
 		return rc < 0 ? rc : 0;
+	}
 	pthread_mutex_lock(&fs->lock);
+	long long size = n->size;
+	time_t mtime = n->mtime;
+	/* The attributes travel with the copy: changed here and not yet
+	 * stored (rsync's utimens after close), they replace the metadata. */
+	struct attrs attrs, kept = n->attrs.a;
+	attrs_state_snapshot(&n->attrs, n->mtime, &attrs);
+	int attrs_dirty = attrs_state_dirty(&n->attrs);
+	node_unref(fs, n);
 	dst = node_find(fs, to);
 	int dst_busy = dst && writer_live(dst->w);
 	pthread_mutex_unlock(&fs->lock);
 	if (dst_busy)
 		return -EBUSY; /* the destination is open for writing here */
-	/* Single-request copy: up to 5 GiB (see README). */
-	if (size > 5LL << 30)
-		return -EFBIG;
-	rc = fs->store.ops->copy(fs->store.ctx, &tf, &tt, etag, sizeof(etag));
+	/* Single-request copy: up to 5 GiB, on one endpoint; otherwise mv(1)
+	 * copies through the mount (see README, errno table). */
+	if (size > 5LL << 30 || tf.bucket->client != tt.bucket->client)
+		return -EXDEV;
+	rc = copy_with_attrs(fs, &tf, &tt, &attrs, attrs_dirty, etag, sizeof(etag));
+	if (!attrs_dirty && tt.bucket->key_layout != KEY_LAYOUT_FLAT)
+		attrs = kept; /* the metadata was copied as it was */
 	if (rc == 0)
 		rc = fs->store.ops->remove(fs->store.ctx, &tf);
 	if (rc < 0)
@@ -1161,8 +1323,13 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	pthread_mutex_lock(&fs->lock);
 	node_set_absent(fs, from);
 	n = node_add(fs, to);
-	if (n)
+	if (n) {
 		node_set_file(fs, n, size, etag, mtime, NULL);
+		if (!n->w) {
+			node_attrs_reset(n, 0);
+			n->attrs.a = attrs; /* what the copy stored */
+		}
+	}
 	node_mark_parents(fs, to);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
@@ -1199,19 +1366,178 @@ static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 	return rc;
 }
 
+/* Changes a file's attributes here (set() under fs->lock); they reach S3
+ * with the next upload or rename of it, or at the unmount (see README,
+ * "Times and modes").  Directories are virtual: accepted, not stored. */
+static int change_attrs(const char *fpath, void (*set)(struct attrs *, const void *),
+			const void *arg)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	struct node *n;
+	int rc;
+
+	if (is_vpath(path) || !*path)
+		return 0;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	if (n->type == NODE_FILE) {
+		set(&n->attrs.a, arg);
+		attrs_state_changed(&n->attrs);
+	}
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static void set_mode(struct attrs *a, const void *arg)
+{
+	mode_t type = attrs_is_link(a) ? S_IFLNK : S_IFREG;
+	a->mode = type | (*(const mode_t *)arg & 07777);
+	a->have |= ATTR_MODE;
+}
+
+static void set_mtime(struct attrs *a, const void *arg)
+{
+	const struct timespec *ts = arg;
+	a->mtime_s = ts->tv_sec;
+	a->mtime_ns = ts->tv_nsec;
+	a->have |= ATTR_MTIME;
+}
+
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return 0; /* accepted, not stored: S3 keeps no modes */
+	return change_attrs(path, set_mode, &mode);
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	return 0;
+	return 0; /* accepted, not stored: files belong to the mount's owner */
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	return 0; /* S3 sets Last-Modified itself */
+	struct timespec m;
+
+	/* Only the mtime is kept (atime and ctime are shown as it). */
+	if (tv && tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	if (!tv || tv[1].tv_nsec == UTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &m);
+	else
+		m = tv[1];
+	if (m.tv_sec < 0 || m.tv_nsec < 0 || m.tv_nsec > 999999999)
+		return -EINVAL;
+	return change_attrs(path, set_mtime, &m);
+}
+
+/* Links are small objects: the target is the body, x-amz-meta-mode says
+ * S_IFLNK (as s3fs stores them). Create-only, like a new file. */
+static int op_symlink(const char *target, const char *flink)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(flink);
+	struct http_body body = { .kind = HTTP_BODY_MEM, .mem = target, .len = strlen(target) };
+	struct attrs a = { .have = ATTR_MODE | ATTR_MTIME, .mode = S_IFLNK | 0777 };
+	struct attrs_meta am;
+	struct timespec now;
+	char etag[S3_ETAG_MAX];
+	struct target t;
+	struct node *n;
+	int rc = map_path(fs->cfg, path, &t);
+
+	if (rc < 0)
+		return rc;
+	if (is_vpath(path))
+		return -EACCES;
+	if (body.len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, path);
+	rc = n && (n->type != NODE_ABSENT || n->w) ? -EEXIST : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	a.mtime_s = now.tv_sec;
+	a.mtime_ns = now.tv_nsec;
+	size_t nm = attrs_to_meta(&a, &am);
+	if (fs->store.ops->put_new)
+		rc = fs->store.ops->put_new(fs->store.ctx, &t, &body, NULL, am.pairs, nm, etag,
+					    sizeof(etag));
+	else
+		rc = fs->store.ops->put(fs->store.ctx, &t, &body, NULL, am.pairs, nm, etag,
+					sizeof(etag));
+	if (rc < 0)
+		return rc == -EEXIST || rc == -EACCES ? rc : -EIO;
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, path);
+	if (n && !n->w) {
+		node_set_file(fs, n, (long long)body.len, etag, now.tv_sec, NULL);
+		node_attrs_reset(n, 0);
+		n->attrs.a = a;
+		n->link = strdup(target); /* NULL: read back when asked */
+		node_mark_parents(fs, path);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static int op_readlink(const char *fpath, char *buf, size_t size)
+{
+	struct fs *fs = g_fs;
+	const char *path = rel(fpath);
+	char target[PATH_MAX];
+	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = target, .cap = sizeof(target) - 1 };
+	struct target t;
+	struct node *n;
+	int rc;
+
+	if (size == 0)
+		return -EINVAL;
+	rc = resolve(fs, path, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	int islink = n->type == NODE_FILE && attrs_is_link(&n->attrs.a);
+	if (islink && n->link)
+		snprintf(buf, size, "%s", n->link);
+	int known = islink && n->link;
+	node_unref(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (!islink)
+		return -EINVAL;
+	if (known)
+		return 0;
+	rc = map_path(fs->cfg, path, &t);
+	if (rc == 0)
+		rc = fs->store.ops->get(fs->store.ctx, &t, 0, (long long)sizeof(target) - 1, NULL,
+					&sink, NULL);
+	if (rc < 0)
+		return rc == -ENOENT || rc == -EACCES ? rc : -EIO;
+	target[sink.len] = '\0';
+	snprintf(buf, size, "%s", target);
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, path);
+	if (n && n->type == NODE_FILE && attrs_is_link(&n->attrs.a) && !n->link)
+		n->link = strdup(target);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+/* Unsupported operations, errnos as their man pages give for a
+ * filesystem that cannot (README, "Unsupported operations"). */
+static int op_link(const char *from, const char *to)
+{
+	return -EPERM; /* link(2): no hard links on this filesystem */
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	/* Regular files come through create; FIFOs, sockets, devices: */
+	return -EPERM;
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -1309,10 +1635,18 @@ static int op_listxattr(const char *fpath, char *list, size_t size)
 	return (int)need;
 }
 
+/* user.s3csfs.* describe the object: setting or removing one (cp -a, mv
+ * copy them) is accepted and changes nothing, as chown is. Other
+ * attributes are not stored: ENOTSUP, which cp -a and mv pass over. */
 static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
 		       int flags)
 {
-	return strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) == 0 ? -EPERM : -ENOTSUP;
+	return strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) == 0 ? 0 : -ENOTSUP;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	return strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) == 0 ? 0 : -ENOTSUP;
 }
 
 /* Re-queues uploads a crash or restart left in the journal. */
@@ -1401,6 +1735,65 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	return fs;
 }
 
+/* Attributes changed after close() and carried by no upload or rename
+ * since: one CopyObject of the file onto itself each, at the unmount. */
+static void save_unsaved_attrs(struct fs *fs)
+{
+	size_t n = 0, cap = 0, saved = 0;
+	char **paths = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < NODE_HASH; i++)
+		for (struct node *nd = fs->table[i]; nd; nd = nd->hnext) {
+			if (nd->type != NODE_FILE || nd->w || !attrs_state_dirty(&nd->attrs))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				char **np = realloc(paths, nc * sizeof(*np));
+				if (!np)
+					goto out;
+				paths = np;
+				cap = nc;
+			}
+			if (!(paths[n] = strdup(nd->path)))
+				goto out;
+			n++;
+		}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct target t;
+		struct attrs a;
+		struct node *nd;
+		unsigned gen = 0;
+		int rc = map_path(fs->cfg, paths[i], &t);
+		pthread_mutex_lock(&fs->lock);
+		nd = node_find(fs, paths[i]);
+		if (nd && nd->type == NODE_FILE && !nd->w) {
+			gen = attrs_state_snapshot(&nd->attrs, nd->mtime, &a);
+		} else {
+			rc = -ENOENT;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		if (rc == 0)
+			rc = copy_with_attrs(fs, &t, &t, &a, 1, NULL, 0);
+		if (rc == 0) {
+			saved++;
+			pthread_mutex_lock(&fs->lock);
+			if ((nd = node_find(fs, paths[i])))
+				attrs_state_stored(&nd->attrs, gen);
+			pthread_mutex_unlock(&fs->lock);
+		} else if (rc != -ENOENT) {
+			log_warn("unmount: the times/mode set on %s are not stored: %s", paths[i],
+				 strerror(-rc));
+		}
+		free(paths[i]);
+	}
+	free(paths);
+	if (saved)
+		log_info("unmount: stored the times/mode of %zu file(s) set after their close", saved);
+}
+
 static void op_destroy(void *private_data)
 {
 	struct fs *fs = private_data;
@@ -1424,6 +1817,7 @@ static void op_destroy(void *private_data)
 		log_warn("unmount: %ld upload(s) still pending stay in the journal", pending);
 	else
 		clean_shutdown = 1;
+	save_unsaved_attrs(fs);
 	/* Uploads still failing stop retrying; one in flight ends its try. */
 	__atomic_store_n(&fs->stopping, 1, __ATOMIC_RELAXED);
 	if (fs->reaper)
@@ -1444,6 +1838,7 @@ static void op_destroy(void *private_data)
 		while (fs->table[i]) {
 			struct node *n = fs->table[i];
 			fs->table[i] = n->hnext;
+			free(n->link);
 			free(n->path);
 			free(n);
 		}
@@ -1477,4 +1872,9 @@ const struct fuse_operations s3csfs_fuse_ops = {
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.link = op_link,
+	.mknod = op_mknod,
 };

@@ -40,6 +40,11 @@ struct store_ops {
 	int (*retire)(void *ctx, const struct target *t);
 	int (*copy)(void *ctx, const struct target *from, const struct target *to,
 		    char *etag, size_t etaglen);
+	/* copy with the destination's metadata replaced by meta[0..nmeta)
+	 * (plus the path, into a flat bucket); from may equal to (a copy onto
+	 * itself changes only the metadata). NULL in a store that cannot. */
+	int (*copy_meta)(void *ctx, const struct target *from, const struct target *to,
+			 const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen);
 	int (*list)(void *ctx, const struct bucket_conf *b, const char *prefix,
 		    const char *delimiter, const char *token, int max_keys,
 		    struct s3_list_result *out);

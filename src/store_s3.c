@@ -270,8 +270,8 @@ static int s3_remove(void *ctx, const struct target *t)
 	return logged(rc, "DeleteObject", t->bucket->name, t->key, &st);
 }
 
-static int s3_copy(void *ctx, const struct target *from, const struct target *to, char *etag,
-		   size_t etaglen)
+static int copy_common(const struct target *from, const struct target *to,
+		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
 	struct s3_put_opts o;
 	struct s3_status st;
@@ -282,14 +282,26 @@ static int s3_copy(void *ctx, const struct target *from, const struct target *to
 
 	if (retired_check(from->bucket->name, from->key))
 		return -ENOENT;
-	/* Into a flat bucket: the metadata is replaced with the new path. */
-	m = with_path(to, NULL, 0, &mb, &n);
+	/* Into a flat bucket: the metadata is replaced, with the new path. */
+	m = with_path(to, meta, nmeta, &mb, &n);
 	put_opts(to->bucket, m, n, &o);
 	rc = s3_copy_object(to->bucket->client, from->bucket->name, from->key, to->bucket->name,
 			    to->key, &o, etag, etaglen, &st);
 	if (rc == 0)
 		retired_clear(to->bucket->name, to->key);
 	return logged(rc, "CopyObject", to->bucket->name, to->key, &st);
+}
+
+static int s3_copy(void *ctx, const struct target *from, const struct target *to, char *etag,
+		   size_t etaglen)
+{
+	return copy_common(from, to, NULL, 0, etag, etaglen);
+}
+
+static int s3_copy_meta(void *ctx, const struct target *from, const struct target *to,
+			const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+{
+	return copy_common(from, to, meta, nmeta, etag, etaglen);
 }
 
 /* ---- tags of multipart uploads ----
@@ -535,6 +547,7 @@ const struct store_ops store_s3_ops = {
 	.remove = s3_remove,
 	.retire = s3_retire,
 	.copy = s3_copy,
+	.copy_meta = s3_copy_meta,
 	.list = s3_list,
 	.mpu_create = s3_mpu_create_op,
 	.mpu_part = s3_mpu_part_op,

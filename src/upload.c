@@ -319,6 +319,8 @@ int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n)
 {
 	if (n > UPLOAD_MAX_META)
 		return -E2BIG;
+	if (u->upload_id[0])
+		return -EBUSY; /* the multipart upload has its metadata already */
 	for (size_t i = 0; i < n; i++) {
 		if (strlen(meta[i].name) >= UPLOAD_META_LEN || strlen(meta[i].value) >= UPLOAD_META_LEN)
 			return -E2BIG;

@@ -34,7 +34,9 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
  * another client stored meanwhile.  Large files rely on the lookup. */
 void upload_set_exclusive(struct upload *u);
 /* x-amz-meta pairs to store with the object (copied); before the upload
- * starts. -E2BIG past UPLOAD_MAX_META pairs or UPLOAD_META_LEN bytes. */
+ * starts. -E2BIG past UPLOAD_MAX_META pairs or UPLOAD_META_LEN bytes;
+ * -EBUSY once the multipart upload was created (it carries what was set
+ * then). Not concurrent with upload_progress or upload_finish. */
 int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n);
 /* The writer wrote buf (len bytes) at off.  While writes come in order,
  * each part's MD5 is taken from them here, so no part is read back to be

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "cache.h"
 #include "fs_internal.h"
 #include "journal.h"
@@ -46,6 +47,11 @@ struct writer {
 	int stored;             /* an object may be at the key (ours or older) */
 	int unlinked;           /* the name was removed: nothing is stored */
 	int inq;                /* references from a delayed list or the files queue */
+	/* RUNNING: the node's attributes the state being sent carries
+	 * (attach_attrs), marked stored on success */
+	int attrs_carried;
+	unsigned attrs_gen;
+	time_t attrs_mtime;
 	/* fs->lock and w->lock to change */
 	int handles;            /* writable handles */
 	int pins;               /* callers working on it without a handle */
@@ -405,6 +411,11 @@ static struct writer *pin_writer(struct fs *fs, struct node *n)
 	return w;
 }
 
+struct node *writer_node(const struct writer *w)
+{
+	return w->node;
+}
+
 long long writer_size(const struct writer *w)
 {
 	return __atomic_load_n(&w->size, __ATOMIC_RELAXED);
@@ -444,6 +455,29 @@ static void remove_if_ours(struct fs *fs, struct writer *w, long long size, int 
 	if (fs->store.ops->remove(fs->store.ctx, &w->target) == 0)
 		log_warn("upload of bucket=%s key=%s failed but the object was stored: removed it",
 			 w->target.bucket->name, w->target.key);
+}
+
+/* The node's attributes (attrs.h) go with the state about to be sent:
+ * the times and mode set here, or the close time and 0644. fs->lock
+ * held, w->running set (nothing else touches w->up). A multipart upload
+ * already created keeps what it was created with; the attributes then
+ * stay dirty and are stored by a copy at the unmount. */
+static void attach_attrs(struct fs *fs, struct writer *w, time_t now)
+{
+	struct node *n = w->node;
+	struct attrs a;
+	struct attrs_meta am;
+
+	w->attrs_carried = 0;
+	w->attrs_mtime = now;
+	if (!n || !w->up)
+		return;
+	w->attrs_gen = attrs_state_snapshot(&n->attrs, now, &a);
+	size_t nm = attrs_to_meta(&a, &am);
+	if (upload_set_meta(w->up, am.pairs, nm) == 0)
+		w->attrs_carried = 1;
+	else if (!attrs_state_dirty(&n->attrs))
+		attrs_state_changed(&n->attrs);
 }
 
 /* Sends the state; w->running is set, no lock held. */
@@ -486,7 +520,9 @@ static void sent(struct fs *fs, struct writer *w, int rc, const char *etag)
 	struct node *n = w->node;
 	if (n) {
 		n->size = w->size;
-		n->mtime = time(NULL);
+		n->mtime = w->attrs_mtime ? w->attrs_mtime : time(NULL);
+		if (w->attrs_carried)
+			attrs_state_stored(&n->attrs, w->attrs_gen);
 		snprintf(n->etag, sizeof(n->etag), "%s", etag);
 		if (w->target.bucket->storage_class)
 			snprintf(n->storage_class, sizeof(n->storage_class), "%s",
@@ -507,6 +543,9 @@ static int commit_now(struct fs *fs, struct writer *w)
 
 	w->running = 1;
 	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&fs->lock);
+	attach_attrs(fs, w, time(NULL));
+	pthread_mutex_unlock(&fs->lock);
 	STAT_ADD(uploads_pending, 1);
 	rc = send_state(fs, w, size, etag, sizeof(etag), 1);
 	STAT_SUB(uploads_pending, 1);
@@ -544,6 +583,9 @@ static void job_run(void *arg)
 	w->running = 1;
 	size = w->size;
 	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&fs->lock);
+	attach_attrs(fs, w, time(NULL));
+	pthread_mutex_unlock(&fs->lock);
 
 	rc = send_state(fs, w, size, etag, sizeof(etag), 0);
 
@@ -898,8 +940,24 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	/* A stored state is copied on the server; an uncommitted one moves
 	 * with the cache file, and the old key's object (if any) goes. */
 	char etag[S3_ETAG_MAX];
+	struct attrs a;
+	struct attrs_meta am;
+	size_t nm = 0;
+	unsigned gen = 0;
+	pthread_mutex_lock(&fs->lock);
+	if (from->type == NODE_FILE && (attrs_state_dirty(&from->attrs) ||
+					tt->bucket->key_layout == KEY_LAYOUT_FLAT)) {
+		gen = attrs_state_snapshot(&from->attrs, from->mtime, &a);
+		nm = attrs_to_meta(&a, &am);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	/* Attributes changed since the upload (rsync's utimens after close)
+	 * replace the metadata in the copy. */
 	if (!dirty && stored)
-		rc = fs->store.ops->copy(fs->store.ctx, &tf, tt, etag, sizeof(etag));
+		rc = nm && fs->store.ops->copy_meta
+			     ? fs->store.ops->copy_meta(fs->store.ctx, &tf, tt, am.pairs, nm, etag,
+							sizeof(etag))
+			     : fs->store.ops->copy(fs->store.ctx, &tf, tt, etag, sizeof(etag));
 	if (rc == 0 && stored)
 		rc = fs->store.ops->remove(fs->store.ctx, &tf);
 	struct upload *up = NULL;
@@ -922,6 +980,12 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 		struct node *n = w->node, *nd = node_add(fs, to);
 		if (nd) {
 			if (n) {
+				if (n != nd) { /* the attributes move with the name */
+					nd->attrs = n->attrs;
+					nd->attrs_from_list = 0;
+				}
+				if (nm && !dirty && stored)
+					attrs_state_stored(&nd->attrs, gen);
 				if (n->w == w)
 					n->w = NULL;
 				node_set_absent(fs, n->path);

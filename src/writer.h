@@ -88,6 +88,9 @@ int writer_flush(struct fs *fs, struct writer *w);
 /* fsync(2): the state durable in S3 in both modes. Same errnos. */
 int writer_fsync(struct fs *fs, struct writer *w);
 
+/* The node w writes now (it follows renames), NULL once unlinked;
+ * fs->lock held. */
+struct node *writer_node(const struct writer *w);
 /* What readers of the writer's file use. */
 long long writer_size(const struct writer *w);
 int writer_fd(const struct writer *w);
