@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -36,7 +37,30 @@ struct cache {
 	struct cache_entry *table[HASH_BUCKETS];
 	struct cache_entry *lru_head, *lru_tail; /* head: most recent */
 	int meta_sidecars; /* no user xattrs here: records in NAME.meta */
+	time_t full_until; /* monotonic s: the disk was full, fetch nothing until then */
+	int full_logged;   /* the current disk-full episode was logged */
 };
+
+#define FULL_RETRY_S 5
+
+/* cache_read_direct's window of an object, with the digest streamed so
+ * far (bytes [0, streamed) hashed in order). */
+struct direct_window {
+	pthread_mutex_t lock;
+	char *buf;
+	long long off, len; /* the window's bytes, checked or before the last */
+	struct integrity_stream stream;
+	int streaming;
+	long long streamed;
+	int failures;
+};
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 /* Entries dropped while pinned leave the table; dropped marks them. */
 #define E_DROPPED(e) ((e)->nblocks < 0)
@@ -128,11 +152,23 @@ static void set_disk_bytes(struct cache *c, struct cache_entry *e, long long byt
 	e->disk_bytes = bytes;
 }
 
+static void direct_free(struct direct_window *d)
+{
+	if (!d)
+		return;
+	if (d->streaming)
+		integrity_stream_free(&d->stream);
+	pthread_mutex_destroy(&d->lock);
+	free(d->buf);
+	free(d);
+}
+
 static void entry_free(struct cache_entry *e)
 {
 	if (e->fd >= 0)
 		close(e->fd);
 	free(e->blocks);
+	direct_free(e->direct);
 	free(e);
 }
 
@@ -154,6 +190,18 @@ static void write_meta(struct cache *c, const struct cache_entry *e)
 		     e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return;
+	if (e->expect.kind > INTEGRITY_NONE) {
+		/* What the bytes were checked against: the next run checks
+		 * the kept file against it at its first read. */
+		char hex[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", e->expect.digest[i]);
+		int m = snprintf(body + n, sizeof(body) - (size_t)n, "digest %d %d %s %lld %d\n",
+				 (int)e->expect.kind, (int)e->expect.alg, hex, e->expect.part_size,
+				 e->expect.nparts);
+		if (m > 0 && (size_t)m < sizeof(body) - (size_t)n)
+			n += m;
+	}
 	if (!__atomic_load_n(&c->meta_sidecars, __ATOMIC_RELAXED)) {
 		if (cache_data_path(c, e->name, path, sizeof(path)) < 0)
 			return;
@@ -198,7 +246,7 @@ static void remove_files(struct cache *c, const char *name)
 /* Reads an entry's record; 0 if it describes a complete file of the
  * right size. */
 static int read_meta(struct cache *c, const char *name, long long *size, char *etag,
-		     size_t etaglen, time_t *mtime)
+		     size_t etaglen, time_t *mtime, struct integrity_expect *x)
 {
 	char path[PATH_MAX], body[META_MAX];
 	long long sz = -1, mt = 0;
@@ -231,6 +279,24 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 			memcpy(etag, line + 5, strlen(line + 5) + 1);
 		else if (strncmp(line, "mtime ", 6) == 0)
 			mt = strtoll(line + 6, NULL, 10);
+		else if (strncmp(line, "digest ", 7) == 0) {
+			int kind, alg, np;
+			long long ps;
+			char hex[33];
+			if (sscanf(line + 7, "%d %d %32s %lld %d", &kind, &alg, hex, &ps, &np) == 5 &&
+			    kind > INTEGRITY_NONE && kind <= INTEGRITY_MD5_PARTS && strlen(hex) == 32) {
+				memset(x, 0, sizeof(*x));
+				x->kind = (enum integrity_kind)kind;
+				x->alg = (enum checksum_alg)alg;
+				x->part_size = ps;
+				x->nparts = np;
+				for (int i = 0; i < 16; i++) {
+					unsigned v = 0;
+					sscanf(hex + 2 * i, "%2x", &v);
+					x->digest[i] = (unsigned char)v;
+				}
+			}
+		}
 	}
 	if (sz < 0 || !etag[0] || cache_data_path(c, name, path, sizeof(path)) < 0 ||
 	    stat(path, &sb) < 0 || sb.st_size != sz)
@@ -279,8 +345,9 @@ static void scan(struct cache *c)
 			if (!e)
 				break;
 			if (read_meta(c, de->d_name, &e->size, e->etag, sizeof(e->etag),
-				      &e->mtime) == 0) {
+				      &e->mtime, &e->expect) == 0) {
 				e->complete = 1;
+				e->kept_unchecked = e->expect.kind > INTEGRITY_NONE;
 				table_add(c, e);
 				set_disk_bytes(c, e, e->size);
 				n++;
@@ -475,11 +542,14 @@ void cache_put(struct cache *c, struct cache_entry *e)
 		if (E_DROPPED(e)) {
 			entry_free(e);
 		} else {
-			/* Fds are for users: an idle cache holds none. */
+			/* Fds and direct windows are for users: an idle
+			 * cache holds none. */
 			if (e->fd >= 0) {
 				close(e->fd);
 				e->fd = -1;
 			}
+			direct_free(e->direct);
+			e->direct = NULL;
 			evict(c);
 		}
 	}
@@ -517,8 +587,10 @@ void cache_set_object(struct cache *c, struct cache_entry *e, long long size, co
 {
 	pthread_mutex_lock(&c->lock);
 	if (!e->dirty) {
-		if ((e->etag[0] && strcmp(e->etag, etag) != 0) || (e->size >= 0 && e->size != size))
+		if ((e->etag[0] && strcmp(e->etag, etag) != 0) || (e->size >= 0 && e->size != size)) {
 			reset_data(c, e);
+			memset(&e->expect, 0, sizeof(e->expect));
+		}
 		e->size = size;
 		snprintf(e->etag, sizeof(e->etag), "%s", etag);
 		e->mtime = mtime;
@@ -528,8 +600,20 @@ void cache_set_object(struct cache *c, struct cache_entry *e, long long size, co
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* With the lock: marks [b0, b1] present and the entry complete if all are. */
-static void blocks_landed(struct cache *c, struct cache_entry *e, long long b0, long long b1)
+/* With the lock: every byte is here and checked; the entry is complete. */
+static void mark_complete(struct cache *c, struct cache_entry *e)
+{
+	e->complete = 1;
+	free(e->blocks);
+	e->blocks = NULL;
+	set_disk_bytes(c, e, e->size);
+	write_meta(c, e);
+}
+
+/* With the lock: marks [b0, b1] present. Returns 1 when that made every
+ * block present and the bytes must now be checked (verify_entry, without
+ * the lock), else 0 (the entry is complete if nothing is to be checked). */
+static int blocks_landed(struct cache *c, struct cache_entry *e, long long b0, long long b1)
 {
 	long long have = 0;
 
@@ -537,14 +621,129 @@ static void blocks_landed(struct cache *c, struct cache_entry *e, long long b0, 
 		e->blocks[b] = BLK_PRESENT;
 	for (long long b = 0; b < e->nblocks; b++)
 		have += e->blocks[b] == BLK_PRESENT;
-	if (have == e->nblocks && !e->complete) {
-		e->complete = 1;
-		free(e->blocks);
-		e->blocks = NULL;
+	if (have == e->nblocks && !e->complete && !e->checking) {
 		set_disk_bytes(c, e, e->size);
-		write_meta(c, e);
-	} else if (!e->complete) {
+		if (e->expect.kind == INTEGRITY_NONE) {
+			mark_complete(c, e);
+			return 0;
+		}
+		e->checking = 1;
+		return 1;
+	} else if (!e->complete && have < e->nblocks) {
 		set_disk_bytes(c, e, have * CACHE_BLOCK);
+	}
+	return 0;
+}
+
+/* Without the lock, e pinned and checking: hashes the cache file against
+ * the object's digest. A match completes the entry; a mismatch drops the
+ * bytes (every block missing again): the first time, waiting readers
+ * fetch them once more; the second, they get -EIO. */
+static void verify_entry(struct cache *c, struct cache_entry *e)
+{
+	struct integrity_expect x;
+	char what[48];
+	long long size;
+	int fd, rc;
+
+	pthread_mutex_lock(&c->lock);
+	x = e->expect;
+	size = e->size;
+	fd = e->fd;
+	pthread_mutex_unlock(&c->lock);
+	if (x.kind == INTEGRITY_UNKNOWN) {
+		/* No answer told of the object's encryption or checksums. */
+		struct s3_obj_info info;
+		rc = c->store.ops->head(c->store.ctx, &e->target, &info);
+		if (rc == 0 && strcmp(info.etag, e->etag) == 0)
+			integrity_expect_from(&info, size, &x);
+	}
+	rc = x.kind == INTEGRITY_UNKNOWN ? -EIO : integrity_check_fd(fd, size, &x);
+	pthread_mutex_lock(&c->lock);
+	e->checking = 0;
+	if (!E_DROPPED(e) && e->blocks) {
+		if (rc == 0) {
+			e->expect = x;
+			e->verify_failures = 0;
+			mark_complete(c, e);
+		} else {
+			e->verify_failures++;
+			memset(e->blocks, BLK_MISSING, (size_t)e->nblocks);
+			if (ftruncate(fd, 0) < 0)
+				log_warn("cache: truncating %s: %s", e->name, strerror(errno));
+			set_disk_bytes(c, e, 0);
+			integrity_expect_name(&x, what, sizeof(what));
+			if (rc == -EBADMSG && e->verify_failures < 2) {
+				log_warn("integrity: bucket=%s key=%s bytes=0-%lld do not match the "
+					 "object's %s; fetching them again",
+					 e->target.bucket->name, e->target.key, size - 1, what);
+			} else {
+				log_error("integrity: bucket=%s key=%s bytes=0-%lld %s (%s): reads "
+					  "fail with EIO",
+					  e->target.bucket->name, e->target.key, size - 1,
+					  rc == -EBADMSG ? "do not match the object's digest twice"
+							 : "could not be checked",
+					  rc == -EBADMSG ? what : strerror(-rc));
+				e->fetch_error = -EIO;
+				e->verify_failures = 0;
+				STAT_ADD(errors[S3OP_GET_OBJECT], 1);
+			}
+		}
+	}
+	pthread_cond_broadcast(&c->fetched);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_check_kept(struct cache *c, struct cache_entry *e)
+{
+	struct integrity_expect x;
+	long long size;
+	int fd, rc;
+
+	if (!__atomic_load_n(&e->kept_unchecked, __ATOMIC_RELAXED))
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (!e->kept_unchecked || !e->complete || e->dirty || e->fd < 0) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	x = e->expect;
+	size = e->size;
+	fd = e->fd;
+	pthread_mutex_unlock(&c->lock);
+	rc = integrity_check_fd(fd, size, &x);
+	pthread_mutex_lock(&c->lock);
+	__atomic_store_n(&e->kept_unchecked, 0, __ATOMIC_RELAXED);
+	if (rc == -EBADMSG && e->complete && !e->dirty) {
+		log_warn("cache: the kept copy of bucket=%s key=%s was damaged on disk; fetching it "
+			 "again",
+			 e->target.bucket ? e->target.bucket->name : "?", e->target.key);
+		reset_data(c, e);
+		ensure_blocks(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc == -EBADMSG ? rc : 0;
+}
+
+void cache_set_info(struct cache *c, struct cache_entry *e, const struct s3_obj_info *info)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!e->dirty && e->expect.kind == INTEGRITY_UNKNOWN && e->size >= 0 &&
+	    strcmp(info->etag, e->etag) == 0)
+		integrity_expect_from(info, e->size, &e->expect);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* With the lock: a fetch failed for want of disk space; one line per
+ * episode, and no fetch tried again for FULL_RETRY_S. */
+static void disk_full(struct cache *c, int err)
+{
+	c->full_until = mono_s() + FULL_RETRY_S;
+	if (!c->full_logged) {
+		c->full_logged = 1;
+		log_warn("cache: %s under %s: reads go straight to S3 (checked as usual) until "
+			 "there is room",
+			 strerror(-err), c->dir);
 	}
 }
 
@@ -572,21 +771,33 @@ static void fetch_job_run(void *arg)
 	pthread_mutex_unlock(&c->lock);
 	len = end - off;
 	struct http_sink sink = { .kind = HTTP_SINK_FD, .fd = fd, .off = off, .cap = (size_t)len };
+	struct s3_obj_info info;
+	int check = 0;
 	rc = c->store.ops->get(c->store.ctx, &e->target, off, len, etag[0] ? etag : NULL, &sink,
-			       NULL);
+			       &info);
 	if (rc == 0 && (long long)sink.len != len)
 		rc = -EIO;
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0 && !E_DROPPED(e) && e->blocks) {
-		blocks_landed(c, e, j->b0, j->b1);
+		if (e->expect.kind == INTEGRITY_UNKNOWN && strcmp(info.etag, e->etag) == 0)
+			integrity_expect_from(&info, e->size, &e->expect);
+		if (c->full_logged && c->full_until <= mono_s()) {
+			c->full_logged = 0;
+			log_info("cache: room under %s again: reads are cached", c->dir);
+		}
+		check = blocks_landed(c, e, j->b0, j->b1);
 	} else if (e->blocks) {
 		for (long long b = j->b0; b <= j->b1 && b < e->nblocks; b++)
 			if (e->blocks[b] == BLK_FETCHING)
 				e->blocks[b] = BLK_MISSING;
 		e->fetch_error = rc ? rc : -EIO;
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			disk_full(c, rc);
 	}
 	pthread_cond_broadcast(&c->fetched);
 	pthread_mutex_unlock(&c->lock);
+	if (check)
+		verify_entry(c, e);
 	cache_put(c, e);
 	free(j);
 }
@@ -644,9 +855,22 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 		pthread_mutex_unlock(&c->lock);
 		return rc < 0 ? rc : (e->complete ? 0 : -EIO);
 	}
+	if (c->full_until > mono_s()) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOSPC;
+	}
 	long long end = off + len > e->size ? e->size : off + len;
 	long long b0 = off / CACHE_BLOCK, b1 = (end - 1) / CACHE_BLOCK;
 	long long a1 = (end + ahead - 1) / CACHE_BLOCK;
+	/* Bytes that may only be handed out checked: all of a small object,
+	 * the last block of a large one (so no reader sees a clean EOF after
+	 * wrong bytes); the whole object must then be here and verified. */
+	int whole = e->expect.kind != INTEGRITY_NONE &&
+		    (e->size <= CACHE_VERIFY_WHOLE || b1 == e->nblocks - 1);
+	if (whole) {
+		b0 = 0;
+		b1 = e->nblocks - 1;
+	}
 	e->fetch_error = 0;
 	rc = schedule(c, e, b0, b1, 0);
 	if (!rc && a1 > b1)
@@ -657,7 +881,7 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 			waiting |= e->blocks[b] == BLK_FETCHING;
 			missing |= e->blocks[b] == BLK_MISSING;
 		}
-		if (!waiting && !missing)
+		if (!waiting && !missing && (!whole || e->complete))
 			break;
 		if (!waiting && missing) {
 			/* Another reader's fetch failed, or ours did. */
@@ -691,14 +915,19 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 		return rc;
 	if (info->size < 0)
 		info->size = (long long)sink.len;
+	int check = 0;
 	pthread_mutex_lock(&c->lock);
 	if (!e->dirty) {
-		if (e->etag[0] && strcmp(e->etag, info->etag) != 0)
+		if (e->etag[0] && strcmp(e->etag, info->etag) != 0) {
 			reset_data(c, e);
+			memset(&e->expect, 0, sizeof(e->expect));
+		}
 		e->size = info->size;
 		snprintf(e->etag, sizeof(e->etag), "%s", info->etag);
 		e->mtime = info->mtime;
 		e->verified = 1;
+		if (e->expect.kind == INTEGRITY_UNKNOWN)
+			integrity_expect_from(info, e->size, &e->expect);
 		if (!e->complete) {
 			rc = ensure_blocks(e);
 			long long got = (long long)sink.len;
@@ -706,11 +935,15 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 				long long full = got == e->size ? (got + CACHE_BLOCK - 1) / CACHE_BLOCK
 								: got / CACHE_BLOCK;
 				if (full > 0)
-					blocks_landed(c, e, 0, full - 1);
+					check = blocks_landed(c, e, 0, full - 1);
 			}
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* A mismatch here drops the bytes: the read that follows fetches
+	 * them again (the one retry) and fails if they differ again. */
+	if (check)
+		verify_entry(c, e);
 	return rc;
 }
 
@@ -756,6 +989,16 @@ void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag)
 		snprintf(e->etag, sizeof(e->etag), "%s", etag);
 		e->mtime = time(NULL);
 		e->complete = 1;
+		/* What S3 now says of the bytes written here: recorded, so
+		 * the next run can check the kept file. */
+		struct s3_obj_info info;
+		memset(&info, 0, sizeof(info));
+		snprintf(info.etag, sizeof(info.etag), "%s", etag);
+		if (e->target.bucket && e->target.bucket->sse)
+			snprintf(info.sse, sizeof(info.sse), "%s", e->target.bucket->sse);
+		snprintf(info.meta, sizeof(info.meta), INTEGRITY_META_PART_SIZE "=%lld\n",
+			 c->fetch_chunk);
+		integrity_expect_from(&info, e->size, &e->expect);
 		write_meta(c, e);
 	} else {
 		reset_data(c, e);
@@ -826,4 +1069,163 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+/* ---- reads around a full disk ---- */
+
+/* One GET of [off, off+len) into d->buf; fills x from the answer if unknown. */
+static int direct_get(struct cache *c, struct cache_entry *e, struct direct_window *d,
+		      long long off, long long len, const char *etag, struct integrity_expect *x)
+{
+	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = d->buf, .cap = (size_t)len };
+	struct s3_obj_info info;
+	int rc = c->store.ops->get(c->store.ctx, &e->target, off, len, etag[0] ? etag : NULL,
+				   &sink, &info);
+
+	if (rc == 0 && (long long)sink.len != len)
+		rc = -EIO;
+	if (rc == 0 && x->kind == INTEGRITY_UNKNOWN && strcmp(info.etag, etag) == 0) {
+		integrity_expect_from(&info, e->size, x);
+		pthread_mutex_lock(&c->lock);
+		if (e->expect.kind == INTEGRITY_UNKNOWN)
+			e->expect = *x;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
+}
+
+/* Streams [d->streamed, upto) of the object through d's digest, window by
+ * window (the prefix a non-sequential reader of the last window skipped). */
+static int direct_stream_to(struct cache *c, struct cache_entry *e, struct direct_window *d,
+			    long long win, long long upto, const char *etag,
+			    struct integrity_expect *x)
+{
+	int rc = 0;
+
+	while (!rc && d->streamed < upto) {
+		long long n = upto - d->streamed < win ? upto - d->streamed : win;
+		d->len = 0;
+		rc = direct_get(c, e, d, d->streamed, n, etag, x);
+		if (!rc)
+			rc = integrity_stream_update(&d->stream, d->buf, (size_t)n);
+		if (!rc)
+			d->streamed += n;
+	}
+	return rc;
+}
+
+/* With d->lock: makes the window at wstart hold checked bytes (or, for a
+ * middle window of a large object, bytes whose check comes with the last). */
+static int direct_fill(struct cache *c, struct cache_entry *e, struct direct_window *d,
+		       long long wstart, long long win, long long osize, const char *etag,
+		       struct integrity_expect *x)
+{
+	long long wlen = osize - wstart < win ? osize - wstart : win;
+	int last = wstart + wlen == osize, rc = 0;
+	char what[48];
+
+	for (int tries = 0; tries < 2; tries++) {
+		d->len = 0;
+		rc = direct_get(c, e, d, wstart, wlen, etag, x);
+		if (rc < 0)
+			return rc;
+		if (x->kind == INTEGRITY_NONE || x->kind == INTEGRITY_UNKNOWN)
+			break;
+		if (!d->streaming || d->streamed > wstart) {
+			if (d->streaming)
+				integrity_stream_free(&d->stream);
+			d->streaming = integrity_stream_init(&d->stream, x) == 0;
+			d->streamed = 0;
+			if (!d->streaming)
+				return -ENOMEM;
+		}
+		if (!last && d->streamed != wstart)
+			break; /* a middle window out of order: checked with the last */
+		if (last && d->streamed < wstart) {
+			rc = direct_stream_to(c, e, d, win, wstart, etag, x);
+			if (!rc)
+				rc = direct_get(c, e, d, wstart, wlen, etag, x);
+			if (rc < 0)
+				return rc;
+		}
+		rc = integrity_stream_update(&d->stream, d->buf, (size_t)wlen);
+		d->streamed += wlen;
+		if (!rc && !last)
+			break;
+		if (!rc) {
+			d->streaming = 0;
+			rc = integrity_stream_final(&d->stream);
+		}
+		if (rc == 0)
+			break;
+		/* A mismatch: everything streamed is suspect; start over once. */
+		if (d->streaming)
+			integrity_stream_free(&d->stream);
+		d->streaming = 0;
+		d->streamed = 0;
+		integrity_expect_name(x, what, sizeof(what));
+		if (tries == 0 && rc == -EBADMSG) {
+			log_warn("integrity: bucket=%s key=%s bytes=0-%lld do not match the object's "
+				 "%s; fetching them again",
+				 e->target.bucket->name, e->target.key, osize - 1, what);
+			continue;
+		}
+		log_error("integrity: bucket=%s key=%s bytes=0-%lld %s (%s): reads fail with EIO",
+			  e->target.bucket->name, e->target.key, osize - 1,
+			  rc == -EBADMSG ? "do not match the object's digest twice"
+					 : "could not be checked",
+			  rc == -EBADMSG ? what : strerror(-rc));
+		STAT_ADD(errors[S3OP_GET_OBJECT], 1);
+		return -EIO;
+	}
+	if (rc == 0) {
+		d->off = wstart;
+		d->len = wlen;
+	}
+	return rc;
+}
+
+int cache_read_direct(struct cache *c, struct cache_entry *e, char *buf, size_t size, long long off)
+{
+	long long osize, win = c->fetch_chunk, done = 0;
+	struct integrity_expect x;
+	char etag[S3_ETAG_MAX];
+	struct direct_window *d;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	osize = e->size;
+	x = e->expect;
+	snprintf(etag, sizeof(etag), "%s", e->etag);
+	if (!e->direct && (e->direct = calloc(1, sizeof(*e->direct))))
+		pthread_mutex_init(&e->direct->lock, NULL);
+	d = e->direct;
+	pthread_mutex_unlock(&c->lock);
+	if (!d)
+		return -ENOMEM;
+	if (osize < 0)
+		return -EIO;
+	if (off >= osize)
+		return 0;
+	if ((long long)size > osize - off)
+		size = (size_t)(osize - off);
+	pthread_mutex_lock(&d->lock);
+	if (!d->buf)
+		d->buf = malloc((size_t)(osize < win ? osize : win));
+	if (!d->buf)
+		rc = -ENOMEM;
+	while (!rc && done < (long long)size) {
+		long long at = off + done;
+		if (!(d->len > 0 && at >= d->off && at < d->off + d->len))
+			rc = direct_fill(c, e, d, at / win * win, win, osize, etag, &x);
+		if (rc)
+			break;
+		long long n = d->off + d->len - at;
+		if (n > (long long)size - done)
+			n = (long long)size - done;
+		memcpy(buf + done, d->buf + (at - d->off), (size_t)n);
+		done += n;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc < 0 ? rc : (int)done;
 }

@@ -10,7 +10,18 @@
  * the ETag with S3 once per run, see cache_entry.verified); bytes are
  * fetched in blocks of CACHE_BLOCK, each block by one request at a
  * time, with waiters woken when it lands; a failed fetch leaves the
- * block missing and returns the error to every waiter. */
+ * block missing and returns the error to every waiter.
+ *
+ * Integrity: fetched bytes become a complete entry only once the whole
+ * object has been checked against what S3 says of it (integrity.h); a
+ * mismatch drops them and fetches again once, a second one is -EIO to
+ * every waiter (logged with bucket, key and range) and nothing of it
+ * stays cached.  cache_fill hands out no byte of an object of at most
+ * CACHE_VERIFY_WHOLE, and no byte of the last block of a larger one,
+ * before that check passed: a sequential reader gets EIO, never EOF after
+ * wrong bytes.  With the cache disk full, cache_fill fails at once with
+ * -ENOSPC for a few seconds (one log line per episode) and
+ * cache_read_direct serves reads from memory, as checked. */
 #ifndef S3CSFS_CACHE_H
 #define S3CSFS_CACHE_H
 
@@ -18,11 +29,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "integrity.h"
 #include "store.h"
 #include "workq.h"
 
 #define CACHE_BLOCK (1LL << 20)
 #define CACHE_NAME_LEN 64
+#define CACHE_VERIFY_WHOLE (64LL << 20) /* objects up to this are verified before any read */
 
 struct cache;
 
@@ -43,6 +56,11 @@ struct cache_entry {
 	int pins;
 	long long disk_bytes;
 	int fetch_error;     /* last fetch failure, reported once */
+	struct integrity_expect expect; /* what the fetched bytes must match */
+	int checking;        /* every block present, being verified */
+	int verify_failures; /* mismatches in a row: the second is EIO */
+	struct direct_window *direct; /* cache_read_direct's, NULL if none */
+	int kept_unchecked;  /* kept from the last run, its bytes not yet hashed */
 	/* Cache internals. */
 	struct cache_entry *hnext, *lru_prev, *lru_next;
 };
@@ -74,6 +92,24 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
  * info (size, etag, mtime) and the cached bytes. -ENOENT if none. */
 int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 		     struct s3_obj_info *info);
+
+/* What S3 said of the object (an answer of HEAD or GET): what its bytes
+ * are checked against. Ignored if its ETag is not the entry's. */
+void cache_set_info(struct cache *c, struct cache_entry *e, const struct s3_obj_info *info);
+
+/* Reads [off, off+size) of the object straight from S3 into buf, for a
+ * cache that cannot hold it (disk full): fetched in windows of the
+ * cache's fetch chunk, kept in memory per entry, checked as cache_fill
+ * checks (a small object whole before any byte, a large one by a digest
+ * streamed in order, its last window only once the digest matched).
+ * Returns the bytes read (0 at the end) or -errno (-EIO on a mismatch). */
+int cache_read_direct(struct cache *c, struct cache_entry *e, char *buf, size_t size, long long off);
+
+/* A complete entry kept from the last run is hashed once, at its first
+ * read, against the digest its record holds: 0 it matches (or there is
+ * none), -EBADMSG it was damaged on disk (the bytes are dropped and
+ * fetched again, as if never cached). Cheap once checked. */
+int cache_check_kept(struct cache *c, struct cache_entry *e);
 
 /* The writer's side: begin truncates and marks dirty; written records
  * that [0, size) is the file; done marks it clean with its ETag (a

@@ -144,7 +144,7 @@ static const char *const general_keys[] = {
 
 static const char *const s3_keys[] = {
 	"profile",    "endpoint",      "region",    "addressing", "access_key",
-	"secret_key", "session_token", "ca_bundle", "insecure",	  NULL,
+	"secret_key", "session_token", "ca_bundle", "insecure",	  "checksum", NULL,
 };
 
 /* A bucket section takes these plus every s3_keys entry but "profile"
@@ -155,6 +155,7 @@ static const char *const bucket_keys[] = {
 	"tags",		"on_delete",	  "endpoint",	  "region", "addressing",
 	"access_key",	"secret_key",	  "session_token", "ca_bundle", "insecure",
 	"exclusive_create",
+	"checksum",
 	NULL,
 };
 
@@ -1262,6 +1263,19 @@ bad:
 		    v);
 }
 
+/* checksum = auto | crc64nvme | crc32c | md5: the section's, else [s3]'s. */
+static int parse_checksum(struct ctx *c, const char *sec, struct bucket_conf *b)
+{
+	static const char *const modes[] = { "auto", "crc64nvme", "crc32c", "md5", NULL };
+	int m = CHECKSUM_AUTO;
+
+	if (get_enum(c, "s3", "checksum", modes, &m) < 0 ||
+	    get_enum(c, sec, "checksum", modes, &m) < 0)
+		return -1;
+	b->checksum = (enum checksum_mode)m;
+	return 0;
+}
+
 static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, int *dflt,
 			struct s3_conn_conf *own)
 {
@@ -1347,6 +1361,8 @@ static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, i
 	if (get_enum(c, sec, "exclusive_create", excl_modes, &excl) < 0)
 		return -1;
 	b->exclusive_create = excl == 1 ? EXCL_STRICT : EXCL_BEST_EFFORT;
+	if (parse_checksum(c, sec, b) < 0)
+		return -1;
 	return parse_conn(c, sec, own);
 }
 

@@ -13,6 +13,9 @@
 enum upload_mode { UPLOAD_SYNC = 0, UPLOAD_ASYNC };
 enum key_layout { KEY_LAYOUT_DATE = 0, KEY_LAYOUT_FLAT };
 enum s3_profile { PROFILE_ONPREM = 0, PROFILE_AWS };
+/* What uploads carry besides Content-MD5 (x-amz-checksum-*): auto is
+ * CRC64NVME where the server keeps flexible checksums, MD5 alone where not. */
+enum checksum_mode { CHECKSUM_AUTO = 0, CHECKSUM_CRC64NVME, CHECKSUM_CRC32C, CHECKSUM_MD5 };
 
 /* Connection settings: [s3] holds the defaults, a [bucket:NAME] section may
  * override any of them. NULL / -1 mean "not set here". */
@@ -49,6 +52,7 @@ struct bucket_conf {
 	char *sse_kms_key_id;
 	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
 	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
+	enum checksum_mode checksum; /* the section's, else [s3]'s; default auto */
 	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
 	enum exclusive_create exclusive_create; /* default best_effort */
 	struct s3_client *client; /* set by the daemon after loading */

@@ -301,8 +301,10 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
 	if (ce->complete && ce->etag[0] && !ce->verified) {
 		/* Kept from the last run: one HEAD proves it is still current. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, info);
-		if (rc == 0)
+		if (rc == 0) {
 			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
+			cache_set_info(fs->cache, ce, info);
+		}
 	} else if (ce->complete && ce->verified) {
 		/* The bytes are here, the metadata (attrs.h) is not. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, info);
@@ -1012,16 +1014,12 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Reads around a cache that cannot hold the bytes (disk full). */
-static int read_uncached(struct fs *fs, struct node *n, char *buf, size_t size, off_t off)
+/* Reads around a cache that cannot hold the bytes (disk full): from
+ * memory windows, checked as cached reads are (cache_read_direct). */
+static int read_uncached(struct fs *fs, struct handle *h, char *buf, size_t size, off_t off)
 {
-	struct target t;
-	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = buf, .cap = size };
-	int rc = map_path(fs->cfg, n->path, &t);
-
-	if (rc == 0)
-		rc = fs->store.ops->get(fs->store.ctx, &t, off, (long long)size, NULL, &sink, NULL);
-	return rc < 0 ? -EIO : (int)sink.len;
+	int rc = cache_read_direct(fs->cache, h->ce, buf, size, off);
+	return rc < 0 && rc != -ENOMEM ? -EIO : rc;
 }
 
 /* Where a read of [off, off+size) is served from: the cache file (*fd,
@@ -1048,7 +1046,8 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	} else {
 		if ((long long)*size > fsize - off)
 			*size = (size_t)(fsize - off);
-		if (ce->complete || ce->dirty) {
+		/* A file kept from the last run is hashed at its first read. */
+		if ((ce->complete || ce->dirty) && cache_check_kept(fs->cache, ce) == 0) {
 			STAT_ADD(cache_hits, 1);
 		} else {
 			long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;
@@ -1086,7 +1085,7 @@ static int op_read(const char *fpath, char *buf, size_t size, off_t off,
 		memcpy(buf, h->vbuf + off, size);
 		return (int)size;
 	}
-	return read_uncached(fs, h->n, buf, size, off);
+	return read_uncached(fs, h, buf, size, off);
 }
 
 /* Reads as a reference to the cache file, so libfuse can splice its
@@ -1465,10 +1464,10 @@ static int op_symlink(const char *target, const char *flink)
 	a.mtime_ns = now.tv_nsec;
 	size_t nm = attrs_to_meta(&a, &am);
 	if (fs->store.ops->put_new)
-		rc = fs->store.ops->put_new(fs->store.ctx, &t, &body, NULL, am.pairs, nm, etag,
-					    sizeof(etag));
+		rc = fs->store.ops->put_new(fs->store.ctx, &t, &body, NULL, NULL, am.pairs, nm,
+					    etag, sizeof(etag));
 	else
-		rc = fs->store.ops->put(fs->store.ctx, &t, &body, NULL, am.pairs, nm, etag,
+		rc = fs->store.ops->put(fs->store.ctx, &t, &body, NULL, NULL, am.pairs, nm, etag,
 					sizeof(etag));
 	if (rc < 0)
 		return rc == -EEXIST || rc == -EACCES ? rc : -EIO;

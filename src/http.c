@@ -352,6 +352,25 @@ static int header_is(const char *line, size_t len, const char *name, const char 
 	return 1;
 }
 
+/* x-amz-checksum-ALG: VALUE, kept as "alg=VALUE\n" (a known length only). */
+static void header_checksum(struct http_response *r, const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len);
+	char name[16], val[64];
+	size_t used = strlen(r->checksums);
+
+	if (!colon || (size_t)(colon - line) - 15 >= sizeof(name))
+		return;
+	copy_value(name, sizeof(name), line + 15, (size_t)(colon - line) - 15, 0);
+	copy_value(val, sizeof(val), colon + 1, len - (size_t)(colon + 1 - line), 0);
+	for (char *p = name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (strcmp(name, "mode") == 0 || strcmp(name, "algorithm") == 0)
+		return;
+	if (used + strlen(name) + strlen(val) + 2 < sizeof(r->checksums))
+		snprintf(r->checksums + used, sizeof(r->checksums) - used, "%s=%s\n", name, val);
+}
+
 static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 {
 	struct transfer *t = userp;
@@ -370,6 +389,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		r->etag[0] = r->last_modified[0] = r->request_id[0] = '\0';
 		r->content_range[0] = r->storage_class[0] = r->sse[0] = r->meta[0] = '\0';
 		r->content_length = -1;
+		r->sse_c[0] = r->checksums[0] = r->checksum_type[0] = '\0';
 		return len;
 	}
 	if (header_is(line, len, "etag", &v, &vlen))
@@ -384,6 +404,12 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		copy_value(r->storage_class, sizeof(r->storage_class), v, vlen, 0);
 	else if (header_is(line, len, "x-amz-server-side-encryption", &v, &vlen))
 		copy_value(r->sse, sizeof(r->sse), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-server-side-encryption-customer-algorithm", &v, &vlen))
+		copy_value(r->sse_c, sizeof(r->sse_c), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-checksum-type", &v, &vlen))
+		copy_value(r->checksum_type, sizeof(r->checksum_type), v, vlen, 0);
+	else if (len > 15 && strncasecmp(line, "x-amz-checksum-", 15) == 0)
+		header_checksum(r, line, len);
 	else if (header_is(line, len, "content-length", &v, &vlen)) {
 		char num[32];
 		copy_value(num, sizeof(num), v, vlen, 0);

@@ -66,6 +66,9 @@ struct http_response {
 	char storage_class[32];
 	char sse[32];          /* x-amz-server-side-encryption */
 	char meta[2048];       /* "name=value\n" for each x-amz-meta-*, cut if long */
+	char sse_c[32];        /* x-amz-server-side-encryption-customer-algorithm (SSE-C) */
+	char checksums[256];   /* "alg=base64\n" for each x-amz-checksum-ALG, lower-case alg */
+	char checksum_type[24]; /* x-amz-checksum-type: FULL_OBJECT or COMPOSITE */
 	long new_connections;  /* TCP connections opened for this request */
 	char error[256];       /* transport error text, "" if none */
 	/* The body of a non-2xx answer goes here, never to the sink (an S3

@@ -14,8 +14,10 @@
 
 #include <openssl/evp.h>
 
+#include "checksum.h"
 #include "journal.h"
 #include "log.h"
+#include "s3_client.h"
 
 #define RECORD_MAX 4096
 
@@ -135,6 +137,58 @@ int journal_file_digest(int fd, long long size, long long part_size, char *out, 
 	return rc;
 }
 
+int journal_file_check(int fd, const struct journal_record *rec)
+{
+	static const enum checksum_alg algs[] = { CK_CRC64NVME, CK_CRC32C };
+	struct stat sb;
+	char got[48], name[16], b64[40];
+
+	if (rec->size < 0)
+		return 0; /* a record of an older version: nothing to compare */
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (sb.st_size != rec->size)
+		return -EBADMSG;
+	if (rec->checksum && sscanf(rec->checksum, "%15s %39s", name, b64) == 2) {
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			if (strcmp(name, checksum_alg_name(algs[i])) != 0)
+				continue;
+			struct checksum ck;
+			unsigned char want[16], have[16];
+			size_t bufsz = 1 << 20;
+			char *buf = malloc(bufsz);
+			int rc = buf ? checksum_init(&ck, algs[i]) : -ENOMEM;
+			for (long long done = 0; !rc && done < rec->size;) {
+				size_t w = rec->size - done < (long long)bufsz ? (size_t)(rec->size - done)
+										: bufsz;
+				ssize_t n = pread(fd, buf, w, done);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					rc = n < 0 ? -errno : -EBADMSG;
+					break;
+				}
+				rc = checksum_update(&ck, buf, (size_t)n);
+				done += n;
+			}
+			free(buf);
+			if (!rc)
+				rc = checksum_final(&ck, have);
+			checksum_free(&ck);
+			if (!rc && (checksum_from_base64(algs[i], b64, want) < 0 ||
+				    memcmp(want, have, checksum_alg_len(algs[i])) != 0))
+				rc = -EBADMSG;
+			return rc;
+		}
+	}
+	if (!rec->md5 || !rec->md5[0])
+		return 0;
+	int rc = journal_file_digest(fd, rec->size, rec->part_size, got, sizeof(got));
+	if (rc < 0)
+		return rc == -EIO ? -EBADMSG : rc;
+	return strcmp(got, rec->md5) == 0 ? 0 : -EBADMSG;
+}
+
 /* A record lives in an extended attribute of the cache file it is about,
  * so journaling a file costs no file of its own to create, rename, sync
  * and later delete; where the cache's filesystem has no user xattrs, in a
@@ -177,15 +231,26 @@ static int record_file_write(const char *cache_dir, const char *name, const char
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
 		long long size, const char *digest, long long part_size, int do_fsync)
 {
-	char body[RECORD_MAX], md5[48];
+	return journal_add_ck(cache_dir, name, path, data_fd, size, digest, part_size, NULL,
+			      do_fsync);
+}
+
+int journal_add_ck(const char *cache_dir, const char *name, const char *path, int data_fd,
+		   long long size, const char *digest, long long part_size,
+		   const struct s3_checksum *ck, int do_fsync)
+{
+	char body[RECORD_MAX], md5[48], cks[64] = "";
 	int n, rc = 0;
 
 	if (digest)
 		snprintf(md5, sizeof(md5), "%s", digest);
 	else if ((rc = journal_file_digest(data_fd, size, part_size, md5, sizeof(md5))) < 0)
 		return rc;
-	n = snprintf(body, sizeof(body), "s3csfs-journal 1\npath %s\nsize %lld\nmd5 %s\npart_size %lld\n",
-		     path, size, md5, part_size);
+	if (ck && ck->alg != CK_NONE && ck->b64[0])
+		snprintf(cks, sizeof(cks), "checksum %s %s\n", checksum_alg_name(ck->alg), ck->b64);
+	n = snprintf(body, sizeof(body),
+		     "s3csfs-journal 1\npath %s\nsize %lld\nmd5 %s\npart_size %lld\n%s", path, size,
+		     md5, part_size, cks);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -ENAMETOOLONG;
 	/* The data first: a record must never point at bytes not on disk. */
@@ -258,7 +323,7 @@ void journal_quarantine(const char *cache_dir, const char *name)
 static int record_parse(char *body, const char *name,
 			void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
 {
-	char path[RECORD_MAX] = "", md5[48] = "";
+	char path[RECORD_MAX] = "", md5[48] = "", cks[64] = "";
 	long long size = -1, part_size = 0;
 
 	if (strncmp(body, "s3csfs-journal 1\n", 17) != 0)
@@ -276,10 +341,12 @@ static int record_parse(char *body, const char *name,
 			snprintf(md5, sizeof(md5), "%s", line + 4);
 		else if (strncmp(line, "part_size ", 10) == 0)
 			part_size = strtoll(line + 10, NULL, 10);
+		else if (strncmp(line, "checksum ", 9) == 0 && strlen(line + 9) < sizeof(cks))
+			snprintf(cks, sizeof(cks), "%s", line + 9);
 	}
 	if (!path[0])
 		return -1;
-	struct journal_record r = { name, path, size, md5, part_size };
+	struct journal_record r = { name, path, size, md5, part_size, cks };
 	fn(ctx, &r);
 	return 0;
 }

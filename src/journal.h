@@ -17,6 +17,13 @@ int journal_init(const char *cache_dir, char *err, size_t errlen);
  * cache data from what close() acknowledged. */
 int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
 		long long size, const char *digest, long long part_size, int do_fsync);
+/* journal_add, also recording ck (the flexible checksum the upload will
+ * carry, upload_checksum; NULL or CK_NONE: none), which journal_file_check
+ * then tests first. */
+struct s3_checksum;
+int journal_add_ck(const char *cache_dir, const char *name, const char *path, int data_fd,
+		   long long size, const char *digest, long long part_size,
+		   const struct s3_checksum *ck, int do_fsync);
 void journal_remove(const char *cache_dir, const char *name);
 /* Whether a record of the cache entry name is left (its cache file must
  * then be kept). */
@@ -37,7 +44,12 @@ struct journal_record {
 	long long size;   /* -1 if the record has none */
 	const char *md5;  /* its digest (journal_file_digest); "" if none */
 	long long part_size; /* the digest's; 0 in records of older versions */
+	const char *checksum; /* "alg base64" (journal_add_ck), "" if none */
 };
+/* Whether fd still holds what rec says close() acknowledged: its size,
+ * then its recorded checksum (one reading, CRC) or else its digest. 0, or
+ * -EBADMSG (damaged), or -errno (could not be read). */
+int journal_file_check(int fd, const struct journal_record *rec);
 /* fn(ctx, record) for each record left behind; returns how many. */
 int journal_replay(const char *cache_dir,
 		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx);

@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "log.h"
@@ -36,6 +34,7 @@ struct s3_client {
 	int max_retries;
 	long retry_base_ms;
 	long retry_max_ms;
+	int checksum_support; /* s3_client_checksums */
 };
 
 int s3_creds_static_get(void *ctx, struct s3_creds *out)
@@ -86,6 +85,7 @@ struct s3_client *s3_client_new(const struct s3_client_opts *opts, char *err, si
 	c->max_retries = opts->max_retries < 0 ? 0 : opts->max_retries ? opts->max_retries : 8;
 	c->retry_base_ms = opts->retry_base_ms > 0 ? opts->retry_base_ms : 100;
 	c->retry_max_ms = opts->retry_max_ms > 0 ? opts->retry_max_ms : 60000;
+	c->checksum_support = -1;
 	c->http = http_pool_new(&opts->http);
 	if (!c->http) {
 		snprintf(err, errlen, "cannot initialise libcurl");
@@ -140,6 +140,42 @@ int s3_obj_meta_get(const struct s3_obj_info *info, const char *name, char *out,
 		p = eol + 1;
 	}
 	return -ENOENT;
+}
+
+int s3_client_checksums(struct s3_client *c)
+{
+	return __atomic_load_n(&c->checksum_support, __ATOMIC_RELAXED);
+}
+
+/* The value of "alg=VALUE" lines (http_response.checksums) for alg. */
+static int checksum_lookup(const char *list, const char *alg, char *out, size_t len)
+{
+	size_t n = strlen(alg);
+
+	for (const char *p = list; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		if (l > n && strncmp(p, alg, n) == 0 && p[n] == '=' && l - n - 1 < len) {
+			memcpy(out, p + n + 1, l - n - 1);
+			out[l - n - 1] = '\0';
+			return 0;
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return -ENOENT;
+}
+
+int s3_obj_checksum(const struct s3_obj_info *info, enum checksum_alg alg, unsigned char raw[16])
+{
+	char v[64];
+
+	if (strcasecmp(info->checksum_type, "COMPOSITE") == 0 ||
+	    checksum_lookup(info->checksums, checksum_alg_name(alg), v, sizeof(v)) < 0 ||
+	    strchr(v, '-'))
+		return -ENOENT;
+	return checksum_from_base64(alg, v, raw) < 0 ? -ENOENT : 0;
 }
 
 void s3_md5_base64(const unsigned char md5[16], char out[25])
@@ -321,6 +357,20 @@ void s3_client_deadline(long ms)
 int s3_client_past_deadline(void)
 {
 	return http_deadline_left_ms() == 0;
+}
+
+/* The wait before the next try (exponential cap, full jitter), or -1 when
+ * waiting it would end past retry_max_ms since start or the process is
+ * past its deadline (s3_client_deadline). */
+static long backoff_ms(const struct s3_client *c, int tries, long start)
+{
+	long cap = c->retry_base_ms << (tries < 16 ? tries : 16);
+	if (cap > BACKOFF_CAP_MS || cap <= 0)
+		cap = BACKOFF_CAP_MS;
+	long delay = (long)(jitter_rand() % (uint64_t)(cap + 1));
+	if (s3_client_past_deadline())
+		return -1;
+	return now_ms() + delay - start > c->retry_max_ms ? -1 : delay;
 }
 
 /* A backoff wait; it ends early at the deadline (s3_client_deadline). */
@@ -524,11 +574,8 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 		}
 		if (!transient || tries >= c->max_retries)
 			break;
-		long cap = c->retry_base_ms << (tries < 16 ? tries : 16);
-		if (cap > BACKOFF_CAP_MS || cap <= 0)
-			cap = BACKOFF_CAP_MS;
-		long delay = (long)(jitter_rand() % (uint64_t)(cap + 1));
-		if (now_ms() + delay - start > c->retry_max_ms || s3_client_past_deadline())
+		long delay = backoff_ms(c, tries, start);
+		if (delay < 0)
 			break;
 		char sbuf[512];
 		log_debug("retrying %s %s/%s in %ld ms after %s", s3_op_name(r->op),
@@ -557,6 +604,9 @@ static void info_from_response(const struct http_response *resp, struct s3_obj_i
 		 resp->storage_class[0] ? resp->storage_class : "STANDARD");
 	snprintf(info->sse, sizeof(info->sse), "%s", resp->sse);
 	snprintf(info->meta, sizeof(info->meta), "%s", resp->meta);
+	snprintf(info->sse_c, sizeof(info->sse_c), "%s", resp->sse_c);
+	snprintf(info->checksums, sizeof(info->checksums), "%s", resp->checksums);
+	snprintf(info->checksum_type, sizeof(info->checksum_type), "%s", resp->checksum_type);
 }
 
 /* Adds the headers that PutObject, CopyObject and CreateMultipartUpload
@@ -603,18 +653,73 @@ static int add_put_headers(struct s3_request *r, const struct s3_put_opts *o,
 	return rc ? -E2BIG : 0;
 }
 
-static int check_md5_etag(const char *etag, const char *md5hex, const char *what,
+static int is_md5_hex(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdefABCDEF") == 32;
+}
+
+/* Whether an answer's ETag may be an MD5 at all: not under SSE-KMS (ours
+ * or the bucket's default) nor SSE-C. */
+static int etag_may_be_md5(const char *resp_sse, const char *resp_sse_c,
+			   const struct s3_put_opts *o)
+{
+	if (o && o->sse && strncmp(o->sse, "aws:kms", 7) == 0)
+		return 0;
+	return strncmp(resp_sse, "aws:kms", 7) != 0 && !resp_sse_c[0];
+}
+
+/* S3 promises an MD5 ETag for a plain (or SSE-S3) single upload: one with
+ * an MD5's form that is not ours means other bytes were stored. Another
+ * form (servers are free to choose) is taken as it is: Content-MD5 and
+ * the checksums were verified by the server. */
+static int check_md5_etag(const struct http_response *resp, const char *md5hex, const char *what,
 			  const struct s3_put_opts *o, struct s3_status *st)
 {
-	if (o && o->sse && strcmp(o->sse, "aws:kms") == 0)
-		return 0;
-	if (strcasecmp(etag, md5hex) == 0)
+	if (!etag_may_be_md5(resp->sse, resp->sse_c, o) || !is_md5_hex(resp->etag) ||
+	    strcasecmp(resp->etag, md5hex) == 0)
 		return 0;
 	if (st) {
 		snprintf(st->code, sizeof(st->code), "ETagMismatch");
 		snprintf(st->message, sizeof(st->message),
-			 "%s: server ETag %.64s is not the MD5 %s of what was sent", what, etag,
+			 "%s: server ETag %.64s is not the MD5 %s of what was sent", what, resp->etag,
 			 md5hex);
+	}
+	return -EIO;
+}
+
+/* Adds x-amz-checksum-ALG: VALUE for ck (name is the header's storage). */
+static int add_checksum_header(struct s3_request *r, const struct s3_checksum *ck, char *name,
+			       size_t namelen)
+{
+	if (!ck || !checksum_alg_upper(ck->alg) || !ck->b64[0])
+		return 0;
+	snprintf(name, namelen, "x-amz-checksum-%s", checksum_alg_name(ck->alg));
+	return req_header(r, name, ck->b64);
+}
+
+/* What an upload's answer says of the checksum sent: echoed (the server
+ * knows flexible checksums; it must be ours) or not (it ignores them). */
+static int check_echo(struct s3_client *c, const struct http_response *resp,
+		      const struct s3_checksum *ck, const char *what, struct s3_status *st)
+{
+	char got[64];
+	int unknown = -1;
+
+	if (!ck || !checksum_alg_upper(ck->alg) || !ck->b64[0])
+		return 0;
+	if (checksum_lookup(resp->checksums, checksum_alg_name(ck->alg), got, sizeof(got)) < 0) {
+		__atomic_compare_exchange_n(&c->checksum_support, &unknown, 0, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+		return 0;
+	}
+	__atomic_store_n(&c->checksum_support, 1, __ATOMIC_RELAXED);
+	if (strcmp(got, ck->b64) == 0)
+		return 0;
+	if (st) {
+		snprintf(st->code, sizeof(st->code), "ChecksumMismatch");
+		snprintf(st->message, sizeof(st->message),
+			 "%s: server %s %.40s is not the %.40s of what was sent", what,
+			 checksum_alg_name(ck->alg), got, ck->b64);
 	}
 	return -EIO;
 }
@@ -664,7 +769,7 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
 	struct http_response resp;
 	struct put_headers ph = { .used = 0 };
-	char b64[25], hex[33];
+	char b64[25], hex[33], ckname[48];
 	int rc;
 
 	if (!body || body->kind == HTTP_BODY_NONE)
@@ -676,6 +781,8 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 		return -E2BIG;
 	if (opts && opts->if_none_match)
 		req_header(&r, "if-none-match", "*");
+	if (add_checksum_header(&r, opts ? &opts->checksum : NULL, ckname, sizeof(ckname)) < 0)
+		return -E2BIG;
 	rc = perform(c, &r, &resp, st);
 	if (rc == -EEXIST && opts && opts->if_none_match)
 		return put_exists_same(c, bucket, key, hex, etag, etaglen, st);
@@ -683,7 +790,8 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 		return rc;
 	if (etag)
 		snprintf(etag, etaglen, "%s", resp.etag);
-	return check_md5_etag(resp.etag, hex, "PutObject", opts, st);
+	rc = check_echo(c, &resp, opts ? &opts->checksum : NULL, "PutObject", st);
+	return rc ? rc : check_md5_etag(&resp, hex, "PutObject", opts, st);
 }
 
 /* An XML request body with its Content-MD5 (b64 must outlive the request). */
@@ -734,6 +842,7 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, long
 	}
 	if (if_match && *if_match)
 		req_header(&r, "if-match", if_match);
+	req_header(&r, "x-amz-checksum-mode", "ENABLED");
 	rc = perform(c, &r, &resp, st);
 	if (rc < 0 && resp.status == 416) {
 		/* Past the end: an empty read, as read(2) gives. */
@@ -776,6 +885,7 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
 	struct s3_request r = { .op = S3OP_HEAD_OBJECT, .method = "HEAD", .bucket = bucket,
 				.key = key };
 	struct http_response resp;
+	req_header(&r, "x-amz-checksum-mode", "ENABLED");
 	int rc = perform(c, &r, &resp, st);
 
 	if (rc == 0 && info)
@@ -946,6 +1056,10 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 
 	if (add_put_headers(&r, opts, &ph) < 0)
 		return -E2BIG;
+	if (opts && checksum_alg_upper(opts->checksum.alg) &&
+	    (req_header(&r, "x-amz-checksum-algorithm", checksum_alg_upper(opts->checksum.alg)) < 0 ||
+	     req_header(&r, "x-amz-checksum-type", "FULL_OBJECT") < 0))
+		return -E2BIG;
 	rc = perform(c, &r, &resp, st);
 	if (rc == 0) {
 		body_from_sink(&sink, &body, &blen);
@@ -963,10 +1077,19 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
 		       const char *upload_id, int part_number, const struct http_body *body,
 		       const char *content_md5, char *etag, size_t etaglen, struct s3_status *st)
 {
+	return s3_mpu_upload_part_ck(c, bucket, key, upload_id, part_number, body, content_md5,
+				     NULL, etag, etaglen, st);
+}
+
+int s3_mpu_upload_part_ck(struct s3_client *c, const char *bucket, const char *key,
+			  const char *upload_id, int part_number, const struct http_body *body,
+			  const char *content_md5, const struct s3_checksum *ck, char *etag,
+			  size_t etaglen, struct s3_status *st)
+{
 	struct s3_request r = { .op = S3OP_UPLOAD_PART, .method = "PUT", .bucket = bucket,
 				.key = key, .body = body };
 	struct http_response resp;
-	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], b64[25], hex[33];
+	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], b64[25], hex[33], ckname[48];
 	int rc;
 
 	snprintf(num, sizeof(num), "%d", part_number);
@@ -978,12 +1101,15 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
 	if (rc < 0)
 		return rc;
 	req_header(&r, "content-md5", b64);
+	if (add_checksum_header(&r, ck, ckname, sizeof(ckname)) < 0)
+		return -E2BIG;
 	rc = perform(c, &r, &resp, st);
 	if (rc < 0)
 		return rc;
 	if (etag)
 		snprintf(etag, etaglen, "%s", resp.etag);
-	return check_md5_etag(resp.etag, hex, "UploadPart", NULL, st);
+	rc = check_echo(c, &resp, ck, "UploadPart", st);
+	return rc ? rc : check_md5_etag(&resp, hex, "UploadPart", NULL, st);
 }
 
 /* The multipart ETag S3 computes: MD5 of the parts' binary MD5s, "-N". */
@@ -1020,9 +1146,25 @@ static int expected_mpu_etag(const struct s3_part *parts, size_t n, char *out, s
 	return 0;
 }
 
+/* "<32 hex>-N": the form of S3's multipart ETag (MD5 of the part MD5s). */
+static int is_composite_etag(const char *s)
+{
+	return strlen(s) > 34 && strspn(s, "0123456789abcdefABCDEF") == 32 && s[32] == '-' &&
+	       strspn(s + 33, "0123456789") == strlen(s + 33);
+}
+
 int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 		    const char *upload_id, const struct s3_part *parts, size_t nparts,
 		    char *etag, size_t etaglen, struct s3_status *st)
+{
+	return s3_mpu_complete_ck(c, bucket, key, upload_id, parts, nparts, NULL, etag, etaglen,
+				  st);
+}
+
+int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
+		       const char *upload_id, const struct s3_part *parts, size_t nparts,
+		       const struct s3_checksum *full, char *etag, size_t etaglen,
+		       struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
 	struct s3_request r = { .op = S3OP_COMPLETE_MPU, .method = "POST", .bucket = bucket,
@@ -1030,22 +1172,29 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 	struct http_response resp;
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	char q[S3_UPLOAD_ID_MAX * 3 + 32] = "", tag[S3_ETAG_MAX], want[S3_ETAG_MAX];
-	char b64[25];
+	char b64[25], ckname[48];
+	const char *alg = full ? checksum_alg_upper(full->alg) : NULL;
 	struct s3_error err;
 	const char *body;
 	size_t blen, xlen;
+	long start = now_ms();
+	int rc, md5_possible;
 	char *xml;
-	int rc;
 
 	if (query_add(q, sizeof(q), "uploadId", upload_id) < 0)
 		return -ENAMETOOLONG;
 	r.query = q;
-	xml = s3xml_build_complete_mpu(parts, nparts, &xlen);
+	xml = s3xml_build_complete_mpu_ck(parts, nparts, alg, &xlen);
 	if (!xml)
 		return -ENOMEM;
 	rc = attach_xml_body(&r, &hb, xml, xlen, b64);
+	if (rc == 0 && alg &&
+	    (add_checksum_header(&r, full, ckname, sizeof(ckname)) < 0 ||
+	     req_header(&r, "x-amz-checksum-type", "FULL_OBJECT") < 0))
+		rc = -E2BIG;
 	/* S3 may fail a completion after its 200 is sent, with an <Error>
-	 * body: a transient one is retried like any other. */
+	 * body: a transient one is retried like any other, within the same
+	 * bounds (max_retries, retry_max_ms). */
 	for (int tries = 0; rc == 0; tries++) {
 		rc = perform(c, &r, &resp, st);
 		if (rc < 0 || tries >= c->max_retries)
@@ -1056,20 +1205,31 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 		if (s3xml_parse_complete_mpu(body0, blen0, tag, sizeof(tag), &err) != -EIO ||
 		    !s3_error_is_transient(500, err.code))
 			break;
+		long delay = backoff_ms(c, tries, start);
+		if (delay < 0)
+			break;
 		STAT_ADD(retries, 1);
-		log_debug("CompleteMultipartUpload %s/%s answered 200 with %s: retrying", bucket,
-			  key, err.code);
-		sleep_ms((long)(jitter_rand() % (uint64_t)((c->retry_base_ms << (tries < 8 ? tries : 8)) + 1)));
+		log_debug("CompleteMultipartUpload %s/%s answered 200 with %s: retrying in %ld ms",
+			  bucket, key, err.code, delay);
+		sleep_ms(delay);
 	}
 	free(xml);
-	if (rc == -ENOENT && st && strcmp(st->code, "NoSuchUpload") == 0 &&
-	    expected_mpu_etag(parts, nparts, want, sizeof(want)) == 0) {
+	if (rc == -ENOENT && st && strcmp(st->code, "NoSuchUpload") == 0) {
 		/* libcurl resends a request whose reused connection died; if
-		 * the first one completed the upload, the resend finds none. */
+		 * the first one completed the upload, the resend finds none:
+		 * the object there is ours if its ETag or checksum says so. */
 		struct s3_obj_info info;
 		struct s3_status hst;
-		if (s3_head_object(c, bucket, key, &info, &hst) == 0 &&
-		    strcasecmp(info.etag, want) == 0) {
+		unsigned char mine[16], theirs[16];
+		int ours = 0;
+		if (s3_head_object(c, bucket, key, &info, &hst) == 0) {
+			ours = expected_mpu_etag(parts, nparts, want, sizeof(want)) == 0 &&
+			       strcasecmp(info.etag, want) == 0;
+			if (!ours && alg && checksum_from_base64(full->alg, full->b64, mine) == 0 &&
+			    s3_obj_checksum(&info, full->alg, theirs) == 0)
+				ours = memcmp(mine, theirs, checksum_alg_len(full->alg)) == 0;
+		}
+		if (ours) {
 			if (etag)
 				snprintf(etag, etaglen, "%s", info.etag);
 			if (sink.owned)
@@ -1079,6 +1239,7 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 	}
 	if (rc == 0) {
 		body_from_sink(&sink, &body, &blen);
+		md5_possible = etag_may_be_md5(resp.sse, resp.sse_c, NULL);
 		/* A 200 may still carry an <Error>: the completion failed late. */
 		rc = s3xml_parse_complete_mpu(body, blen, tag, sizeof(tag), &err);
 		if (rc == -EIO && st) {
@@ -1094,8 +1255,14 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 			struct s3_obj_info info;
 			rc = s3_head_object(c, bucket, key, &info, st);
 			snprintf(tag, sizeof(tag), "%s", info.etag);
+			md5_possible = md5_possible && etag_may_be_md5(info.sse, info.sse_c, NULL);
 		}
-		if (rc == 0 && expected_mpu_etag(parts, nparts, want, sizeof(want)) == 0 &&
+		if (rc == 0)
+			rc = check_echo(c, &resp, full, "CompleteMultipartUpload", st);
+		/* Only an ETag of S3's multipart form is compared: a whole-
+		 * object MD5 or an opaque one is another server's choice. */
+		if (rc == 0 && md5_possible && is_composite_etag(tag) &&
+		    expected_mpu_etag(parts, nparts, want, sizeof(want)) == 0 &&
 		    strcasecmp(want, tag) != 0) {
 			if (st) {
 				snprintf(st->code, sizeof(st->code), "ETagMismatch");
@@ -1244,103 +1411,6 @@ int s3_bucket_subresource(struct s3_client *c, const char *method, const char *b
 
 /* ---- object tagging ---- */
 
-static void xml_escape_append(char *out, size_t cap, size_t *used, const char *s)
-{
-	for (; *s && *used + 7 < cap; s++) {
-		const char *rep = NULL;
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&apos;"; break;
-		}
-		if (rep) {
-			size_t l = strlen(rep);
-			memcpy(out + *used, rep, l);
-			*used += l;
-		} else {
-			out[(*used)++] = *s;
-		}
-	}
-	out[*used] = '\0';
-}
-
-static int tag_text(xmlNodePtr el, char *out, size_t len)
-{
-	xmlChar *t = xmlNodeGetContent(el);
-	int rc = 0;
-
-	if (!t)
-		return -ENOMEM;
-	if (strlen((const char *)t) >= len)
-		rc = -EPROTO;
-	else
-		snprintf(out, len, "%s", (const char *)t);
-	xmlFree(t);
-	return rc;
-}
-
-static int parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
-			 size_t *n)
-{
-	xmlDocPtr doc;
-	xmlNodePtr root, set, tag, f;
-	int rc = 0;
-
-	*n = 0;
-	while (len && (*body == ' ' || *body == '\n' || *body == '\r' || *body == '\t')) {
-		body++;
-		len--;
-	}
-	if (!len)
-		return 0; /* Ceph RGW 16 answers so for some untagged objects */
-	if (len > (1 << 20))
-		return -EPROTO;
-	doc = xmlReadMemory(body, (int)len, NULL, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-				    XML_PARSE_NOWARNING);
-	if (!doc)
-		return -EPROTO;
-	root = xmlDocGetRootElement(doc);
-	if (doc->intSubset || doc->extSubset || !root ||
-	    strcmp((const char *)root->name, "Tagging") != 0) {
-		xmlFreeDoc(doc);
-		return -EPROTO;
-	}
-	for (set = root->children; set; set = set->next) {
-		if (set->type != XML_ELEMENT_NODE || strcmp((const char *)set->name, "TagSet") != 0)
-			continue;
-		for (tag = set->children; tag && !rc; tag = tag->next) {
-			int have_k = 0, have_v = 0;
-			if (tag->type != XML_ELEMENT_NODE || strcmp((const char *)tag->name, "Tag") != 0)
-				continue;
-			if (*n >= max) {
-				rc = -EPROTO;
-				break;
-			}
-			memset(&tags[*n], 0, sizeof(tags[*n]));
-			for (f = tag->children; f && !rc; f = f->next) {
-				if (f->type != XML_ELEMENT_NODE)
-					continue;
-				if (strcmp((const char *)f->name, "Key") == 0) {
-					rc = tag_text(f, tags[*n].key, sizeof(tags[*n].key));
-					have_k = 1;
-				} else if (strcmp((const char *)f->name, "Value") == 0) {
-					rc = tag_text(f, tags[*n].value, sizeof(tags[*n].value));
-					have_v = 1;
-				}
-			}
-			if (!rc && (!have_k || !have_v || !tags[*n].key[0]))
-				rc = -EPROTO;
-			if (!rc)
-				(*n)++;
-		}
-	}
-	xmlFreeDoc(doc);
-	return rc;
-}
-
 int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *key,
 			  struct s3_tag *tags, size_t max, size_t *n, struct s3_status *st)
 {
@@ -1353,7 +1423,7 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 	*n = 0;
 	rc = perform(c, &r, &resp, st);
 	if (rc == 0) {
-		rc = parse_tagging(sink.buf ? sink.buf : "", sink.len, tags, max, n);
+		rc = s3xml_parse_tagging(sink.buf ? sink.buf : "", sink.len, tags, max, n);
 		if (rc < 0 && st)
 			snprintf(st->message, sizeof(st->message), "malformed GetObjectTagging answer");
 	}
@@ -1369,29 +1439,15 @@ int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *k
 				.query = "tagging" };
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	struct http_response resp;
-	/* 10 tags of 128 + 256 characters, each possibly escaped 6-fold. */
-	size_t cap = 256 + S3_MAX_TAGS * (64 + 6 * (128 + 256)), used = 0;
+	size_t used = 0;
 	char *xml, b64[25];
 	int rc;
 
 	if (n > S3_MAX_TAGS)
 		return -E2BIG;
-	xml = malloc(cap);
+	xml = s3xml_build_tagging(tags, n, &used);
 	if (!xml)
 		return -ENOMEM;
-	used = (size_t)snprintf(xml, cap, "<Tagging><TagSet>");
-	for (size_t i = 0; i < n; i++) {
-		used += (size_t)snprintf(xml + used, cap - used, "<Tag><Key>");
-		xml_escape_append(xml, cap, &used, tags[i].key);
-		used += (size_t)snprintf(xml + used, cap - used, "</Key><Value>");
-		xml_escape_append(xml, cap, &used, tags[i].value);
-		used += (size_t)snprintf(xml + used, cap - used, "</Value></Tag>");
-	}
-	used += (size_t)snprintf(xml + used, cap - used, "</TagSet></Tagging>");
-	if (used >= cap) {
-		free(xml);
-		return -E2BIG;
-	}
 	rc = attach_xml_body(&r, &hb, xml, used, b64);
 	if (rc == 0)
 		rc = perform(c, &r, &resp, st);

@@ -11,15 +11,20 @@
  * reset/refused, timeouts) are retried with exponential backoff and full
  * jitter, bounded by max_retries and retry_max_ms; bodies are replayed
  * from memory or a file descriptor, so a retried request resends the same
- * bytes; uploads carry Content-MD5, which the server verifies, and a
- * returned ETag that is not that MD5 is an error (-EIO), except under
- * SSE-KMS where ETags are not MD5s. No knowledge of FUSE or caches. */
+ * bytes; uploads carry Content-MD5 (and x-amz-checksum-ALG when the
+ * caller gives one), which the server verifies; a returned ETag that has
+ * an MD5's form (32 hex digits) and is not that MD5 is an error (-EIO),
+ * except under SSE-KMS or SSE-C where ETags are not MD5s; an ETag of
+ * another form is accepted (servers are free to choose it); GET and HEAD
+ * ask for the object's checksums (x-amz-checksum-mode: ENABLED). No
+ * knowledge of FUSE or caches. */
 #ifndef S3CSFS_S3_CLIENT_H
 #define S3CSFS_S3_CLIENT_H
 
 #include <stddef.h>
 #include <time.h>
 
+#include "checksum.h"
 #include "http.h"
 #include "s3_xml.h"
 #include "stats.h"
@@ -90,7 +95,26 @@ struct s3_obj_info {
 	char storage_class[32];
 	char sse[32];
 	char meta[2048]; /* "name=value\n" per x-amz-meta-*, lower-case names */
+	char sse_c[32];  /* SSE-C algorithm, "" if none */
+	char checksums[256]; /* "alg=base64\n" per x-amz-checksum-ALG (GET/HEAD ask for them) */
+	char checksum_type[24]; /* "FULL_OBJECT", "COMPOSITE" or "" */
 };
+
+/* The object's alg checksum (raw, checksum_alg_len bytes) if the server
+ * gave a full-object one: 0, or -ENOENT (none, or a COMPOSITE "-N"). */
+int s3_obj_checksum(const struct s3_obj_info *info, enum checksum_alg alg, unsigned char raw[16]);
+
+/* A flexible checksum as sent in x-amz-checksum-ALG (base64). */
+struct s3_checksum {
+	enum checksum_alg alg; /* CK_NONE: none */
+	char b64[CHECKSUM_B64_MAX];
+};
+
+/* What the client has seen of the server's flexible checksums: -1 not
+ * yet known, 1 a PutObject/UploadPart echoed the checksum sent (the
+ * server verifies and stores it), 0 it did not (the server ignores them:
+ * Ceph RGW before 18). */
+int s3_client_checksums(struct s3_client *c);
 
 /* Looks up name (lower case, without "x-amz-meta-") in info->meta. */
 int s3_obj_meta_get(const struct s3_obj_info *info, const char *name, char *out, size_t len);
@@ -112,6 +136,9 @@ struct s3_put_opts {
 	/* Base64 Content-MD5 computed by the caller as it wrote the data;
 	 * NULL: computed here by reading the body once more. */
 	const char *content_md5;
+	/* PutObject: sent as x-amz-checksum-ALG; CreateMultipartUpload: only
+	 * the algorithm is declared, with x-amz-checksum-type FULL_OBJECT. */
+	struct s3_checksum checksum;
 };
 
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
@@ -151,10 +178,27 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
 		       const char *upload_id, int part_number, const struct http_body *body,
 		       const char *content_md5, char *etag, size_t etaglen, struct s3_status *st);
-/* Also checks the final ETag against the parts' (MD5 of MD5s, "-N"). */
+/* As s3_mpu_upload_part, also sending ck (NULL or CK_NONE: none); an
+ * echoed checksum that differs is -EIO. */
+int s3_mpu_upload_part_ck(struct s3_client *c, const char *bucket, const char *key,
+			  const char *upload_id, int part_number, const struct http_body *body,
+			  const char *content_md5, const struct s3_checksum *ck, char *etag,
+			  size_t etaglen, struct s3_status *st);
+/* Checks the final ETag against the parts' (MD5 of MD5s, "-N") where it
+ * has that form (-EIO if it differs); an ETag of another form (a whole-
+ * object MD5, an opaque one) or any ETag under SSE-KMS/SSE-C is taken as
+ * it is: the parts were verified one by one (Content-MD5, checksums). */
 int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 		    const char *upload_id, const struct s3_part *parts, size_t nparts,
 		    char *etag, size_t etaglen, struct s3_status *st);
+/* As s3_mpu_complete, with each part's checksum (parts[i].checksum, of
+ * full's algorithm) in the XML and full, the whole object's FULL_OBJECT
+ * checksum, as a header; NULL or CK_NONE: none. A checksum the server
+ * answers with that differs is -EIO. */
+int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
+		       const char *upload_id, const struct s3_part *parts, size_t nparts,
+		       const struct s3_checksum *full, char *etag, size_t etaglen,
+		       struct s3_status *st);
 /* Aborting an upload that no longer exists succeeds. */
 int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
 		 const char *upload_id, struct s3_status *st);
@@ -171,14 +215,6 @@ int s3_delete_bucket(struct s3_client *c, const char *bucket, struct s3_status *
 int s3_bucket_subresource(struct s3_client *c, const char *method, const char *bucket,
 			  const char *subresource, const char *body, size_t body_len,
 			  char **out, size_t *out_len, struct s3_status *st);
-
-/* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
- * object, keys up to 128 and values up to 256 characters. */
-#define S3_MAX_TAGS 10
-struct s3_tag {
-	char key[129];
-	char value[257];
-};
 
 /* The object's tags into tags[0..max), *n how many (an empty answer body
  * counts as none). An answer with more than max tags, or a malformed one,

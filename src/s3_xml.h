@@ -80,11 +80,33 @@ void s3xml_mpu_list_free(struct s3_mpu_list *l);
 struct s3_part {
 	int number;               /* 1..10000 */
 	char etag[S3_ETAG_MAX];   /* without quotes */
+	char checksum[28];        /* base64 of the part's flexible checksum, "" if none */
 };
 /* <CompleteMultipartUpload><Part><PartNumber/><ETag>"..."</ETag></Part>...
  * Parts must be given in ascending order. Returns a malloc'd NUL-terminated
  * string (length in *len) or NULL on allocation failure. */
 char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len);
+/* The same, with <Checksum{ALG}>parts[i].checksum</Checksum{ALG}> in each
+ * part that has one (alg_upper "CRC64NVME", ...; NULL: none). */
+char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
+				  const char *alg_upper, size_t *len);
+
+/* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
+ * object, keys up to 128 and values up to 256 characters. */
+#define S3_MAX_TAGS 10
+struct s3_tag {
+	char key[129];
+	char value[257];
+};
+
+/* <Tagging><TagSet><Tag><Key/><Value/></Tag>...: into tags[0..max), *n
+ * how many; an empty body (Ceph RGW 16, untagged) counts as none; more
+ * than max tags, a key or value too long, or a malformed body: -EPROTO. */
+int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
+			size_t *n);
+/* The PutObjectTagging body for tags[0..n), escaped; malloc'd (length in
+ * *len), NULL on allocation failure. */
+char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len);
 
 /* Parses "2009-10-12T17:50:30.000Z" (fraction optional) as UTC; -1 on error. */
 time_t s3xml_parse_iso8601(const char *s);

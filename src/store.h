@@ -19,16 +19,17 @@ struct store_ops {
 	int (*get)(void *ctx, const struct target *t, long long off, long long len,
 		   const char *if_match, struct http_sink *sink, struct s3_obj_info *info);
 	int (*head)(void *ctx, const struct target *t, struct s3_obj_info *info);
-	/* content_md5: base64 or NULL. meta: x-amz-meta pairs to store. */
+	/* content_md5: base64 or NULL. ck: the flexible checksum to send
+	 * (NULL or CK_NONE: none). meta: x-amz-meta pairs to store. */
 	int (*put)(void *ctx, const struct target *t, const struct http_body *body,
-		   const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
-		   char *etag, size_t etaglen);
+		   const char *content_md5, const struct s3_checksum *ck,
+		   const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen);
 	/* put, but only where no object is (If-None-Match: *): -EEXIST if
 	 * another object is there; one with exactly these bytes counts as
 	 * success.  NULL in a store that cannot tell: put is used instead. */
 	int (*put_new)(void *ctx, const struct target *t, const struct http_body *body,
-		       const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
-		       char *etag, size_t etaglen);
+		       const char *content_md5, const struct s3_checksum *ck,
+		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen);
 	int (*remove)(void *ctx, const struct target *t);
 	/* What unlink(2) does to an object: as the bucket's on_delete says,
 	 * DeleteObject, or (tag:KEY=VALUE) PutObjectTagging of the object's
@@ -48,14 +49,18 @@ struct store_ops {
 	int (*list)(void *ctx, const struct bucket_conf *b, const char *prefix,
 		    const char *delimiter, const char *token, int max_keys,
 		    struct s3_list_result *out);
+	/* alg: the FULL_OBJECT checksum the upload will carry (CK_NONE: none). */
 	int (*mpu_create)(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
-			  size_t nmeta, char *upload_id, size_t idlen);
-	/* content_md5: base64 or NULL (then computed from the body). */
+			  size_t nmeta, enum checksum_alg alg, char *upload_id, size_t idlen);
+	/* content_md5: base64 or NULL (then computed from the body); ck: the
+	 * part's checksum, NULL or CK_NONE: none. */
 	int (*mpu_part)(void *ctx, const struct target *t, const char *upload_id, int number,
-			const struct http_body *body, const char *content_md5, char *etag,
-			size_t etaglen);
+			const struct http_body *body, const char *content_md5,
+			const struct s3_checksum *ck, char *etag, size_t etaglen);
+	/* full: the whole object's checksum (parts[i].checksum each part's). */
 	int (*mpu_complete)(void *ctx, const struct target *t, const char *upload_id,
-			    const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen);
+			    const struct s3_part *parts, size_t nparts,
+			    const struct s3_checksum *full, char *etag, size_t etaglen);
 	int (*mpu_abort)(void *ctx, const struct target *t, const char *upload_id);
 };
 

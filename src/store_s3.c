@@ -166,8 +166,9 @@ static int logged(int rc, const char *op, const char *bucket, const char *key,
 {
 	char buf[600];
 
-	/* A missing object is an answer, not an incident. */
-	if (rc < 0 && rc != -ENOENT)
+	/* A missing object is an answer, not an incident; a full cache
+	 * disk is the cache's to tell, once (cache.c). */
+	if (rc < 0 && rc != -ENOENT && rc != -ENOSPC && rc != -EDQUOT)
 		log_warn("%s bucket=%s key=%s failed: %s after %d attempt(s): %s", op, bucket,
 			 key, strerror(-rc), st->attempts, s3_status_str(st, buf, sizeof(buf)));
 	return rc;
@@ -206,8 +207,8 @@ static int s3_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 }
 
 static int put_common(const struct target *t, const struct http_body *body,
-		      const char *content_md5, int if_none_match, const struct s3_meta_pair *meta,
-		      size_t nmeta, char *etag, size_t etaglen)
+		      const char *content_md5, const struct s3_checksum *ck, int if_none_match,
+		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
 	struct s3_put_opts o;
 	struct s3_status st;
@@ -219,6 +220,8 @@ static int put_common(const struct target *t, const struct http_body *body,
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
 	o.content_md5 = content_md5;
+	if (ck)
+		o.checksum = *ck;
 	o.if_none_match = if_none_match;
 	rc = s3_put_object(t->bucket->client, t->bucket->name, t->key, body, &o, etag, etaglen,
 			   &st);
@@ -228,10 +231,10 @@ static int put_common(const struct target *t, const struct http_body *body,
 }
 
 static int s3_put(void *ctx, const struct target *t, const struct http_body *body,
-		  const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
-		  char *etag, size_t etaglen)
+		  const char *content_md5, const struct s3_checksum *ck,
+		  const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
-	return put_common(t, body, content_md5, 0, meta, nmeta, etag, etaglen);
+	return put_common(t, body, content_md5, ck, 0, meta, nmeta, etag, etaglen);
 }
 
 /* Where the server ignores If-None-Match (the mount's probe, preflight.h),
@@ -252,15 +255,15 @@ static int create_lookup(const struct target *t)
 }
 
 static int s3_put_new(void *ctx, const struct target *t, const struct http_body *body,
-		      const char *content_md5, const struct s3_meta_pair *meta, size_t nmeta,
-		      char *etag, size_t etaglen)
+		      const char *content_md5, const struct s3_checksum *ck,
+		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
 	/* A retired object is ours, hidden: the new one replaces it. */
 	int only_new = !retired_check(t->bucket->name, t->key);
 	int rc = only_new ? create_lookup(t) : 0;
 	if (rc < 0)
 		return rc;
-	return put_common(t, body, content_md5, only_new, meta, nmeta, etag, etaglen);
+	return put_common(t, body, content_md5, ck, only_new, meta, nmeta, etag, etaglen);
 }
 
 static int s3_remove(void *ctx, const struct target *t)
@@ -492,7 +495,7 @@ static int s3_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 }
 
 static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
-			    size_t nmeta, char *upload_id, size_t idlen)
+			    size_t nmeta, enum checksum_alg alg, char *upload_id, size_t idlen)
 {
 	struct s3_put_opts o;
 	struct s3_status st;
@@ -503,27 +506,28 @@ static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_m
 
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
+	o.checksum.alg = alg;
 	rc = s3_mpu_create(t->bucket->client, t->bucket->name, t->key, &o, upload_id, idlen, &st);
 	return logged(rc, "CreateMultipartUpload", t->bucket->name, t->key, &st);
 }
 
 static int s3_mpu_part_op(void *ctx, const struct target *t, const char *upload_id, int number,
-			  const struct http_body *body, const char *content_md5, char *etag,
-			  size_t etaglen)
+			  const struct http_body *body, const char *content_md5,
+			  const struct s3_checksum *ck, char *etag, size_t etaglen)
 {
 	struct s3_status st;
-	int rc = s3_mpu_upload_part(t->bucket->client, t->bucket->name, t->key, upload_id, number,
-				    body, content_md5, etag, etaglen, &st);
+	int rc = s3_mpu_upload_part_ck(t->bucket->client, t->bucket->name, t->key, upload_id,
+				       number, body, content_md5, ck, etag, etaglen, &st);
 	return logged(rc, "UploadPart", t->bucket->name, t->key, &st);
 }
 
 static int s3_mpu_complete_op(void *ctx, const struct target *t, const char *upload_id,
-			      const struct s3_part *parts, size_t nparts, char *etag,
-			      size_t etaglen)
+			      const struct s3_part *parts, size_t nparts,
+			      const struct s3_checksum *full, char *etag, size_t etaglen)
 {
 	struct s3_status st;
-	int rc = s3_mpu_complete(t->bucket->client, t->bucket->name, t->key, upload_id, parts,
-				 nparts, etag, etaglen, &st);
+	int rc = s3_mpu_complete_ck(t->bucket->client, t->bucket->name, t->key, upload_id, parts,
+				    nparts, full, etag, etaglen, &st);
 	if (rc == 0) {
 		retired_clear(t->bucket->name, t->key);
 		if (t->bucket->tags)

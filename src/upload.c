@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
+#include "checksum.h"
+#include "integrity.h"
 #include "log.h"
 #include "stats.h"
 #include "upload.h"
@@ -20,8 +24,12 @@ struct part {
 	unsigned sent_gen; /* gen of the bytes the DONE etag is for */
 	char etag[S3_ETAG_MAX];
 	unsigned char md5[16]; /* of its bytes as written, when md5_valid */
+	uint64_t crc;          /* their flexible checksum (upload's alg), likewise */
 	unsigned md5_gen;      /* gen those bytes had */
+	long long md5_len;     /* how many bytes of the part it is the MD5 of */
 	int md5_valid;
+	uint64_t sent_crc;     /* checksum of the bytes the DONE etag is for */
+	long long sent_len;
 };
 
 struct upload {
@@ -48,6 +56,8 @@ struct upload {
 	struct s3_meta_pair meta[UPLOAD_MAX_META];
 	char meta_buf[UPLOAD_MAX_META][2][UPLOAD_META_LEN];
 	size_t nmeta;
+	enum checksum_alg alg; /* flexible checksum sent besides MD5, CK_NONE if none */
+	uint64_t crc;      /* of the part being written, with hash */
 };
 
 /* Active multipart uploads, so the reaper never aborts one of ours. */
@@ -99,6 +109,7 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
 	u->target = *t;
 	u->fd = fd;
 	u->final_size = -1;
+	u->alg = integrity_upload_alg(t->bucket);
 	u->hash = EVP_MD_CTX_new(); /* without it, parts are hashed when sent */
 	u->hashed = u->hash ? 0 : -1;
 	pthread_mutex_init(&u->lock, NULL);
@@ -132,7 +143,55 @@ struct part_job {
 	unsigned gen;
 	long long off, len;
 	char md5_b64[25]; /* "" when the store is to hash the bytes itself */
+	uint64_t crc;     /* with md5_b64: the part's checksum (u->alg) */
 };
+
+/* MD5 and alg checksum of [off, off+len) of fd, in one reading. */
+static int hash_range(int fd, long long off, long long len, enum checksum_alg alg,
+		      unsigned char md5[16], uint64_t *crc)
+{
+	struct checksum m, k;
+	size_t bufsz = 1 << 20;
+	char *buf = malloc(bufsz);
+	int rc = buf ? checksum_init(&m, CK_MD5) : -ENOMEM;
+
+	memset(&k, 0, sizeof(k));
+	if (!rc && alg != CK_NONE)
+		rc = checksum_init(&k, alg);
+	for (long long done = 0; !rc && done < len;) {
+		size_t want = len - done < (long long)bufsz ? (size_t)(len - done) : bufsz;
+		ssize_t n = pread(fd, buf, want, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		rc = checksum_update(&m, buf, (size_t)n);
+		if (!rc && alg != CK_NONE)
+			rc = checksum_update(&k, buf, (size_t)n);
+		done += n;
+	}
+	if (!rc)
+		rc = checksum_final(&m, md5);
+	*crc = k.crc;
+	checksum_free(&m);
+	checksum_free(&k);
+	free(buf);
+	return rc;
+}
+
+static void checksum_of(enum checksum_alg alg, uint64_t crc, struct s3_checksum *out)
+{
+	unsigned char raw[8];
+
+	out->alg = alg;
+	out->b64[0] = '\0';
+	if (alg == CK_NONE)
+		return;
+	checksum_crc_bytes(alg, crc, raw);
+	checksum_base64(raw, checksum_alg_len(alg), out->b64);
+}
 
 static void part_job_run(void *arg)
 {
@@ -140,13 +199,25 @@ static void part_job_run(void *arg)
 	struct upload *u = j->u;
 	struct http_body body = { .kind = HTTP_BODY_FD, .fd = u->fd, .off = j->off,
 				  .len = (size_t)j->len };
+	struct s3_checksum ck;
 	char etag[S3_ETAG_MAX];
-	int rc;
+	int rc = 0;
 
 	stats_upload_started();
-	rc = u->ctx->store.ops->mpu_part(u->ctx->store.ctx, &u->target, u->upload_id,
-					 j->index + 1, &body, j->md5_b64[0] ? j->md5_b64 : NULL,
-					 etag, sizeof(etag));
+	/* Written out of order: hashed from the file now, both digests in
+	 * one reading (the checksum is needed again at completion). */
+	if (u->alg != CK_NONE && !j->md5_b64[0]) {
+		unsigned char md5[16];
+		rc = hash_range(u->fd, j->off, j->len, u->alg, md5, &j->crc);
+		if (!rc)
+			s3_md5_base64(md5, j->md5_b64);
+	}
+	checksum_of(u->alg, j->crc, &ck);
+	if (!rc)
+		rc = u->ctx->store.ops->mpu_part(u->ctx->store.ctx, &u->target, u->upload_id,
+						 j->index + 1, &body,
+						 j->md5_b64[0] ? j->md5_b64 : NULL, &ck, etag,
+						 sizeof(etag));
 	STAT_SUB(uploads_inflight, 1);
 	pthread_mutex_lock(&u->lock);
 	struct part *p = &u->parts[j->index];
@@ -157,6 +228,8 @@ static void part_job_run(void *arg)
 	} else {
 		p->state = PART_DONE;
 		p->sent_gen = j->gen;
+		p->sent_crc = j->crc;
+		p->sent_len = j->len;
 		memcpy(p->etag, etag, sizeof(p->etag));
 	}
 	u->inflight--;
@@ -184,7 +257,9 @@ static int part_md5_current(const struct upload *u, int index, long long len)
 	const struct part *p = &u->parts[index];
 	long long ps = u->ctx->part_size;
 
-	return p->md5_valid && p->md5_gen == p->gen &&
+	/* The MD5 of a part closed short (an empty file's, a last part's
+	 * at an fsync or close) says nothing of the part grown since. */
+	return p->md5_valid && p->md5_gen == p->gen && p->md5_len == len &&
 	       (len == ps || (u->hashed >= 0 && (long long)index * ps + len == u->hashed));
 }
 
@@ -198,6 +273,8 @@ static int hash_close_part(struct upload *u, int index)
 	    mdlen != 16)
 		return -1;
 	memcpy(u->parts[index].md5, md, 16);
+	u->parts[index].md5_len = u->hashed - (long long)index * u->ctx->part_size;
+	u->parts[index].crc = u->crc;
 	u->parts[index].md5_gen = u->parts[index].gen;
 	u->parts[index].md5_valid = 1;
 	return 0;
@@ -220,6 +297,12 @@ void upload_hash(struct upload *u, const void *buf, size_t len, long long off)
 			u->hashed = -1;
 			break;
 		}
+		if (in_part == 0)
+			u->crc = 0;
+		if (u->alg == CK_CRC64NVME)
+			u->crc = checksum_crc64nvme(u->crc, p, n);
+		else if (u->alg != CK_NONE)
+			u->crc = checksum_crc32c((uint32_t)u->crc, p, n);
 		u->hashed += (long long)n;
 		p += n;
 		len -= n;
@@ -245,6 +328,8 @@ static void hash_finish(struct upload *u, long long size)
 		u->hashed = -1;
 		return;
 	}
+	if (size == 0)
+		u->crc = 0;
 	if ((size == 0 || size % ps != 0) && hash_close_part(u, (int)(size / ps)) < 0)
 		u->hashed = -1;
 }
@@ -288,6 +373,34 @@ int upload_digest(struct upload *u, long long size, char *out, size_t outlen)
 	return rc;
 }
 
+int upload_checksum(struct upload *u, long long size, struct s3_checksum *out)
+{
+	long long ps = u->ctx->part_size;
+	int nparts = size <= ps ? 1 : (int)((size + ps - 1) / ps), rc = -ENOENT;
+	uint64_t whole = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (u->alg == CK_NONE)
+		return 0;
+	pthread_mutex_lock(&u->lock);
+	hash_finish(u, size);
+	if (u->hashed == size) {
+		rc = 0;
+		for (int i = 0; i < nparts && !rc; i++) {
+			long long len = size - (long long)i * ps < ps ? size - (long long)i * ps : ps;
+			if (!part_md5_current(u, i, len))
+				rc = -ENOENT;
+			else
+				whole = i == 0 ? u->parts[i].crc
+					       : checksum_crc_combine(u->alg, whole, u->parts[i].crc, len);
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!rc)
+		checksum_of(u->alg, whole, out);
+	return rc;
+}
+
 /* Called with u->lock held and an upload id present. */
 static int submit_part(struct upload *u, int index, long long size)
 {
@@ -302,8 +415,11 @@ static int submit_part(struct upload *u, int index, long long size)
 	j->off = (long long)index * ps;
 	j->len = size - j->off < ps ? size - j->off : ps;
 	j->md5_b64[0] = '\0';
-	if (part_md5_current(u, index, j->len))
+	j->crc = 0;
+	if (part_md5_current(u, index, j->len)) {
 		s3_md5_base64(u->parts[index].md5, j->md5_b64);
+		j->crc = u->parts[index].crc;
+	}
 	u->parts[index].state = PART_INFLIGHT;
 	u->inflight++;
 	if (workq_submit(u->ctx->transfers, part_job_run, j) < 0) {
@@ -332,11 +448,25 @@ int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n)
 	return 0;
 }
 
+int upload_mpu_created(struct upload *u)
+{
+	pthread_mutex_lock(&u->lock);
+	int created = u->upload_id[0] != '\0';
+	pthread_mutex_unlock(&u->lock);
+	return created;
+}
+
 /* Creates the multipart upload; called without the lock (one request). */
 static int create_mpu(struct upload *u)
 {
-	char id[S3_UPLOAD_ID_MAX];
-	int rc = u->ctx->store.ops->mpu_create(u->ctx->store.ctx, &u->target, u->meta, u->nmeta,
+	char id[S3_UPLOAD_ID_MAX], ps[24];
+	/* The part size lets any reader check the object's multipart ETag. */
+	struct s3_meta_pair meta[UPLOAD_MAX_META + 1];
+	size_t nmeta = u->nmeta;
+	memcpy(meta, u->meta, nmeta * sizeof(meta[0]));
+	snprintf(ps, sizeof(ps), "%lld", u->ctx->part_size);
+	meta[nmeta++] = (struct s3_meta_pair){ INTEGRITY_META_PART_SIZE, ps };
+	int rc = u->ctx->store.ops->mpu_create(u->ctx->store.ctx, &u->target, meta, nmeta, u->alg,
 					       id, sizeof(id));
 	if (rc < 0)
 		return rc;
@@ -401,21 +531,33 @@ void upload_invalidate(struct upload *u, long long off, long long len)
 static int put_whole(struct upload *u, long long size, char *etag, size_t etaglen)
 {
 	struct http_body body = { .kind = HTTP_BODY_FD, .fd = u->fd, .off = 0, .len = (size_t)size };
+	struct s3_checksum ck;
 	char b64[25] = "";
-	int rc;
+	uint64_t crc = 0;
+	int rc = 0;
 
 	pthread_mutex_lock(&u->lock);
 	hash_finish(u, size);
-	if (ensure_parts(u, 1) == 0 && part_md5_current(u, 0, size))
+	if (ensure_parts(u, 1) == 0 && part_md5_current(u, 0, size)) {
 		s3_md5_base64(u->parts[0].md5, b64);
+		crc = u->parts[0].crc;
+	}
 	pthread_mutex_unlock(&u->lock);
+	if (u->alg != CK_NONE && !b64[0]) {
+		unsigned char md5[16];
+		rc = hash_range(u->fd, 0, size, u->alg, md5, &crc);
+		if (rc < 0)
+			return rc;
+		s3_md5_base64(md5, b64);
+	}
+	checksum_of(u->alg, crc, &ck);
 	const char *md5 = b64[0] ? b64 : NULL;
 	stats_upload_started();
 	if (u->exclusive && u->ctx->store.ops->put_new)
-		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, md5, u->meta,
-						u->nmeta, etag, etaglen);
+		rc = u->ctx->store.ops->put_new(u->ctx->store.ctx, &u->target, &body, md5, &ck,
+						u->meta, u->nmeta, etag, etaglen);
 	else
-		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, md5, u->meta,
+		rc = u->ctx->store.ops->put(u->ctx->store.ctx, &u->target, &body, md5, &ck, u->meta,
 					    u->nmeta, etag, etaglen);
 	STAT_SUB(uploads_inflight, 1);
 	return rc;
@@ -470,6 +612,8 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 	if (!rc)
 		rc = u->error;
 	struct s3_part *list = NULL;
+	struct s3_checksum full, ck;
+	uint64_t whole = 0;
 	if (!rc) {
 		list = calloc((unsigned)nparts, sizeof(*list));
 		if (!list)
@@ -477,12 +621,19 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 		for (int i = 0; list && i < nparts; i++) {
 			list[i].number = i + 1;
 			memcpy(list[i].etag, u->parts[i].etag, sizeof(list[i].etag));
+			/* The whole object's CRC from its parts', nothing re-read. */
+			checksum_of(u->alg, u->parts[i].sent_crc, &ck);
+			snprintf(list[i].checksum, sizeof(list[i].checksum), "%s", ck.b64);
+			whole = i == 0 ? u->parts[i].sent_crc
+				       : checksum_crc_combine(u->alg, whole, u->parts[i].sent_crc,
+							      u->parts[i].sent_len);
 		}
 	}
+	checksum_of(u->alg, whole, &full);
 	pthread_mutex_unlock(&u->lock);
 	if (!rc)
 		rc = u->ctx->store.ops->mpu_complete(u->ctx->store.ctx, &u->target, u->upload_id,
-						     list, (size_t)nparts, etag, etaglen);
+						     list, (size_t)nparts, &full, etag, etaglen);
 	free(list);
 	if (rc < 0) {
 		upload_cancel(u);

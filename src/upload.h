@@ -38,6 +38,8 @@ void upload_set_exclusive(struct upload *u);
  * -EBUSY once the multipart upload was created (it carries what was set
  * then). Not concurrent with upload_progress or upload_finish. */
 int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n);
+/* Whether the multipart upload exists (its metadata is fixed then). */
+int upload_mpu_created(struct upload *u);
 /* The writer wrote buf (len bytes) at off.  While writes come in order,
  * each part's MD5 is taken from them here, so no part is read back to be
  * hashed (out of order, parts are hashed from the file when sent). */
@@ -46,6 +48,10 @@ void upload_hash(struct upload *u, const void *buf, size_t len, long long off);
  * in order: the MD5 (hex) for one part, else MD5 of the part MD5s and
  * "-N"; -ENOENT otherwise. */
 int upload_digest(struct upload *u, long long size, char *out, size_t outlen);
+/* The flexible checksum (FULL_OBJECT) the object gets if all of its size
+ * bytes were hashed in order, as upload_digest: out->alg CK_NONE when the
+ * bucket sends none; -ENOENT if not every byte was hashed in order. */
+int upload_checksum(struct upload *u, long long size, struct s3_checksum *out);
 /* Bytes [0, upto) are final: full parts inside may be sent now. */
 void upload_progress(struct upload *u, long long upto);
 /* Waits while more than max_pending parts of u are queued or being sent

@@ -468,16 +468,23 @@ static void attach_attrs(struct fs *fs, struct writer *w, time_t now)
 	struct attrs a;
 	struct attrs_meta am;
 
-	w->attrs_carried = 0;
-	w->attrs_mtime = now;
-	if (!n || !w->up)
+	if (!n || !w->up) {
+		w->attrs_carried = 0;
 		return;
-	w->attrs_gen = attrs_state_snapshot(&n->attrs, now, &a);
+	}
+	struct attrs_state st = n->attrs;
+	unsigned gen = attrs_state_snapshot(&st, now, &a);
 	size_t nm = attrs_to_meta(&a, &am);
-	if (upload_set_meta(w->up, am.pairs, nm) == 0)
+	int rc = upload_set_meta(w->up, am.pairs, nm);
+	if (rc == 0) {
 		w->attrs_carried = 1;
-	else if (!attrs_state_dirty(&n->attrs))
-		attrs_state_changed(&n->attrs);
+		w->attrs_gen = gen;
+		w->attrs_mtime = now;
+	} else if (rc != -EBUSY) {
+		w->attrs_carried = 0;
+	}
+	/* -EBUSY: the multipart upload carries what attach_attrs gave it
+	 * before it was created (writer_write); a change since is dirty. */
 }
 
 /* Sends the state; w->running is set, no lock held. */
@@ -712,6 +719,17 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
 		return -EFBIG;
 	pthread_mutex_lock(&w->lock);
+	if ((long long)off + (long long)size > fs->cfg->part_size && w->up && !w->running &&
+	    !upload_mpu_created(w->up)) {
+		/* A multipart upload may start with this write: it takes the
+		 * attributes now (its metadata cannot change later). */
+		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_lock(&fs->lock);
+		pthread_mutex_lock(&w->lock);
+		if (w->up && !w->running && !upload_mpu_created(w->up))
+			attach_attrs(fs, w, time(NULL));
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (w->broken) {
 		rc = w->error;
 		pthread_mutex_unlock(&w->lock);
@@ -826,10 +844,12 @@ int writer_flush(struct fs *fs, struct writer *w)
 	if (async) {
 		/* The digest taken as the file was written, if it was in order. */
 		char digest[48];
+		struct s3_checksum ck;
 		int have = upload_digest(w->up, w->size, digest, sizeof(digest)) == 0;
-		rc = journal_add(cache_dir(fs->cache), w->ce->name, w->target.path, w->ce->fd,
-				 w->size, have ? digest : NULL, fs->cfg->part_size,
-				 fs->cfg->journal_fsync);
+		int have_ck = upload_checksum(w->up, w->size, &ck) == 0;
+		rc = journal_add_ck(cache_dir(fs->cache), w->ce->name, w->target.path, w->ce->fd,
+				    w->size, have ? digest : NULL, fs->cfg->part_size,
+				    have_ck ? &ck : NULL, fs->cfg->journal_fsync);
 		if (rc == 0) {
 			w->journaled = 1;
 			queue_job(fs, w, park ? DELAY_EMPTY : DELAY_NOW);
@@ -1058,15 +1078,14 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 		return;
 	}
 	/* The cache file must still be what close() acknowledged. */
-	char md5[48] = "";
-	if (rec->size >= 0 && (w->size != rec->size ||
-			       journal_file_digest(w->ce->fd, w->size, rec->part_size, md5,
-						   sizeof(md5)) < 0 ||
-			       (rec->md5[0] && strcmp(md5, rec->md5) != 0))) {
-		log_error("journal: the cached data of %s is damaged (%lld bytes, recorded %lld, "
-			  "md5 %s, recorded %s): not uploaded; record kept as %s/journal/%s.damaged",
-			  path, w->size, rec->size, md5[0] ? md5 : "-", rec->md5,
-			  cache_dir(fs->cache), name);
+	int jc = rec->size < 0 ? 0 : w->size != rec->size ? -EBADMSG
+							   : journal_file_check(w->ce->fd, rec);
+	if (jc < 0) {
+		log_error("journal: the cached data of %s is %s (%lld bytes, recorded %lld, "
+			  "recorded digest %s%s%s): not uploaded; record kept as %s/journal/%s.damaged",
+			  path, jc == -EBADMSG ? "damaged" : "unreadable", w->size, rec->size,
+			  rec->md5[0] ? rec->md5 : "-", rec->checksum[0] ? ", checksum " : "",
+			  rec->checksum, cache_dir(fs->cache), name);
 		journal_quarantine(cache_dir(fs->cache), name);
 		cache_write_done(fs->cache, w->ce, NULL);
 		pthread_mutex_lock(&fs->lock);

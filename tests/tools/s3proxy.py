@@ -31,6 +31,12 @@ Fault spec: comma-separated "kind:probability[:arg][@Op1+Op2]", kinds:
   412 is answered 200 with the body's ETag, as by a server that ignores
   the header; the stored object stays as it was: a signed header cannot be
   stripped, so only what the client concludes is simulated).
+Integrity kinds (issue 13; the answer is rewritten, the request was served):
+  flipbyte (GET body: one byte flipped, same length), shortlen (GET: the
+  body and its Content-Length cut to half), badetag (PutObject/UploadPart:
+  another MD5-shaped ETag), wholemd5etag (CompleteMultipartUpload: an ETag
+  of whole-object-MD5 form, 32 hex digits without "-N"), opaqueetag
+  (PutObject/CompleteMultipartUpload: an ETag that is no MD5).
 An applicable "down" always wins; otherwise the first entry (in spec order)
 that applies to the request's operation and whose random draw succeeds is
 injected; at most one fault per request.
@@ -73,6 +79,16 @@ LIST_OPS = {"ListObjectsV2", "ListObjects", "ListBuckets",
 FAULT_KINDS = ["500", "503", "slowdown", "reset-before", "reset-after",
                "stall", "truncate", "badxml", "hugexml", "errbody200",
                "latency", "down", "echo-request", "ignore-inm"]
+# integrity kinds (issue 13): each rewrites the answer of the ops it names
+INTEGRITY_KINDS = {
+    "flipbyte": {"GetObject"},
+    "shortlen": {"GetObject"},
+    "badetag": {"PutObject", "UploadPart"},
+    "wholemd5etag": {"CompleteMultipartUpload"},
+    # not UploadPart: the real server behind wants its own part ETags back
+    "opaqueetag": {"PutObject", "CompleteMultipartUpload"},
+}
+FAULT_KINDS += sorted(INTEGRITY_KINDS)
 # default argument for kinds that take one
 FAULT_ARG_DEFAULT = {"stall": 60.0, "latency": 0.1, "hugexml": 1048576,
                      "echo-request": 403}
@@ -306,6 +322,15 @@ def rewrite_head_length(raw_head, new_len, extra=()):
     return b"\r\n".join(out) + b"\r\n\r\n"
 
 
+def replace_header(raw_head, name, value):
+    """raw_head with header name's value replaced (name as bytes)."""
+    lines = raw_head.split(b"\r\n")
+    for i, line in enumerate(lines[1:], 1):
+        if line.split(b":", 1)[0].strip().lower() == name.lower():
+            lines[i] = name + b": " + value
+    return b"\r\n".join(lines)
+
+
 def xml_escape(s):
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
@@ -446,6 +471,8 @@ class Fault:
             return self.ops is not None or op in LIST_OPS
         if self.kind == "errbody200":
             return self.ops is not None or op == "CompleteMultipartUpload"
+        if self.kind in INTEGRITY_KINDS:
+            return op in INTEGRITY_KINDS[self.kind] and method != "HEAD"
         return True
 
     def describe(self):
@@ -1126,6 +1153,8 @@ class Handler:
             except OSError:
                 pass
             return False
+        if kind in INTEGRITY_KINDS:
+            return self.integrity_fault(req, ctx, resp, kind)
         if kind in ("badxml", "errbody200"):
             framing, n = self.response_framing(req, resp)
             ctype = (hget(resp["headers"], "content-type", "") or "").lower()
@@ -1161,6 +1190,50 @@ class Handler:
             ctx.body_bytes += len(new)
             return up_keep and not req.wants_close
         return self.relay_response(req, ctx, resp)
+
+    def integrity_fault(self, req, ctx, resp, kind):
+        """Rewrites a successful answer as kind says (INTEGRITY_KINDS)."""
+        import hashlib
+        framing, n = self.response_framing(req, resp)
+        if resp["status"] not in (200, 206) or (framing == "length" and n > MEM_BODY_CAP):
+            ctx.fault = kind + "-n/a"
+            return self.relay_response(req, ctx, resp)
+        body = self.read_response_body_mem(framing, n) if framing != "none" else b""
+        up_keep = self.upstream_keepalive(resp, framing)
+        if not up_keep:
+            self.close_upstream()
+        head = resp["raw"]
+        applied = True
+        old = (hget(resp["headers"], "etag", "") or "").strip('"')
+        if kind == "flipbyte" and body:
+            i = len(body) // 2
+            body = body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1:]
+        elif kind == "shortlen" and len(body) > 1:
+            body = body[:len(body) // 2]
+        elif kind in ("badetag", "opaqueetag") and old and \
+                (req.method.upper() == "PUT" or b"<ETag>" not in body):
+            new = ("0123456789abcdef0123456789abcdef" if kind == "badetag" else
+                   "opaque-" + hashlib.sha1(old.encode()).hexdigest())
+            head = replace_header(head, b"ETag", ('"%s"' % new).encode())
+        elif kind in ("wholemd5etag", "opaqueetag") and b"<ETag>" in body:
+            a = body.index(b"<ETag>") + 6
+            b = body.index(b"</ETag>", a)
+            old = body[a:b].replace(b"&quot;", b"").replace(b'"', b"")
+            new = (hashlib.md5(old).hexdigest() if kind == "wholemd5etag" else
+                   "opaque-" + hashlib.sha1(old).hexdigest()).encode()
+            body = body[:a] + b"&quot;" + new + b"&quot;" + body[b:]
+        else:
+            applied = False
+        ctx.fault = kind if applied else kind + "-n/a"
+        if applied:
+            self.p.count_fault(kind)
+        ctx.status = str(resp["status"])
+        if framing == "none":
+            self.send_client(head)
+        else:
+            self.send_client(rewrite_head_length(head, len(body)) + body)
+        ctx.body_bytes += len(body)
+        return up_keep and not req.wants_close
 
     # -- main loop ----------------------------------------------------------
 

@@ -37,6 +37,7 @@ struct mem_store {
 	int gets, puts, mpu_creates, parts_sent, completes, aborts;
 	int md5_given; /* bodies that came with the uploader's own MD5 */
 	int fail_parts; /* UploadPart answers -EIO while > 0 */
+	int corrupt_gets; /* GETs that flip their first byte while > 0 */
 };
 
 static void md5_hex(const void *p, size_t n, char out[33])
@@ -92,6 +93,15 @@ static int m_get(void *ctx, const struct target *t, long long off, long long len
 		ck_assert_int_eq(pwrite(sink->fd, m->data + off, (size_t)n, sink->off), n);
 	else
 		memcpy(sink->buf, m->data + off, (size_t)n);
+	if (m->corrupt_gets > 0 && n > 0) {
+		/* A server or middlebox flipping a byte, same length. */
+		unsigned char bad = m->data[off] ^ 0x55;
+		m->corrupt_gets--;
+		if (sink->kind == HTTP_SINK_FD)
+			ck_assert_int_eq(pwrite(sink->fd, &bad, 1, sink->off), 1);
+		else
+			sink->buf[0] = (char)bad;
+	}
 	sink->len = (size_t)n;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
@@ -111,8 +121,8 @@ static int m_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 }
 
 static int m_put(void *ctx, const struct target *t, const struct http_body *body,
-		 const char *md5, const struct s3_meta_pair *meta, size_t nmeta, char *etag,
-		 size_t etaglen)
+		 const char *md5, const struct s3_checksum *ck, const struct s3_meta_pair *meta,
+		 size_t nmeta, char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	pthread_mutex_lock(&m->lock);
@@ -130,7 +140,7 @@ static int m_put(void *ctx, const struct target *t, const struct http_body *body
 }
 
 static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
-			size_t nmeta, char *id, size_t idlen)
+			size_t nmeta, enum checksum_alg alg, char *id, size_t idlen)
 {
 	struct mem_store *m = ctx;
 	pthread_mutex_lock(&m->lock);
@@ -141,7 +151,8 @@ static int m_mpu_create(void *ctx, const struct target *t, const struct s3_meta_
 }
 
 static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
-		      const struct http_body *body, const char *md5, char *etag, size_t etaglen)
+		      const struct http_body *body, const char *md5, const struct s3_checksum *ck,
+		      char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	unsigned char *buf = malloc(body->len + 1);
@@ -165,7 +176,8 @@ static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
 }
 
 static int m_mpu_complete(void *ctx, const struct target *t, const char *id,
-			  const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen)
+			  const struct s3_part *parts, size_t nparts, const struct s3_checksum *full,
+			  char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	long long total = 0;
@@ -335,19 +347,29 @@ START_TEST(test_multipart_streams_and_resends)
 	strcat(want, "-4");
 	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), 0);
 	ck_assert_str_eq(digest, want);
+	/* The full-object CRC64NVME, combined from the parts' as written. */
+	struct s3_checksum full;
+	unsigned char raw[8];
+	char b64[CHECKSUM_B64_MAX];
+	ck_assert_int_eq(upload_checksum(u, size, &full), 0);
+	ck_assert_int_eq(full.alg, CK_CRC64NVME);
+	checksum_crc_bytes(CK_CRC64NVME, checksum_crc64nvme(0, data, (size_t)size), raw);
+	checksum_base64(raw, 8, b64);
+	ck_assert_str_eq(full.b64, b64);
 	/* Rewrite a byte inside part 1 after it may have been sent. */
 	data[ps + 10] ^= 0xff;
 	ck_assert_int_eq(pwrite(e->fd, data + ps + 10, 1, ps + 10), 1);
 	upload_hash(u, data + ps + 10, 1, ps + 10);
 	upload_invalidate(u, ps + 10, 1);
 	ck_assert_int_eq(upload_digest(u, size, digest, sizeof(digest)), -ENOENT);
+	ck_assert_int_eq(upload_checksum(u, size, &full), -ENOENT);
 	ck_assert_int_eq(upload_finish(u, size, etag, sizeof(etag)), 0);
 	ck_assert_str_eq(etag, "mpu-4");
-	/* Parts hashed as written came with their MD5 (every check_given_md5
-	 * passed); the rewritten part 1 was hashed by the store, and so was
-	 * the last one (hashing stopped at the rewrite). */
-	ck_assert_int_ge(mem.md5_given, 3);
-	ck_assert_int_lt(mem.md5_given, mem.parts_sent);
+	/* Every part came with its MD5 (every check_given_md5 passed): those
+	 * hashed as written, and the rewritten part 1 and the last one
+	 * (hashing stopped at the rewrite), hashed from the file when sent,
+	 * MD5 and CRC64NVME in one reading. */
+	ck_assert_int_eq(mem.md5_given, mem.parts_sent);
 	ck_assert_int_eq(mem.size, size);
 	ck_assert_mem_eq(mem.data, data, (size_t)size);
 	ck_assert_int_eq(mem.completes, 1);
@@ -405,13 +427,15 @@ static int fill_and_restart(void)
 	struct cache *c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
 	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
 	cache_set_object(c, e, size, etag, 0);
-	/* A read in the middle fetches only what it needs. */
+	/* A read in the middle of an object this small fetches all of it
+	 * (two chunks), checked against its MD5 ETag before any byte is
+	 * handed out. */
 	ck_assert_int_eq(cache_fill(c, e, 2 * CACHE_BLOCK + 5, 4096, 0), 0);
 	ck_assert_int_eq(pread(e->fd, buf, 4096, 2 * CACHE_BLOCK + 5), 4096);
 	ck_assert_mem_eq(buf, data + 2 * CACHE_BLOCK + 5, 4096);
-	ck_assert_int_eq(mem.gets, 1);
-	ck_assert_int_eq(e->complete, 0);
-	/* The rest, then nothing more is fetched. */
+	ck_assert_int_eq(mem.gets, 2);
+	ck_assert_int_eq(e->complete, 1);
+	/* Then nothing more is fetched. */
 	ck_assert_int_eq(cache_fill(c, e, 0, size, 0), 0);
 	ck_assert_int_eq(e->complete, 1);
 	int gets = mem.gets;
@@ -449,6 +473,67 @@ static int fill_and_restart(void)
 	free(data);
 	return sidecar;
 }
+
+/* A flipped byte is fetched again once; twice is EIO, nothing kept. */
+START_TEST(test_fill_verifies)
+{
+	struct store st = { &mem_ops, &mem };
+	long long size = 3 * CACHE_BLOCK + 777;
+	char err[256], etag[33];
+	struct target t = target_of("2026/1/1/v.bin");
+	struct cache_entry *e;
+	unsigned char *data = pattern(size, 7), buf[4096];
+
+	mem.data = malloc((size_t)size);
+	memcpy(mem.data, data, (size_t)size);
+	mem.size = size;
+	mem.exists = 1;
+	strcpy(mem.key, t.key);
+	md5_hex(data, (size_t)size, etag);
+	struct cache *c = cache_open(dir, 64 << 20, &st, q, 2 * CACHE_BLOCK, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	mem.corrupt_gets = 1;
+	ck_assert_int_eq(cache_fill(c, e, 0, 4096, 0), 0);
+	ck_assert_int_eq(e->complete, 1);
+	ck_assert_int_eq(pread(e->fd, buf, 4096, 0), 4096);
+	ck_assert_mem_eq(buf, data, 4096);
+	ck_assert_int_eq(mem.gets, 4); /* two chunks, twice */
+	cache_drop(c, e);
+	cache_put(c, e);
+
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	mem.corrupt_gets = 1000;
+	ck_assert_int_eq(cache_fill(c, e, 0, 4096, 0), -EIO);
+	ck_assert_int_eq(e->complete, 0);
+	ck_assert_int_eq(e->disk_bytes, 0);
+	/* Read around a full disk: the same, from memory; the last window
+	 * (of 2 MiB here) only once the digest streamed over all matched. */
+	long long tail = size - 100;
+	mem.corrupt_gets = 1;
+	ck_assert_int_eq(cache_read_direct(c, e, (char *)buf, 4096, tail), 100);
+	ck_assert_mem_eq(buf, data + tail, 100);
+	mem.corrupt_gets = 1000;
+	cache_drop(c, e);
+	cache_put(c, e);
+	ck_assert_int_eq(cache_get(c, &t, 1, &e), 0);
+	cache_set_object(c, e, size, etag, 0);
+	ck_assert_int_eq(cache_read_direct(c, e, (char *)buf, 4096, tail), -EIO);
+	mem.corrupt_gets = 0;
+	/* A sequential reader: windows in order, the last checked. */
+	for (long long off = 0; off < size; off += 4096) {
+		int n = cache_read_direct(c, e, (char *)buf, 4096, off);
+		ck_assert_int_eq(n, size - off < 4096 ? size - off : 4096);
+		ck_assert_mem_eq(buf, data + off, (size_t)n);
+	}
+	cache_put(c, e);
+	drain();
+	cache_close(c);
+	free(data);
+}
+END_TEST
 
 START_TEST(test_fill_ranges_and_survive_restart)
 {
@@ -520,8 +605,13 @@ START_TEST(test_eviction_spares_dirty_and_pinned)
 END_TEST
 
 static int replayed;
+static char replayed_ck[64];
+static int replayed_check; /* journal_file_check of the record, on fd ctx */
 static void count_replay(void *ctx, const struct journal_record *rec)
 {
+	snprintf(replayed_ck, sizeof(replayed_ck), "%s", rec->checksum);
+	if (ctx)
+		replayed_check = journal_file_check(*(int *)ctx, rec);
 	ck_assert_str_eq(rec->name, "0123abcd");
 	ck_assert_str_eq(rec->path, "2026/1/1/j.bin");
 	ck_assert_int_eq(rec->size, 5);
@@ -570,6 +660,23 @@ static int journal_roundtrip(void)
 	journal_remove(dir, "0123abcd");
 	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 0);
 	ck_assert_int_eq(journal_replay(dir, count_replay, NULL), 0);
+	/* With the flexible checksum: a replay checks the data by it. */
+	struct s3_checksum ck = { .alg = CK_CRC64NVME };
+	unsigned char raw[8];
+	checksum_crc_bytes(CK_CRC64NVME, checksum_crc64nvme(0, "hello", 5), raw);
+	checksum_base64(raw, 8, ck.b64);
+	ck_assert_int_eq(journal_add_ck(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20,
+					&ck, 0),
+			 0);
+	replayed_check = 1;
+	ck_assert_int_eq(journal_replay(dir, count_replay, &fd), 1);
+	ck_assert_int_eq(replayed_check, 0);
+	ck_assert_str_eq(replayed_ck + strlen("crc64nvme "), ck.b64);
+	ck_assert_int_eq(pwrite(fd, "j", 1, 0), 1); /* damaged: "jello" */
+	ck_assert_int_eq(journal_replay(dir, count_replay, &fd), 1);
+	ck_assert_int_eq(replayed_check, -EBADMSG);
+	ck_assert_int_eq(pwrite(fd, "h", 1, 0), 1);
+	journal_remove(dir, "0123abcd");
 	/* In parts of 2 bytes, the digest is S3's multipart ETag. */
 	unsigned char cat[48];
 	char digest[48], want[40];
@@ -613,6 +720,7 @@ int main(void)
 	tcase_add_test(tc, test_small_file_one_put);
 	tcase_add_test(tc, test_multipart_streams_and_resends);
 	tcase_add_test(tc, test_failed_part_aborts);
+	tcase_add_test(tc, test_fill_verifies);
 	tcase_add_test(tc, test_fill_ranges_and_survive_restart);
 	tcase_add_test(tc, test_survive_restart_without_xattrs);
 	tcase_add_test(tc, test_eviction_spares_dirty_and_pinned);

@@ -1053,6 +1053,40 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------- */
 
+/* Tags and checksums in request bodies: escaped, and read back as sent. */
+START_TEST(test_tagging_and_checksums)
+{
+	struct s3_tag in[2] = { { "owner", "a&b <c>" }, { "k", "" } }, out[S3_MAX_TAGS];
+	size_t len, n;
+	char *xml = s3xml_build_tagging(in, 2, &len);
+
+	ck_assert_ptr_nonnull(xml);
+	ck_assert_str_eq(xml, "<Tagging><TagSet><Tag><Key>owner</Key><Value>a&amp;b &lt;c&gt;"
+			      "</Value></Tag><Tag><Key>k</Key><Value></Value></Tag></TagSet>"
+			      "</Tagging>");
+	ck_assert_int_eq(s3xml_parse_tagging(xml, len, out, S3_MAX_TAGS, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(out[0].value, "a&b <c>");
+	ck_assert_str_eq(out[1].key, "k");
+	ck_assert_int_eq(s3xml_parse_tagging(xml, len, out, 1, &n), -EPROTO);
+	free(xml);
+	ck_assert_int_eq(s3xml_parse_tagging(" \n", 2, out, S3_MAX_TAGS, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(s3xml_parse_tagging("<Tagging><TagSet><Tag><Value>v</Value></Tag>"
+					     "</TagSet></Tagging>", 63, out, S3_MAX_TAGS, &n),
+			 -EPROTO);
+
+	struct s3_part parts[2] = { { 1, "e1", "AAAAAAAAAAA=" }, { 2, "e2", "" } };
+	xml = s3xml_build_complete_mpu_ck(parts, 2, "CRC64NVME", &len);
+	ck_assert_ptr_nonnull(xml);
+	ck_assert_ptr_nonnull(strstr(xml, "<ETag>\"e1\"</ETag><ChecksumCRC64NVME>AAAAAAAAAAA="
+					  "</ChecksumCRC64NVME></Part>"));
+	ck_assert_ptr_nonnull(strstr(xml, "<ETag>\"e2\"</ETag></Part>"));
+	free(xml);
+}
+END_TEST
+
+
 static Suite *s3_xml_suite(void)
 {
 	Suite *s = suite_create("s3_xml");
@@ -1080,6 +1114,7 @@ static Suite *s3_xml_suite(void)
 	tcase_add_test(tc, test_list_mpu_bad);
 	tcase_add_test(tc, test_build_complete);
 	tcase_add_test(tc, test_iso8601);
+	tcase_add_test(tc, test_tagging_and_checksums);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return s;
