@@ -144,11 +144,13 @@ static const char *const general_keys[] = {
 
 static const char *const s3_keys[] = {
 	"profile",    "endpoint",      "region",    "addressing", "access_key",
-	"secret_key", "session_token", "ca_bundle", "insecure",	  "checksum", NULL,
+	"secret_key", "session_token", "ca_bundle", "insecure",	  "checksum",
+	"aws_profile", "role_arn", "proxy", "sts_endpoint", "use_fips", "use_dualstack", NULL,
 };
 
 /* A bucket section takes these plus every s3_keys entry but "profile"
- * (the profile is one per daemon: it decides the credentials chain). */
+ * (the profile is one per daemon: it decides the credentials chain),
+ * "use_fips" and "use_dualstack" (one per daemon too). */
 static const char *const bucket_keys[] = {
 	"name",		"default",	  "paths",	  "from", "until",
 	"key_prefix",	"key_layout",	  "storage_class", "sse",  "sse_kms_key_id",
@@ -156,6 +158,7 @@ static const char *const bucket_keys[] = {
 	"access_key",	"secret_key",	  "session_token", "ca_bundle", "insecure",
 	"exclusive_create",
 	"checksum",
+	"aws_profile", "role_arn", "proxy", "sts_endpoint",
 	NULL,
 };
 
@@ -799,9 +802,9 @@ static int ipv4_literal(const char *host, size_t len)
 /* Checks http(s)://host[:port][/] and stores it without the trailing '/'
  * and with a lower-case scheme. The value is echoed only when it cannot
  * hold a password (no '@'). */
-static int parse_endpoint(struct ctx *c, const char *sec, const char *v, char **out)
+static int parse_url(struct ctx *c, const char *sec, const char *key, const char *v, char **out)
 {
-	const char *key = "endpoint", *rest, *host, *p;
+	const char *rest, *host, *p;
 	char *norm;
 
 	if (!*v)
@@ -859,6 +862,114 @@ static int parse_endpoint(struct ctx *c, const char *sec, const char *v, char **
 	free(*out);
 	*out = norm;
 	return 0;
+}
+
+static int parse_endpoint(struct ctx *c, const char *sec, const char *v, char **out)
+{
+	return parse_url(c, sec, "endpoint", v, out);
+}
+
+/* aws_profile, role_arn, proxy, sts_endpoint (credentials and networks). */
+static int parse_conn_net(struct ctx *c, const char *sec, struct s3_conn_conf *conn)
+{
+	const char *v;
+
+	if ((v = val(c, sec, "aws_profile"))) {
+		if (!*v || strlen(v) > 128 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							"0123456789_.-+=@,") != strlen(v))
+			return fail(c, sec, "aws_profile",
+				    "'%.64s' is not a profile name of ~/.aws/config or "
+				    "~/.aws/credentials (letters, digits, _ . - + = @ ,)",
+				    v);
+		if (conn->access_key)
+			return fail(c, sec, "aws_profile",
+				    "access_key and aws_profile are both set here; keep one");
+		if (set_str(c, &conn->aws_profile, v) < 0)
+			return -1;
+	}
+	if ((v = val(c, sec, "role_arn"))) {
+		if (strncmp(v, "arn:", 4) != 0 || strstr(v, ":role/") == NULL || strlen(v) > 2048 ||
+		    strpbrk(v, " \t"))
+			return fail(c, sec, "role_arn",
+				    "'%.100s' is not a role ARN; write like "
+				    "arn:aws:iam::123456789012:role/NAME",
+				    v);
+		if (set_str(c, &conn->role_arn, v) < 0)
+			return -1;
+	}
+	if ((v = val(c, sec, "proxy"))) {
+		if (strcasecmp(v, "none") == 0) {
+			if (set_str(c, &conn->proxy, "none") < 0)
+				return -1;
+		} else if (parse_url(c, sec, "proxy", v, &conn->proxy) < 0) {
+			return -1;
+		}
+	}
+	if ((v = val(c, sec, "sts_endpoint")) && parse_url(c, sec, "sts_endpoint", v, &conn->sts_endpoint) < 0)
+		return -1;
+	return 0;
+}
+
+/* profile = aws and no endpoint key: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL
+ * (as the AWS SDKs read them), else the regional endpoint, with FIPS
+ * and dual-stack when asked. */
+static int aws_endpoint(struct ctx *c, const char *sec, const char *region, char *out,
+			size_t outlen)
+{
+	static const char *const envs[] = { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" };
+	const struct config *cfg = c->cfg;
+	char *ep = NULL;
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = getenv(envs[i]);
+		if (!v || !*v)
+			continue;
+		if (parse_url(c, sec, envs[i], v, &ep) < 0)
+			return -1;
+		snprintf(out, outlen, "%s", ep);
+		free(ep);
+		return 0;
+	}
+	snprintf(out, outlen, "https://s3%s.%s%s.amazonaws.com%s", cfg->use_fips ? "-fips" : "",
+		 cfg->use_dualstack ? "dualstack." : "", region,
+		 strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+	return 0;
+}
+
+/* profile = aws and no region key: AWS_REGION, AWS_DEFAULT_REGION, then
+ * the region of the profile (aws_profile, AWS_PROFILE or default) in the
+ * shared config file (AWS_CONFIG_FILE or ~/.aws/config). "" if none. */
+static void aws_region(const struct s3_conn_conf *own, const struct s3_conn_conf *g, char *out,
+		       size_t outlen)
+{
+	const char *v = getenv("AWS_REGION"), *home = getenv("HOME"), *file, *prof;
+	char path[4096], key[300];
+	dictionary *d;
+
+	out[0] = '\0';
+	if (!v || !*v)
+		v = getenv("AWS_DEFAULT_REGION");
+	if (v && *v && strlen(v) < 64) {
+		snprintf(out, outlen, "%s", v);
+		return;
+	}
+	file = getenv("AWS_CONFIG_FILE");
+	if ((!file || !*file) && home && *home) {
+		snprintf(path, sizeof(path), "%s/.aws/config", home);
+		file = path;
+	}
+	if (!file || !*file || access(file, R_OK) != 0 || !(d = iniparser_load(file)))
+		return;
+	prof = own->aws_profile ? own->aws_profile : g->aws_profile ? g->aws_profile : getenv("AWS_PROFILE");
+	if (!prof || !*prof)
+		prof = "default";
+	snprintf(key, sizeof(key), "profile %s:region", prof);
+	v = iniparser_getstring(d, key, NULL);
+	if (!v && strcmp(prof, "default") == 0)
+		v = iniparser_getstring(d, "default:region", NULL);
+	if (v && *v && strlen(v) < 64 && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v))
+		snprintf(out, outlen, "%s", v);
+	iniparser_freedict(d);
 }
 
 /* A credential value: not shown in any message, whatever is wrong. */
@@ -934,6 +1045,8 @@ static int parse_conn(struct ctx *c, const char *sec, struct s3_conn_conf *conn)
 		if (set_str(c, &conn->ca_bundle, v) < 0)
 			return -1;
 	}
+	if (parse_conn_net(c, sec, conn) < 0)
+		return -1;
 	return get_bool(c, sec, "insecure", &conn->insecure);
 }
 
@@ -954,18 +1067,35 @@ static int resolve_conn(struct ctx *c, const char *sec, const struct s3_conn_con
 	const struct s3_conn_conf *cred = own->access_key ? own : g;
 	const char *region = own->region ? own->region : g->region ? g->region : "us-east-1";
 	const char *ep = own->endpoint ? own->endpoint : g->endpoint;
-	char awsep[128];
+	char awsep[300], awsregion[64];
 
+	if (!own->region && !g->region && cfg->profile == PROFILE_AWS) {
+		aws_region(own, g, awsregion, sizeof(awsregion));
+		if (awsregion[0])
+			region = awsregion;
+	}
 	if (!ep) {
 		if (cfg->profile != PROFILE_AWS)
 			return fail(c, sec, "endpoint",
 				    "profile = onprem needs an endpoint; set endpoint = "
 				    "http(s)://HOST:PORT in [s3] or in [%s]",
 				    sec);
-		snprintf(awsep, sizeof(awsep), "https://s3.%s.amazonaws.com%s", region,
-			 strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+		if (aws_endpoint(c, sec, region, awsep, sizeof(awsep)) < 0)
+			return -1;
 		ep = awsep;
 	}
+#define INHERIT(f) dup_or_null(c, own->f ? own->f : g->f, &eff->f)
+	if (INHERIT(aws_profile) < 0 || INHERIT(role_arn) < 0 || INHERIT(proxy) < 0 ||
+	    INHERIT(sts_endpoint) < 0)
+		return -1;
+#undef INHERIT
+	/* A bucket's own keys beat an inherited profile, and the reverse. */
+	if (own->access_key && !own->aws_profile) {
+		free(eff->aws_profile);
+		eff->aws_profile = NULL;
+	}
+	if (own->aws_profile && !own->access_key)
+		cred = own;
 	if (dup_or_null(c, ep, &eff->endpoint) < 0 || dup_or_null(c, region, &eff->region) < 0 ||
 	    dup_or_null(c, cred->access_key, &eff->access_key) < 0 ||
 	    dup_or_null(c, cred->secret_key, &eff->secret_key) < 0 ||
@@ -1374,6 +1504,10 @@ static void conn_free(struct s3_conn_conf *conn)
 	wipe_free(conn->secret_key);
 	wipe_free(conn->session_token);
 	free(conn->ca_bundle);
+	free(conn->aws_profile);
+	free(conn->role_arn);
+	free(conn->proxy);
+	free(conn->sts_endpoint);
 	*conn = (struct s3_conn_conf){ .path_style = -1, .insecure = -1 };
 }
 
@@ -1604,7 +1738,8 @@ static int load(struct ctx *c)
 			return -1;
 		cfg->profile = p == 1 ? PROFILE_AWS : PROFILE_ONPREM;
 	}
-	if (parse_conn(c, "s3", &cfg->s3) < 0)
+	if (parse_conn(c, "s3", &cfg->s3) < 0 || get_bool(c, "s3", "use_fips", &cfg->use_fips) < 0 ||
+	    get_bool(c, "s3", "use_dualstack", &cfg->use_dualstack) < 0)
 		return -1;
 
 	cfg->buckets = calloc(cfg->nbuckets, sizeof(*cfg->buckets));

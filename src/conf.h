@@ -28,6 +28,10 @@ struct s3_conn_conf {
 	char *session_token;
 	char *ca_bundle;
 	int insecure;        /* -1 unset, 0, 1 */
+	char *aws_profile;   /* aws_profile = NAME: that profile is the credentials source */
+	char *role_arn;      /* assumed with the chain's credentials; NULL: none */
+	char *proxy;         /* http(s)://HOST:PORT or "none"; NULL: the environment's */
+	char *sts_endpoint;  /* NULL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, by profile */
 };
 
 struct s3_client; /* runtime, from s3_client.h */
@@ -84,6 +88,8 @@ struct config {
 	long connect_timeout_ms; /* default 5000 */
 	long mount_timeout_ms;   /* the mount's wait for S3 to answer; default 10000 */
 	struct s3_conn_conf s3;  /* [s3] as written */
+	int use_fips;            /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
+	int use_dualstack;       /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */
 	struct bucket_conf *buckets;
 	size_t nbuckets;
 	int default_bucket;      /* index into buckets */

@@ -25,6 +25,8 @@ struct handle {
 struct http_pool {
 	struct http_pool_opts opts;
 	char *ca_bundle;
+	char *proxy;          /* opts.proxy, owned */
+	char *env_http_proxy; /* HTTP_PROXY when libcurl's http_proxy is unset */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t lock;
@@ -93,6 +95,26 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userp)
 	pthread_mutex_unlock(&pool->share_locks[data]);
 }
 
+/* libcurl takes http_proxy only in lower case for http:// URLs (the
+ * upper-case name is settable by CGI clients); the AWS SDKs also read
+ * HTTP_PROXY, and a daemon is no CGI program, so it is honoured here. */
+static int http_pool_proxy_init(struct http_pool *pool)
+{
+	const char *lower = getenv("http_proxy"), *upper = getenv("HTTP_PROXY");
+
+	if (pool->opts.proxy) {
+		pool->proxy = strdup(pool->opts.proxy);
+		if (!pool->proxy)
+			return -1;
+	} else if ((!lower || !*lower) && upper && *upper) {
+		pool->env_http_proxy = strdup(upper);
+		if (!pool->env_http_proxy)
+			return -1;
+	}
+	pool->opts.proxy = pool->proxy;
+	return 0;
+}
+
 struct http_pool *http_pool_new(const struct http_pool_opts *opts)
 {
 	struct http_pool *pool;
@@ -117,6 +139,11 @@ struct http_pool *http_pool_new(const struct http_pool_opts *opts)
 		}
 	}
 	pool->opts.ca_bundle = pool->ca_bundle;
+	if (http_pool_proxy_init(pool) < 0) {
+		free(pool->ca_bundle);
+		free(pool);
+		return NULL;
+	}
 	pthread_mutex_init(&pool->lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&pool->share_locks[i], NULL);
@@ -150,6 +177,8 @@ void http_pool_free(struct http_pool *pool)
 		pthread_mutex_destroy(&pool->share_locks[i]);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool->ca_bundle);
+	free(pool->proxy);
+	free(pool->env_http_proxy);
 	free(pool);
 }
 
@@ -546,6 +575,14 @@ int http_perform(struct http_pool *pool, const char *method, const char *url,
 	if (pool->opts.insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (pool->proxy && strcmp(pool->proxy, "none") == 0) {
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	} else if (pool->proxy) {
+		curl_easy_setopt(c, CURLOPT_PROXY, pool->proxy);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* configured: for every host */
+	} else if (pool->env_http_proxy && strncasecmp(url, "http:", 5) == 0) {
+		curl_easy_setopt(c, CURLOPT_PROXY, pool->env_http_proxy); /* NO_PROXY still applies */
 	}
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

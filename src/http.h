@@ -22,6 +22,11 @@ struct http_pool_opts {
 	long timeout_ms;         /* whole-request limit; 0: none */
 	const char *ca_bundle;   /* NULL: the system's */
 	int insecure;            /* 1: do not verify TLS peers (logged by the caller) */
+	/* NULL: libcurl's environment (https_proxy/HTTPS_PROXY, http_proxy,
+	 * also HTTP_PROXY as the AWS SDKs read it, NO_PROXY); "none": no
+	 * proxy whatever the environment says; else the proxy for every
+	 * request, NO_PROXY notwithstanding. */
+	const char *proxy;
 };
 
 struct http_pool *http_pool_new(const struct http_pool_opts *opts);

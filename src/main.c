@@ -210,6 +210,11 @@ static int cmd_check(int argc, char **argv)
 		struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = got, .cap = sizeof(got) };
 
 		snprintf(key, sizeof(key), "%s.s3csfs-check-%ld", b->key_prefix, (long)getpid());
+		/* Which credentials source answered, for whom, until when. */
+		if (creds_check_report(&cfg, i, stdout) < 0) {
+			failures++;
+			continue;
+		}
 		rc = s3_head_bucket(b->client, b->name, &st);
 		if (rc < 0) {
 			const char *hint = rc == -ENOENT ? "create the bucket, or fix 'name'"

@@ -835,7 +835,9 @@ static int num_at(const char *s, int n)
 	return v;
 }
 
-/* Only the form S3 writes: "YYYY-MM-DDTHH:MM:SS[.frac]Z". strptime would
+/* The one ISO 8601 parser (S3 listings, STS, instance and container
+ * metadata, credential_process): "YYYY-MM-DDTHH:MM:SS[.frac]" then "Z" or
+ * "+HH:MM"/"-HH:MM". strptime would
  * be locale-dependent and lenient, so the shape is checked by hand. Years
  * before 1970 are refused so that -1 stays unambiguous. */
 time_t s3xml_parse_iso8601(const char *s)
@@ -844,7 +846,8 @@ time_t s3xml_parse_iso8601(const char *s)
 	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const char *p;
 	struct tm tm;
-	int year, mon, day, leap;
+	int year, mon, day, leap, off;
+	time_t t;
 
 	if (s == NULL)
 		return -1;
@@ -862,8 +865,18 @@ time_t s3xml_parse_iso8601(const char *s)
 		while (is_digit(*p))
 			p++;
 	}
-	if (p[0] != 'Z' || p[1] != '\0')
+	/* "Z", or an offset: credential_process helpers often print one. */
+	if (p[0] == 'Z' && p[1] == '\0') {
+		off = 0;
+	} else if ((p[0] == '+' || p[0] == '-') && is_digit(p[1]) && is_digit(p[2]) &&
+		   p[3] == ':' && is_digit(p[4]) && is_digit(p[5]) && p[6] == '\0' &&
+		   num_at(p + 1, 2) <= 23 && num_at(p + 4, 2) <= 59) {
+		off = (num_at(p + 1, 2) * 60 + num_at(p + 4, 2)) * 60;
+		if (p[0] == '-')
+			off = -off;
+	} else {
 		return -1;
+	}
 
 	year = num_at(s, 4);
 	mon = num_at(s + 5, 2);
@@ -883,5 +896,8 @@ time_t s3xml_parse_iso8601(const char *s)
 	tm.tm_sec = num_at(s + 17, 2);
 	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return -1;
-	return timegm(&tm);
+	t = timegm(&tm);
+	if (t == (time_t)-1 || t - off < 0)
+		return -1;
+	return t - off;
 }

@@ -108,7 +108,9 @@ int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_
  * *len), NULL on allocation failure. */
 char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len);
 
-/* Parses "2009-10-12T17:50:30.000Z" (fraction optional) as UTC; -1 on error. */
+/* Parses "2009-10-12T17:50:30.000Z" (fraction optional; "Z" or an offset
+ * "+01:00") as UTC; -1 on error or before 1970. The one ISO 8601 parser of
+ * the project (listings, STS, metadata services, credential_process). */
 time_t s3xml_parse_iso8601(const char *s);
 
 #endif
