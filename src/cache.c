@@ -911,6 +911,12 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 	int rc;
 
 	rc = c->store.ops->get(c->store.ctx, &e->target, 0, len, NULL, &sink, info);
+	/* An archived object refuses GETs (S3 Glacier) but is there: a HEAD
+	 * says what it is; its bytes wait for a restore. */
+	if (rc == -ENODATA) {
+		sink.len = 0;
+		rc = c->store.ops->head(c->store.ctx, &e->target, info);
+	}
 	if (rc < 0)
 		return rc;
 	if (info->size < 0)

@@ -89,7 +89,9 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 	       long long ahead);
 
 /* One GET of the first len bytes of an object whose size is unknown: fills
- * info (size, etag, mtime) and the cached bytes. -ENOENT if none. */
+ * info (size, etag, mtime) and the cached bytes. -ENOENT if none. An
+ * archived object (GET -ENODATA) is looked at with a HEAD instead, and
+ * nothing is cached. */
 int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 		     struct s3_obj_info *info);
 

@@ -139,6 +139,8 @@ static const char *const general_keys[] = {
 	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
 	"write_ahead",	    "empty_file_delay",
 	"mount_timeout",
+	"write_ahead",
+	"direct_url_expiry",
 	NULL,
 };
 
@@ -159,6 +161,8 @@ static const char *const bucket_keys[] = {
 	"exclusive_create",
 	"checksum",
 	"aws_profile", "role_arn", "proxy", "sts_endpoint",
+	"archive_storage_class", "restore_on_read", "restore_tier", "restore_days",
+	"object_lock", "retention",
 	NULL,
 };
 
@@ -775,6 +779,10 @@ static int parse_general(struct ctx *c)
 	if (get_ms(c, sec, "mount_timeout", SEC_MS, 10 * MIN_MS, &ms) < 0)
 		return -1;
 	cfg->mount_timeout_ms = (long)ms;
+	ms = cfg->direct_url_expiry_s * SEC_MS;
+	if (get_ms(c, sec, "direct_url_expiry", SEC_MS, 7 * DAY_MS, &ms) < 0)
+		return -1;
+	cfg->direct_url_expiry_s = (long)(ms / SEC_MS);
 
 	if (cfg->read_ahead > cfg->cache_max_size) {
 		char a[32], b[32];
@@ -1406,6 +1414,44 @@ static int parse_checksum(struct ctx *c, const char *sec, struct bucket_conf *b)
 	return 0;
 }
 
+/* archive_storage_class, restore_*, object_lock and retention. Names are
+ * stored as S3 spells them, whatever case the file uses. */
+static int parse_archive_lock(struct ctx *c, const char *sec, struct bucket_conf *b)
+{
+	static const char *const archive[] = { "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", NULL };
+	static const char *const on_read[] = { "off", "Standard", "Bulk", NULL };
+	static const char *const tiers[] = { "Standard", "Bulk", "Expedited", NULL };
+	static const char *const locks[] = { "off", "GOVERNANCE", "COMPLIANCE", NULL };
+	int i = -1;
+	long long ms = 2192 * DAY_MS; /* the reference connector's worm.retentionPeriod */
+
+	b->restore_days = 1;
+	if (get_enum(c, sec, "archive_storage_class", archive, &i) < 0 ||
+	    (i >= 0 && set_str(c, &b->archive_storage_class, archive[i]) < 0))
+		return -1;
+	i = 0;
+	if (get_enum(c, sec, "restore_on_read", on_read, &i) < 0 ||
+	    (i > 0 && set_str(c, &b->restore_on_read, on_read[i]) < 0))
+		return -1;
+	i = 0;
+	if (get_enum(c, sec, "restore_tier", tiers, &i) < 0 ||
+	    set_str(c, &b->restore_tier, tiers[i]) < 0 ||
+	    get_int(c, sec, "restore_days", 1, 30000, &b->restore_days) < 0)
+		return -1;
+	i = 0;
+	if (get_enum(c, sec, "object_lock", locks, &i) < 0 ||
+	    (i > 0 && set_str(c, &b->object_lock, locks[i]) < 0))
+		return -1;
+	if (get_ms(c, sec, "retention", SEC_MS, 36500 * DAY_MS, &ms) < 0)
+		return -1;
+	if (!b->object_lock && val(c, sec, "retention"))
+		return fail(c, sec, "retention",
+			    "only used with object_lock = governance or compliance; set "
+			    "object_lock or remove retention");
+	b->retention_s = b->object_lock ? ms / SEC_MS : 0;
+	return 0;
+}
+
 static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, int *dflt,
 			struct s3_conn_conf *own)
 {
@@ -1492,6 +1538,8 @@ static int parse_bucket(struct ctx *c, const char *sec, struct bucket_conf *b, i
 		return -1;
 	b->exclusive_create = excl == 1 ? EXCL_STRICT : EXCL_BEST_EFFORT;
 	if (parse_checksum(c, sec, b) < 0)
+		return -1;
+	if (parse_archive_lock(c, sec, b) < 0)
 		return -1;
 	return parse_conn(c, sec, own);
 }
@@ -1670,6 +1718,7 @@ static void defaults(struct config *cfg)
 		.retry_max_ms = 60000,
 		.connect_timeout_ms = 5000,
 		.mount_timeout_ms = 10000,
+		.direct_url_expiry_s = 300,
 		.s3 = { .path_style = -1, .insecure = -1 },
 	};
 }
@@ -1814,6 +1863,10 @@ void config_free(struct config *cfg)
 		free(b->sse_kms_key_id);
 		free(b->tags);
 		free(b->on_delete);
+		free(b->archive_storage_class);
+		free(b->restore_on_read);
+		free(b->restore_tier);
+		free(b->object_lock);
 		conn_free(&b->conn);
 	}
 	free(cfg->buckets);

@@ -57,6 +57,14 @@ struct bucket_conf {
 	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
 	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
 	enum checksum_mode checksum; /* the section's, else [s3]'s; default auto */
+	/* Archive tier and Object Lock (s3csfs.conf(5), s3csfs(8) archive,
+	 * restore, hold). */
+	char *archive_storage_class; /* GLACIER, DEEP_ARCHIVE, GLACIER_IR; NULL: none */
+	char *restore_on_read;       /* NULL (off), "Standard" or "Bulk" */
+	char *restore_tier;          /* s3csfs restore's default tier; default Standard */
+	int restore_days;            /* days a restored copy is kept; default 1 */
+	char *object_lock;           /* NULL, "GOVERNANCE" or "COMPLIANCE" */
+	long long retention_s;       /* with object_lock: seconds; default 2192 days */
 	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
 	enum exclusive_create exclusive_create; /* default best_effort */
 	struct s3_client *client; /* set by the daemon after loading */
@@ -87,6 +95,7 @@ struct config {
 	long retry_max_ms;       /* default 60000 */
 	long connect_timeout_ms; /* default 5000 */
 	long mount_timeout_ms;   /* the mount's wait for S3 to answer; default 10000 */
+	long direct_url_expiry_s; /* presigned URLs' default life; default 300 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	int use_fips;            /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
 	int use_dualstack;       /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */

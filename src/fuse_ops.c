@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "fs.h"
 #include "fs_internal.h"
+#include "fs_connector.h"
 #include "housekeeping.h"
 #include "journal.h"
 #include "log.h"
@@ -1056,7 +1057,7 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 			if (rc == -ENOSPC || rc == -EDQUOT)
 				return 1;
 			if (rc < 0)
-				return rc == -ENOENT ? -ENOENT : -EIO;
+				return connector_read_errno(fs->cfg, h->n->path, rc);
 		}
 	}
 	h->next_off = off + (off_t)*size;
@@ -1221,6 +1222,8 @@ static int op_unlink(const char *fpath)
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	rc = map_path(fs->cfg, path, &t);
+	if (rc == 0 && (rc = connector_may_delete(fs->cfg, &t)) < 0)
+		return rc == -EPERM || rc == -EACCES ? rc : -EIO;
 	/* Deleted, or tagged (on_delete = tag:K=V): the store then hides the
 	 * object here; other hosts see it until a lifecycle rule expires it. */
 	if (rc == 0)
@@ -1577,6 +1580,8 @@ static int xattr_value(struct fs *fs, const char *path, const char *name, char *
 		return -ENODATA;
 	if ((rc = map_path(fs->cfg, path, &t)) < 0)
 		return rc;
+	if ((rc = connector_xattr(fs->cfg, &t, name, out, len)) != -ENODATA)
+		return rc;
 	if (strcmp(name, "bucket") == 0)
 		snprintf(out, len, "%s", t.bucket->name);
 	else if (strcmp(name, "key") == 0)
@@ -1594,7 +1599,7 @@ static int xattr_value(struct fs *fs, const char *path, const char *name, char *
 
 static int op_getxattr(const char *fpath, const char *name, char *value, size_t size)
 {
-	char buf[S3_KEY_MAX + 64];
+	char buf[CONNECTOR_XATTR_MAX];
 	int rc = xattr_value(g_fs, rel(fpath), name, buf, sizeof(buf));
 	size_t len;
 
@@ -1625,12 +1630,14 @@ static int op_listxattr(const char *fpath, char *list, size_t size)
 		return 0;
 	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
 		need += sizeof(XATTR_PREFIX) - 1 + strlen(xattr_names[i]) + 1;
+	need += connector_listxattr(g_fs->cfg, rel(fpath), NULL);
 	if (size == 0)
 		return (int)need;
 	if (size < need)
 		return -ERANGE;
 	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
 		list += sprintf(list, XATTR_PREFIX "%s", xattr_names[i]) + 1;
+	connector_listxattr(g_fs->cfg, rel(fpath), list);
 	return (int)need;
 }
 

@@ -417,6 +417,8 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		r->error_body[0] = '\0';
 		r->etag[0] = r->last_modified[0] = r->request_id[0] = '\0';
 		r->content_range[0] = r->storage_class[0] = r->sse[0] = r->meta[0] = '\0';
+		r->content_type[0] = r->restore[0] = r->lock_mode[0] = r->lock_until[0] = r->legal_hold[0] = '\0';
+		r->version_id[0] = '\0';
 		r->content_length = -1;
 		r->sse_c[0] = r->checksums[0] = r->checksum_type[0] = '\0';
 		return len;
@@ -439,6 +441,18 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		copy_value(r->checksum_type, sizeof(r->checksum_type), v, vlen, 0);
 	else if (len > 15 && strncasecmp(line, "x-amz-checksum-", 15) == 0)
 		header_checksum(r, line, len);
+	else if (header_is(line, len, "content-type", &v, &vlen))
+		copy_value(r->content_type, sizeof(r->content_type), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-restore", &v, &vlen))
+		copy_value(r->restore, sizeof(r->restore), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-object-lock-mode", &v, &vlen))
+		copy_value(r->lock_mode, sizeof(r->lock_mode), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-object-lock-retain-until-date", &v, &vlen))
+		copy_value(r->lock_until, sizeof(r->lock_until), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-object-lock-legal-hold", &v, &vlen))
+		copy_value(r->legal_hold, sizeof(r->legal_hold), v, vlen, 0);
+	else if (header_is(line, len, "x-amz-version-id", &v, &vlen))
+		copy_value(r->version_id, sizeof(r->version_id), v, vlen, 0);
 	else if (header_is(line, len, "content-length", &v, &vlen)) {
 		char num[32];
 		copy_value(num, sizeof(num), v, vlen, 0);

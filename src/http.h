@@ -74,6 +74,12 @@ struct http_response {
 	char sse_c[32];        /* x-amz-server-side-encryption-customer-algorithm (SSE-C) */
 	char checksums[256];   /* "alg=base64\n" for each x-amz-checksum-ALG, lower-case alg */
 	char checksum_type[24]; /* x-amz-checksum-type: FULL_OBJECT or COMPOSITE */
+	char restore[256];     /* x-amz-restore (archived objects) */
+	char content_type[128];
+	char lock_mode[16];    /* x-amz-object-lock-mode */
+	char lock_until[48];   /* x-amz-object-lock-retain-until-date */
+	char legal_hold[8];    /* x-amz-object-lock-legal-hold: ON / OFF */
+	char version_id[128];  /* x-amz-version-id */
 	long new_connections;  /* TCP connections opened for this request */
 	char error[256];       /* transport error text, "" if none */
 	/* The body of a non-2xx answer goes here, never to the sink (an S3

@@ -11,6 +11,7 @@
 
 #include <libxml/parser.h>
 
+#include "cmd_connector.h"
 #include "conf.h"
 #include "creds.h"
 #include "fs.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 		"       s3csfs reap -o conf=FILE [--dry-run] [--max-age=DURATION]\n"
 		"       s3csfs check -o conf=FILE\n"
 		"       s3csfs stats MOUNTPOINT [--prometheus]\n"
+		"       s3csfs url|archive|restore|hold -o conf=FILE PATH... (see s3csfs(8))\n"
 		"       s3csfs --version | --help\n"
 		"\n"
 		"Mounts an S3 content store (see s3csfs(8), s3csfs.conf(5)).\n"
@@ -226,6 +228,7 @@ static int cmd_check(int argc, char **argv)
 			continue;
 		}
 		printf("OK   [bucket:%s] %s exists and answers\n", b->id, b->name);
+		failures += connector_check_bucket(b);
 		struct s3_put_opts o = { .storage_class = b->storage_class, .sse = b->sse,
 					 .sse_kms_key_id = b->sse_kms_key_id, .tagging = b->tags };
 		rc = s3_put_object(b->client, b->name, key, &hb, &o, etag, sizeof(etag), &st);
@@ -449,6 +452,8 @@ static int mount_main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 1, argv + 1);
+	if (connector_is_command(argv[1]))
+		return connector_command(argc - 1, argv + 1);
 
 	drop_source(&argc, argv);
 	conf = take_conf_option(argc, argv);

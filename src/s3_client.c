@@ -295,6 +295,8 @@ static const char *default_message(const char *code)
 		{ "RequestTimeTooSkewed", "the clock of this host is too far from the server's" },
 		{ "SlowDown", "the server asks to slow down" },
 		{ "InvalidStorageClass", "the server does not know this storage class" },
+		{ "InvalidObjectState", "the object is archived and not restored" },
+		{ "RestoreAlreadyInProgress", "a restore of the object is in progress" },
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcmp(code, table[i].code) == 0)
@@ -311,6 +313,8 @@ static int map_s3_error(long status, const char *code, enum s3_op op)
 		return -EFBIG;
 	if (strcmp(code, "QuotaExceeded") == 0)
 		return -EDQUOT;
+	if (strcmp(code, "InvalidObjectState") == 0)
+		return -ENODATA; /* archived, not restored */
 	if (strcmp(code, "InvalidPart") == 0 || strcmp(code, "InvalidPartOrder") == 0 ||
 	    strcmp(code, "BadDigest") == 0)
 		return -EIO;
@@ -607,6 +611,14 @@ static void info_from_response(const struct http_response *resp, struct s3_obj_i
 	snprintf(info->sse_c, sizeof(info->sse_c), "%s", resp->sse_c);
 	snprintf(info->checksums, sizeof(info->checksums), "%s", resp->checksums);
 	snprintf(info->checksum_type, sizeof(info->checksum_type), "%s", resp->checksum_type);
+	snprintf(info->restore, sizeof(info->restore), "%s", resp->restore);
+	snprintf(info->content_type, sizeof(info->content_type), "%s", resp->content_type);
+	snprintf(info->lock_mode, sizeof(info->lock_mode), "%s", resp->lock_mode);
+	info->retain_until = resp->lock_until[0] ? s3xml_parse_iso8601(resp->lock_until) : 0;
+	if (info->retain_until < 0)
+		info->retain_until = 0;
+	info->legal_hold = strcasecmp(resp->legal_hold, "ON") == 0;
+	snprintf(info->version_id, sizeof(info->version_id), "%s", resp->version_id);
 }
 
 /* Adds the headers that PutObject, CopyObject and CreateMultipartUpload
@@ -644,6 +656,12 @@ static int add_put_headers(struct s3_request *r, const struct s3_put_opts *o,
 		rc |= req_header(r, "x-amz-tagging", o->tagging);
 	if (o->content_type && *o->content_type)
 		rc |= req_header(r, "content-type", o->content_type);
+	if (o->lock_mode && *o->lock_mode && o->lock_until && *o->lock_until) {
+		rc |= req_header(r, "x-amz-object-lock-mode", o->lock_mode);
+		rc |= req_header(r, "x-amz-object-lock-retain-until-date", o->lock_until);
+	}
+	if (o->copy_source_if_match && *o->copy_source_if_match)
+		rc |= req_header(r, "x-amz-copy-source-if-match", o->copy_source_if_match);
 	for (size_t i = 0; i < o->nmeta; i++) {
 		const char *name = meta_header_name(ph, o->meta[i].name);
 		if (!name)
@@ -1342,7 +1360,21 @@ int s3_head_bucket(struct s3_client *c, const char *bucket, struct s3_status *st
 	return perform(c, &r, &resp, st);
 }
 
+static int create_bucket(struct s3_client *c, const char *bucket, int object_lock,
+			 struct s3_status *st);
+
 int s3_create_bucket(struct s3_client *c, const char *bucket, struct s3_status *st)
+{
+	return create_bucket(c, bucket, 0, st);
+}
+
+int s3_create_bucket_object_lock(struct s3_client *c, const char *bucket, struct s3_status *st)
+{
+	return create_bucket(c, bucket, 1, st);
+}
+
+static int create_bucket(struct s3_client *c, const char *bucket, int object_lock,
+			 struct s3_status *st)
 {
 	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket };
 	struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
@@ -1360,6 +1392,8 @@ int s3_create_bucket(struct s3_client *c, const char *bucket, struct s3_status *
 		hb.len = (size_t)n;
 	}
 	r.body = &hb;
+	if (object_lock)
+		req_header(&r, "x-amz-bucket-object-lock-enabled", "true");
 	rc = perform(c, &r, &resp, st);
 	if (rc == -EEXIST && st && strcmp(st->code, "BucketAlreadyOwnedByYou") == 0)
 		return 0;
@@ -1453,4 +1487,241 @@ int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *k
 		rc = perform(c, &r, &resp, st);
 	free(xml);
 	return rc;
+}
+
+/* ---- archive tier, Object Lock, presigned URLs ---- */
+
+int s3_presign_get(struct s3_client *c, const char *bucket, const char *key, long expires_s,
+		   const char *extra_query, char *url, size_t len)
+{
+	struct s3_request r = { .op = S3OP_OTHER, .method = "GET", .bucket = bucket, .key = key };
+	struct s3_creds creds;
+	struct sigv4_presign_request p;
+	struct sigv4_credentials sc;
+	char base[URL_MAX], path[URL_MAX], host[320];
+	char *q;
+	size_t qcap = sizeof(creds.session_token) * 3 + 4096;
+	int rc, n;
+
+	if (expires_s < SIGV4_PRESIGN_MIN_S || expires_s > SIGV4_PRESIGN_MAX_S)
+		return -EINVAL;
+	rc = build_url(c, &r, base, sizeof(base), path, sizeof(path), host, sizeof(host));
+	if (rc < 0)
+		return rc;
+	rc = c->creds.get(c->creds.ctx, &creds);
+	if (rc < 0)
+		return rc;
+	q = malloc(qcap);
+	if (!q) {
+		explicit_bzero(&creds, sizeof(creds));
+		return -ENOMEM;
+	}
+	p = (struct sigv4_presign_request){ .method = "GET", .host = host, .path = path,
+					    .extra_query = extra_query,
+					    .now = (long long)time(NULL), .expires_s = expires_s,
+					    .session_token = creds.session_token };
+	sc = (struct sigv4_credentials){ creds.access_key, creds.secret_key, c->region, "s3" };
+	rc = sigv4_presign(&p, &sc, q, qcap);
+	explicit_bzero(&creds, sizeof(creds));
+	if (rc >= 0) {
+		n = snprintf(url, len, "%s?%s", base, q);
+		rc = n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	free(q);
+	return rc;
+}
+
+int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, int days,
+		      const char *tier, int *accepted, struct s3_status *st)
+{
+	struct s3_request r = { .op = S3OP_OTHER, .method = "POST", .bucket = bucket, .key = key,
+				.query = "restore" };
+	struct http_body hb;
+	struct http_response resp;
+	char xml[512], b64[25];
+	int rc, n;
+
+	if (days < 1 || !tier || strcspn(tier, "<>&") != strlen(tier))
+		return -EINVAL;
+	n = snprintf(xml, sizeof(xml),
+		     "<RestoreRequest><Days>%d</Days><GlacierJobParameters><Tier>%s</Tier>"
+		     "</GlacierJobParameters></RestoreRequest>",
+		     days, tier);
+	if (n < 0 || (size_t)n >= sizeof(xml))
+		return -EINVAL;
+	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+	if (rc == 0)
+		rc = perform(c, &r, &resp, st);
+	if (rc == -EEXIST && st && strcmp(st->code, "RestoreAlreadyInProgress") == 0)
+		return -EALREADY;
+	if (rc == 0 && accepted)
+		*accepted = resp.status == 202;
+	return rc;
+}
+
+int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char *key, int on,
+			     struct s3_status *st)
+{
+	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+				.query = "legal-hold" };
+	struct http_body hb;
+	struct http_response resp;
+	char xml[128], b64[25];
+	int n = snprintf(xml, sizeof(xml), "<LegalHold><Status>%s</Status></LegalHold>",
+			 on ? "ON" : "OFF");
+	int rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+
+	return rc ? rc : perform(c, &r, &resp, st);
+}
+
+int s3_get_object_lock_config(struct s3_client *c, const char *bucket, int *enabled, char *mode,
+			      size_t modelen, int *days, int *years, struct s3_status *st)
+{
+	struct s3_lock_config lc;
+	char *body = NULL;
+	size_t blen = 0;
+	int rc;
+
+	*enabled = *days = *years = 0;
+	if (modelen)
+		mode[0] = '\0';
+	rc = s3_bucket_subresource(c, "GET", bucket, "object-lock", NULL, 0, &body, &blen, st);
+	if (rc == -ENOENT && st && strcmp(st->code, "ObjectLockConfigurationNotFoundError") == 0)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = s3xml_parse_object_lock_config(body, blen, &lc);
+	free(body);
+	if (rc < 0)
+		return rc;
+	*enabled = lc.enabled;
+	if (modelen)
+		snprintf(mode, modelen, "%s", lc.mode);
+	*days = lc.days;
+	*years = lc.years;
+	return 0;
+}
+
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
+			    const char *upload_id, int part_number, const char *src_bucket,
+			    const char *src_key, long long first, long long last,
+			    const char *if_match, char *etag, size_t etaglen, struct s3_status *st)
+{
+	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
+	struct s3_request r = { .op = S3OP_UPLOAD_PART, .method = "PUT", .bucket = bucket,
+				.key = key, .sink = &sink };
+	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
+	struct http_response resp;
+	struct s3_error err;
+	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], range[64];
+	char src[S3_KEY_MAX * 3 + 300], ekey[S3_KEY_MAX * 3 + 1], tag[S3_ETAG_MAX];
+	const char *body;
+	size_t blen;
+	int rc;
+
+	if (first < 0 || last < first)
+		return -EINVAL;
+	snprintf(num, sizeof(num), "%d", part_number);
+	if (query_add(q, sizeof(q), "partNumber", num) < 0 ||
+	    query_add(q, sizeof(q), "uploadId", upload_id) < 0 ||
+	    sigv4_uri_encode(src_key, 1, ekey, sizeof(ekey)) < 0)
+		return -ENAMETOOLONG;
+	snprintf(src, sizeof(src), "/%s/%s", src_bucket, ekey);
+	snprintf(range, sizeof(range), "bytes=%lld-%lld", first, last);
+	r.query = q;
+	r.body = &empty;
+	req_header(&r, "x-amz-copy-source", src);
+	req_header(&r, "x-amz-copy-source-range", range);
+	if (if_match && *if_match)
+		req_header(&r, "x-amz-copy-source-if-match", if_match);
+	rc = perform(c, &r, &resp, st);
+	if (rc == 0) {
+		body_from_sink(&sink, &body, &blen);
+		/* <CopyPartResult> has the shape of <CopyObjectResult>. */
+		rc = s3xml_parse_copy_result(body, blen, tag, sizeof(tag), &err);
+		if (rc == -EIO && st) {
+			snprintf(st->code, sizeof(st->code), "%s", err.code);
+			snprintf(st->message, sizeof(st->message), "%s", err.message);
+		}
+		if (rc == 0 && etag)
+			snprintf(etag, etaglen, "%s", tag);
+	}
+	if (sink.owned)
+		free(sink.buf);
+	return rc;
+}
+
+int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const char *src_key,
+			     long long size, const char *if_match, const char *dst_bucket,
+			     const char *dst_key, long long part_size,
+			     const struct s3_put_opts *opts, char *etag, size_t etaglen,
+			     struct s3_status *st)
+{
+	char upload_id[S3_UPLOAD_ID_MAX] = "";
+	struct s3_part *parts;
+	struct s3_status ast;
+	long long nparts;
+	int rc;
+
+	if (size <= 0 || part_size < 5LL * 1024 * 1024 || part_size > 5LL * 1024 * 1024 * 1024)
+		return -EINVAL;
+	nparts = (size + part_size - 1) / part_size;
+	if (nparts > 10000)
+		return -EFBIG;
+	parts = calloc((size_t)nparts, sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
+	rc = s3_mpu_create(c, dst_bucket, dst_key, opts, upload_id, sizeof(upload_id), st);
+	for (long long i = 0; rc == 0 && i < nparts; i++) {
+		long long first = i * part_size;
+		long long last = first + part_size > size ? size - 1 : first + part_size - 1;
+		parts[i].number = (int)i + 1;
+		rc = s3_mpu_upload_part_copy(c, dst_bucket, dst_key, upload_id, parts[i].number,
+					     src_bucket, src_key, first, last, if_match,
+					     parts[i].etag, sizeof(parts[i].etag), st);
+	}
+	if (rc == 0)
+		rc = s3_mpu_complete(c, dst_bucket, dst_key, upload_id, parts, (size_t)nparts, etag,
+				     etaglen, st);
+	if (rc < 0 && upload_id[0] && s3_mpu_abort(c, dst_bucket, dst_key, upload_id, &ast) < 0)
+		log_warn("copy of %s/%s: could not abort upload %s of %s/%s; the reaper will", src_bucket,
+			 src_key, upload_id, dst_bucket, dst_key);
+	free(parts);
+	return rc;
+}
+
+int s3_delete_object_version(struct s3_client *c, const char *bucket, const char *key,
+			     const char *version_id, struct s3_status *st)
+{
+	struct s3_request r = { .op = S3OP_DELETE_OBJECT, .method = "DELETE", .bucket = bucket,
+				.key = key };
+	struct http_response resp;
+	char q[512] = "";
+
+	if (query_add(q, sizeof(q), "versionId", version_id) < 0)
+		return -ENAMETOOLONG;
+	r.query = q;
+	return perform(c, &r, &resp, st);
+}
+
+int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
+			    const char *mode, const char *until, struct s3_status *st)
+{
+	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+				.query = "retention" };
+	struct http_body hb;
+	struct http_response resp;
+	char xml[256], b64[25];
+	int n, rc;
+
+	if (!mode || !until || strcspn(mode, "<>&") != strlen(mode) ||
+	    strcspn(until, "<>&") != strlen(until))
+		return -EINVAL;
+	n = snprintf(xml, sizeof(xml),
+		     "<Retention><Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
+		     mode, until);
+	if (n < 0 || (size_t)n >= sizeof(xml))
+		return -EINVAL;
+	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+	return rc ? rc : perform(c, &r, &resp, st);
 }

@@ -98,6 +98,13 @@ struct s3_obj_info {
 	char sse_c[32];  /* SSE-C algorithm, "" if none */
 	char checksums[256]; /* "alg=base64\n" per x-amz-checksum-ALG (GET/HEAD ask for them) */
 	char checksum_type[24]; /* "FULL_OBJECT", "COMPOSITE" or "" */
+	/* Archive and Object Lock state as HEAD and GET tell it. */
+	char restore[256];    /* x-amz-restore as sent, "" if none */
+	char content_type[128];
+	char lock_mode[16];   /* "GOVERNANCE", "COMPLIANCE" or "" */
+	time_t retain_until;  /* x-amz-object-lock-retain-until-date; 0: none */
+	int legal_hold;       /* x-amz-object-lock-legal-hold: ON */
+	char version_id[128]; /* x-amz-version-id, "" on unversioned buckets */
 };
 
 /* The object's alg checksum (raw, checksum_alg_len bytes) if the server
@@ -139,6 +146,13 @@ struct s3_put_opts {
 	/* PutObject: sent as x-amz-checksum-ALG; CreateMultipartUpload: only
 	 * the algorithm is declared, with x-amz-checksum-type FULL_OBJECT. */
 	struct s3_checksum checksum;
+	/* Object Lock: "GOVERNANCE" or "COMPLIANCE" and the retain-until date
+	 * (ISO 8601 UTC); both or neither. PutObject, CopyObject and
+	 * CreateMultipartUpload send them. */
+	const char *lock_mode;
+	const char *lock_until;
+	/* CopyObject: x-amz-copy-source-if-match (copy only this version). */
+	const char *copy_source_if_match;
 };
 
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
@@ -224,6 +238,69 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 /* Replaces the object's tag set with tags[0..n) (n <= S3_MAX_TAGS). */
 int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *key,
 			  const struct s3_tag *tags, size_t n, struct s3_status *st);
+
+/* ---- archive tier, Object Lock, presigned URLs ----
+ * A GET of an archived object that is not restored (403
+ * InvalidObjectState) is -ENODATA, whatever the call. */
+
+/* A presigned GET URL of the object into url (the whole URL), valid
+ * expires_s seconds (1 s to 7 days) from now; extra_query: further
+ * encoded pairs to sign in (response-content-type=...), or NULL. Only the
+ * access key id, the signature and (temporary credentials) the session
+ * token appear in it. No request is sent. -EINVAL for an expiry out of
+ * range, -ENOKEY without credentials, -ENAMETOOLONG. */
+int s3_presign_get(struct s3_client *c, const char *bucket, const char *key, long expires_s,
+		   const char *extra_query, char *url, size_t len);
+
+/* RestoreObject (POST ?restore) for days days at tier ("Standard",
+ * "Bulk", "Expedited"). *accepted (when given): 1 for a new restore (202),
+ * 0 when the object was restored already and its copy's expiry moved
+ * (200). A restore in progress is -EALREADY; an object that is not
+ * archived -ENODATA. */
+int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, int days,
+		      const char *tier, int *accepted, struct s3_status *st);
+
+/* PutObjectLegalHold: on 1 = ON, 0 = OFF. */
+int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char *key, int on,
+			     struct s3_status *st);
+
+/* PutObjectRetention: mode "GOVERNANCE"/"COMPLIANCE" until (ISO 8601). */
+int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
+			    const char *mode, const char *until, struct s3_status *st);
+
+/* GetObjectLockConfiguration: *enabled 1 when ObjectLockEnabled is
+ * Enabled; mode/days/years of the bucket's default retention, when it has
+ * one ("" and 0 otherwise). A bucket without Object Lock is 0 with
+ * *enabled = 0 (S3 answers 404 ObjectLockConfigurationNotFoundError). */
+int s3_get_object_lock_config(struct s3_client *c, const char *bucket, int *enabled, char *mode,
+			      size_t modelen, int *days, int *years, struct s3_status *st);
+
+/* UploadPartCopy: bytes [first, last] of src_bucket/src_key (if_match:
+ * only that ETag, NULL: any) as part part_number of upload_id. */
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
+			    const char *upload_id, int part_number, const char *src_bucket,
+			    const char *src_key, long long first, long long last,
+			    const char *if_match, char *etag, size_t etaglen, struct s3_status *st);
+
+/* A copy in parts of part_size bytes (UploadPartCopy), for sources past
+ * CopyObject's 5 GiB: CreateMultipartUpload with opts (S3 copies no
+ * metadata, tags or content type this way: give them in opts), the parts
+ * one after the other, CompleteMultipartUpload; the upload is aborted on
+ * any failure. if_match: copy only that version of the source. */
+int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const char *src_key,
+			     long long size, const char *if_match, const char *dst_bucket,
+			     const char *dst_key, long long part_size,
+			     const struct s3_put_opts *opts, char *etag, size_t etaglen,
+			     struct s3_status *st);
+
+/* CreateBucket with x-amz-bucket-object-lock-enabled: true (which also
+ * turns versioning on). */
+int s3_create_bucket_object_lock(struct s3_client *c, const char *bucket, struct s3_status *st);
+
+/* DeleteObject of one version (?versionId=): what Object Lock refuses
+ * while the version is retained or held (-EACCES). */
+int s3_delete_object_version(struct s3_client *c, const char *bucket, const char *key,
+			     const char *version_id, struct s3_status *st);
 
 /* MD5 helpers shared with the upload layer. */
 void s3_md5_base64(const unsigned char md5[16], char out[25]);

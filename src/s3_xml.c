@@ -901,3 +901,53 @@ time_t s3xml_parse_iso8601(const char *s)
 		return -1;
 	return t - off;
 }
+
+/* The first element named name (local name) at or below node's siblings. */
+static xmlNodePtr find_elem(xmlNodePtr node, const char *name, int depth)
+{
+	if (depth > 8)
+		return NULL; /* ObjectLockConfiguration nests four deep */
+	for (xmlNodePtr n = node; n != NULL; n = n->next) {
+		if (is_elem(n, name))
+			return n;
+		if (n->type == XML_ELEMENT_NODE) {
+			xmlNodePtr f = find_elem(n->children, name, depth + 1);
+			if (f != NULL)
+				return f;
+		}
+	}
+	return NULL;
+}
+
+int s3xml_parse_object_lock_config(const char *body, size_t len, struct s3_lock_config *out)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, el;
+	char text[32];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > (1 << 20))
+		return -EPROTO;
+	rc = parse_doc(body, len, &doc, &root);
+	if (rc != 0)
+		return rc;
+	if (!is_elem(root, "ObjectLockConfiguration"))
+		rc = -EPROTO;
+	if (rc == 0 && (el = find_elem(root, "ObjectLockEnabled", 0))) {
+		text_cut(el, text, sizeof(text));
+		out->enabled = strcmp(text, "Enabled") == 0;
+	}
+	if (rc == 0 && (el = find_elem(root, "Mode", 0)))
+		text_cut(el, out->mode, sizeof(out->mode));
+	if (rc == 0 && (el = find_elem(root, "Days", 0))) {
+		text_cut(el, text, sizeof(text));
+		out->days = atoi(text);
+	}
+	if (rc == 0 && (el = find_elem(root, "Years", 0))) {
+		text_cut(el, text, sizeof(text));
+		out->years = atoi(text);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}

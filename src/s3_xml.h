@@ -113,4 +113,13 @@ char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len);
  * the project (listings, STS, metadata services, credential_process). */
 time_t s3xml_parse_iso8601(const char *s);
 
+/* GetObjectLockConfiguration's answer. */
+struct s3_lock_config {
+	int enabled;   /* ObjectLockEnabled: Enabled */
+	char mode[16]; /* the default retention's GOVERNANCE/COMPLIANCE, "" if none */
+	int days, years;
+};
+/* 0, -EPROTO (not that document, over 1 MiB), -ENOMEM. */
+int s3xml_parse_object_lock_config(const char *body, size_t len, struct s3_lock_config *out);
+
 #endif

@@ -684,3 +684,94 @@ int sigv4_hex_value(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+int sigv4_presign(const struct sigv4_presign_request *p, const struct sigv4_credentials *cred,
+		  char *out, size_t outlen)
+{
+	struct sigv4_header host;
+	struct sigv4_request req;
+	struct sink q, sts;
+	struct kv *h = NULL;
+	char amz_date[17], num[24], cr_hash[SIGV4_SHA256_HEX_LEN + 1];
+	char sts_buf[STRING_TO_SIGN_MAX], sig[SIGV4_SHA256_HEX_LEN + 1];
+	char scope[256], enc[3 * sizeof(scope)];
+	char *tok = NULL;
+	int rc = 0, n;
+
+	sink_init_buf(&q, out, outlen);
+	if (p == NULL || p->method == NULL || p->host == NULL || !*p->host || p->path == NULL ||
+	    p->path[0] != '/' || p->expires_s < SIGV4_PRESIGN_MIN_S ||
+	    p->expires_s > SIGV4_PRESIGN_MAX_S || cred == NULL ||
+	    !valid_scope_part(cred->access_key) || cred->secret_key == NULL ||
+	    !cred->secret_key[0] || !valid_scope_part(cred->region) ||
+	    !valid_scope_part(cred->service) || p->now < 0)
+		rc = -EINVAL;
+	if (!rc) {
+		sigv4_format_date(p->now, amz_date);
+		n = snprintf(scope, sizeof(scope), "%s/%.8s/%s/%s/aws4_request", cred->access_key,
+			     amz_date, cred->region, cred->service);
+		if (n < 0 || (size_t)n >= sizeof(scope) ||
+		    sigv4_uri_encode(scope, 0, enc, sizeof(enc)) < 0)
+			rc = -ENAMETOOLONG;
+	}
+	if (!rc && p->session_token && *p->session_token) {
+		size_t cap = strlen(p->session_token) * 3 + 1;
+		tok = malloc(cap);
+		if (!tok)
+			rc = -ENOMEM;
+		else if (sigv4_uri_encode(p->session_token, 0, tok, cap) < 0)
+			rc = -ENAMETOOLONG;
+	}
+	/* The query without the signature is what is signed (the canonical
+	 * form sorts it); the signature is appended last. */
+	if (rc) {
+		sink_fail(&q, rc);
+	} else {
+		if (p->extra_query && *p->extra_query) {
+			sink_str(&q, p->extra_query);
+			sink_put(&q, "&", 1);
+		}
+		sink_str(&q, "X-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=");
+		sink_str(&q, enc);
+		sink_str(&q, "&X-Amz-Date=");
+		sink_str(&q, amz_date);
+		snprintf(num, sizeof(num), "%ld", p->expires_s);
+		sink_str(&q, "&X-Amz-Expires=");
+		sink_str(&q, num);
+		if (tok) {
+			sink_str(&q, "&X-Amz-Security-Token=");
+			sink_str(&q, tok);
+		}
+		sink_str(&q, "&X-Amz-SignedHeaders=host");
+	}
+	rc = q.err;
+	if (!rc) {
+		out[q.len] = '\0';
+		host = (struct sigv4_header){ "host", p->host };
+		req = (struct sigv4_request){ p->method, p->path, out, &host, 1,
+					      SIGV4_UNSIGNED_PAYLOAD };
+		rc = validate_request(&req);
+	}
+	if (!rc)
+		rc = sort_headers(&req, &h);
+	if (!rc)
+		rc = canonical_request_hash(&req, h, 1, cr_hash);
+	if (!rc) {
+		int sts_len;
+
+		sink_init_buf(&sts, sts_buf, sizeof(sts_buf));
+		emit_string_to_sign(&sts, cr_hash, amz_date, cred->region, cred->service);
+		sts_len = sink_finish(&sts);
+		rc = sts_len < 0 ? sts_len
+				 : compute_signature(cred, amz_date, sts_buf, (size_t)sts_len, sig);
+	}
+	if (rc) {
+		sink_fail(&q, rc);
+	} else {
+		sink_str(&q, "&X-Amz-Signature=");
+		sink_str(&q, sig);
+	}
+	free(h);
+	free(tok);
+	return sink_finish(&q);
+}

@@ -75,4 +75,29 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 			const struct sigv4_credentials *cred, char *out, size_t outlen,
 			char *sig_out);
 
+/* A presigned (query-signed) request, as a URL carries it. */
+#define SIGV4_PRESIGN_MIN_S 1L
+#define SIGV4_PRESIGN_MAX_S 604800L /* 7 days: S3's limit */
+struct sigv4_presign_request {
+	const char *method;        /* "GET" */
+	const char *host;          /* as sent in Host: "bucket.s3.amazonaws.com", "127.0.0.1:7480" */
+	const char *path;          /* encoded as for sigv4_request.path */
+	/* Further pairs to sign into the URL (response-content-type=...),
+	 * each name and value already encoded; NULL or "" if none. */
+	const char *extra_query;
+	long long now;             /* epoch seconds the URL is signed at */
+	long expires_s;            /* SIGV4_PRESIGN_MIN_S .. SIGV4_PRESIGN_MAX_S */
+	const char *session_token; /* NULL or "": none */
+};
+
+/* The query string (without '?') of a presigned URL: extra_query, then
+ * X-Amz-Algorithm, X-Amz-Credential (access key id and scope),
+ * X-Amz-Date, X-Amz-Expires, X-Amz-Security-Token (only with a session
+ * token), X-Amz-SignedHeaders=host and, last, X-Amz-Signature; the payload
+ * is UNSIGNED-PAYLOAD, as S3 wants for presigned URLs. The secret key
+ * never appears in it. Returns length, -EINVAL for malformed input or an
+ * expiry out of range, -ENAMETOOLONG if out is too small. */
+int sigv4_presign(const struct sigv4_presign_request *p, const struct sigv4_credentials *cred,
+		  char *out, size_t outlen);
+
 #endif

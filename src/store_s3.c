@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "connector.h"
 #include "log.h"
 #include "preflight.h"
 #include "sigv4.h"
@@ -167,8 +169,9 @@ static int logged(int rc, const char *op, const char *bucket, const char *key,
 	char buf[600];
 
 	/* A missing object is an answer, not an incident; a full cache
-	 * disk is the cache's to tell, once (cache.c). */
-	if (rc < 0 && rc != -ENOENT && rc != -ENOSPC && rc != -EDQUOT)
+	 * disk is the cache's to tell, once (cache.c); an archived one is
+	 * the connector hooks' to report (fs_connector.h). */
+	if (rc < 0 && rc != -ENOENT && rc != -ENOSPC && rc != -EDQUOT && rc != -ENODATA)
 		log_warn("%s bucket=%s key=%s failed: %s after %d attempt(s): %s", op, bucket,
 			 key, strerror(-rc), st->attempts, s3_status_str(st, buf, sizeof(buf)));
 	return rc;
@@ -210,6 +213,7 @@ static int put_common(const struct target *t, const struct http_body *body,
 		      const char *content_md5, const struct s3_checksum *ck, int if_none_match,
 		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -219,6 +223,7 @@ static int put_common(const struct target *t, const struct http_body *body,
 
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
+	connector_lock_opts(t->bucket, time(NULL), &o, until);
 	o.content_md5 = content_md5;
 	if (ck)
 		o.checksum = *ck;
@@ -276,6 +281,7 @@ static int s3_remove(void *ctx, const struct target *t)
 static int copy_common(const struct target *from, const struct target *to,
 		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -288,6 +294,7 @@ static int copy_common(const struct target *from, const struct target *to,
 	/* Into a flat bucket: the metadata is replaced, with the new path. */
 	m = with_path(to, meta, nmeta, &mb, &n);
 	put_opts(to->bucket, m, n, &o);
+	connector_lock_opts(to->bucket, time(NULL), &o, until);
 	rc = s3_copy_object(to->bucket->client, from->bucket->name, from->key, to->bucket->name,
 			    to->key, &o, etag, etaglen, &st);
 	if (rc == 0)
@@ -497,6 +504,7 @@ static int s3_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
 			    size_t nmeta, enum checksum_alg alg, char *upload_id, size_t idlen)
 {
+	char until[CONNECTOR_DATE_LEN];
 	struct s3_put_opts o;
 	struct s3_status st;
 	struct meta_buf mb;
@@ -507,6 +515,7 @@ static int s3_mpu_create_op(void *ctx, const struct target *t, const struct s3_m
 	m = with_path(t, meta, nmeta, &mb, &n);
 	put_opts(t->bucket, m, n, &o);
 	o.checksum.alg = alg;
+	connector_lock_opts(t->bucket, time(NULL), &o, until);
 	rc = s3_mpu_create(t->bucket->client, t->bucket->name, t->key, &o, upload_id, idlen, &st);
 	return logged(rc, "CreateMultipartUpload", t->bucket->name, t->key, &st);
 }
@@ -521,6 +530,63 @@ static int s3_mpu_part_op(void *ctx, const struct target *t, const char *upload_
 	return logged(rc, "UploadPart", t->bucket->name, t->key, &st);
 }
 
+/* ---- Object Lock of multipart uploads ----
+ *
+ * S3 applies the lock headers of CreateMultipartUpload to the object;
+ * Ceph RGW (16.x) drops them. As for tags above: the first completion of
+ * each bucket looks (HEAD); a server that dropped them gets
+ * PutObjectRetention after every completion from then on. */
+
+static pthread_mutex_t mpu_lock_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const struct bucket_conf *b;
+	int state;
+} mpu_lock[MPU_TAGS_SLOTS];
+
+static void mpu_lock_ensure(const struct target *t)
+{
+	const struct bucket_conf *b = t->bucket;
+	struct s3_obj_info info;
+	struct s3_status st;
+	char until[CONNECTOR_DATE_LEN];
+	int *state = NULL, known = MPU_TAGS_UNKNOWN, rc;
+
+	pthread_mutex_lock(&mpu_lock_lock);
+	for (size_t i = 0; i < MPU_TAGS_SLOTS && !state; i++)
+		if (mpu_lock[i].b == b || !mpu_lock[i].b) {
+			mpu_lock[i].b = b;
+			state = &mpu_lock[i].state;
+		}
+	known = state ? *state : MPU_TAGS_UNKNOWN;
+	pthread_mutex_unlock(&mpu_lock_lock);
+	if (known == MPU_TAGS_KEPT)
+		return;
+	if (known == MPU_TAGS_UNKNOWN) {
+		rc = s3_head_object(b->client, b->name, t->key, &info, &st);
+		if (rc < 0) {
+			logged(rc, "HeadObject", b->name, t->key, &st);
+			return;
+		}
+		pthread_mutex_lock(&mpu_lock_lock);
+		if (state && *state == MPU_TAGS_UNKNOWN) {
+			*state = info.lock_mode[0] ? MPU_TAGS_KEPT : MPU_TAGS_DROPPED;
+			if (!info.lock_mode[0])
+				log_warn("bucket %s: the server ignores Object Lock headers on multipart "
+					 "uploads; their retention is set with PutObjectRetention after "
+					 "completion",
+					 b->name);
+		}
+		pthread_mutex_unlock(&mpu_lock_lock);
+		if (info.lock_mode[0])
+			return;
+	}
+	connector_date(time(NULL) + (time_t)b->retention_s, until);
+	rc = s3_put_object_retention(b->client, b->name, t->key, b->object_lock, until, &st);
+	if (rc < 0)
+		log_error("bucket=%s key=%s: uploaded, but its retention could not be set (%s)",
+			  b->name, t->key, strerror(-rc));
+}
+
 static int s3_mpu_complete_op(void *ctx, const struct target *t, const char *upload_id,
 			      const struct s3_part *parts, size_t nparts,
 			      const struct s3_checksum *full, char *etag, size_t etaglen)
@@ -532,6 +598,8 @@ static int s3_mpu_complete_op(void *ctx, const struct target *t, const char *upl
 		retired_clear(t->bucket->name, t->key);
 		if (t->bucket->tags)
 			mpu_tags_ensure(t);
+		if (t->bucket->object_lock && t->bucket->retention_s > 0)
+			mpu_lock_ensure(t);
 	}
 	return logged(rc, "CompleteMultipartUpload", t->bucket->name, t->key, &st);
 }

@@ -20,6 +20,20 @@ Control endpoint (same port, never forwarded):
   POST /_proxy/faults?spec=S   replace the fault spec (URL-encoded; empty clears)
   GET  /_proxy/faults          current fault spec (JSON)
   GET  /_proxy/log             per-request log lines (text/plain)
+  GET  /_proxy/glacier         --glacier: the simulated archive state (JSON)
+  POST /_proxy/glacier?finish=BUCKET/KEY   --glacier: a restore completes
+
+--glacier simulates S3 Glacier, which no local server has (a stand-in, not
+the real thing): a CopyObject of a key onto itself with x-amz-storage-class
+GLACIER, DEEP_ARCHIVE or GLACIER_IR is answered here (ETag from
+x-amz-copy-source-if-match) and marks the key archived; from then on, a GET
+of it is 403 InvalidObjectState (with <StorageClass>) until it is restored
+(not so for GLACIER_IR); HEAD and ListObjectsV2 answers carry its storage
+class, HEAD also x-amz-restore; POST ?restore is 202 (started), 409
+RestoreAlreadyInProgress or 200 (restored already, expiry moved), and 403
+InvalidObjectState for keys not archived; the restore completes when
+/_proxy/glacier?finish= says so. A PutObject, CopyObject, multipart upload
+or DeleteObject of the key forgets the state.
 
 Fault spec: comma-separated "kind:probability[:arg][@Op1+Op2]", kinds:
   500, 503, slowdown, reset-before, reset-after, stall:P:SECONDS, truncate,
@@ -543,8 +557,10 @@ def parse_faults(spec):
 
 
 class Proxy:
-    def __init__(self, upstream, log_path, fault_spec, seed):
+    def __init__(self, upstream, log_path, fault_spec, seed, glacier=False):
         self.upstream = upstream
+        # --glacier: (bucket, key) -> {"class", "restore": None|"ongoing"|expiry, "days"}
+        self.glacier = {} if glacier else None
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.rng = random.Random(seed)
@@ -892,6 +908,19 @@ class Handler:
                        "faults": [f.describe() for f in faults]}
             except ValueError as e:
                 status, obj = 400, {"ok": False, "error": str(e)}
+        elif name == "glacier" and self.p.glacier is not None and m == "GET":
+            with self.p.lock:
+                obj = {"%s/%s" % k: v for k, v in self.p.glacier.items()}
+        elif name == "glacier" and self.p.glacier is not None and m == "POST":
+            target = req.qget("finish", "") or ""
+            b, _, k = target.partition("/")
+            with self.p.lock:
+                st = self.p.glacier.get((b, k))
+                if st is not None and st["restore"] == "ongoing":
+                    st["restore"] = time.time() + 86400 * st["days"]
+                    obj = {"ok": True}
+                else:
+                    status, obj = 404, {"ok": False, "error": "no restore in progress"}
         elif name == "log" and m in ("GET", "HEAD"):
             with self.p.lock:
                 lines = list(self.p.log)
@@ -1235,6 +1264,182 @@ class Handler:
         ctx.body_bytes += len(body)
         return up_keep and not req.wants_close
 
+    # -- --glacier: a stand-in for S3 Glacier ----------------------------------
+
+    ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE", "GLACIER_IR")
+
+    def glacier_state(self, bucket, key):
+        with self.p.lock:
+            st = self.p.glacier.get((bucket, key))
+            return dict(st) if st else None
+
+    @staticmethod
+    def restore_header(st):
+        if st["restore"] is None:
+            return None
+        if st["restore"] == "ongoing":
+            return 'ongoing-request="true"'
+        return 'ongoing-request="false", expiry-date="%s"' % time.strftime(
+            "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(st["restore"]))
+
+    @staticmethod
+    def readable(st):
+        return (st is None or st["class"] == "GLACIER_IR" or
+                (st["restore"] not in (None, "ongoing") and st["restore"] > time.time()))
+
+    def generated_xml(self, req, ctx, status, reason, body, drain=True):
+        if drain:
+            self.drain_request_body(req, ctx)
+        if req.method.upper() == "HEAD":
+            body = b""
+        ctx.status = str(status)
+        keep, sent = self.send_generated(req, status, reason, "application/xml",
+                                         len(body), [body])
+        ctx.body_bytes += sent
+        return keep
+
+    def glacier(self, req, ctx, op):
+        """Answers or rewrites what S3 Glacier would; None: forward as is."""
+        key = (req.bucket, req.key)
+        st = self.glacier_state(*key) if req.key else None
+        sclass = (hget(req.headers, "x-amz-storage-class", "") or "").upper()
+        if op == "CopyObject":
+            src = urllib.parse.unquote(hget(req.headers, "x-amz-copy-source", "") or "")
+            src = src.split("?", 1)[0].lstrip("/")
+            sb, _, sk = src.partition("/")
+            if not self.readable(self.glacier_state(sb, sk)):
+                return self.glacier_refuse(req, ctx, self.glacier_state(sb, sk))
+            if (sb, sk) == key and sclass in self.ARCHIVE_CLASSES:
+                etag = hget(req.headers, "x-amz-copy-source-if-match", "") or "unknown"
+                etag = etag.strip('"')
+                with self.p.lock:
+                    self.p.glacier[key] = {"class": sclass, "restore": None, "days": 0}
+                body = ('<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult>'
+                        "<LastModified>%s</LastModified><ETag>&quot;%s&quot;</ETag>"
+                        "</CopyObjectResult>" % (
+                            time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                            xml_escape(etag))).encode()
+                return self.generated_xml(req, ctx, 200, "OK", body)
+        if op in ("PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject"):
+            with self.p.lock:
+                self.p.glacier.pop(key, None)
+            return None
+        if op == "GetObject" and not self.readable(st):
+            return self.glacier_refuse(req, ctx, st)
+        if op == "Other" and req.method.upper() == "POST" and "restore" in req.qkeys:
+            return self.glacier_restore(req, ctx, key, st)
+        if op == "HeadObject" and st is not None:
+            extra = [b"x-amz-storage-class: " + st["class"].encode()]
+            rh = self.restore_header(st)
+            if rh:
+                extra.append(b"x-amz-restore: " + rh.encode())
+            return self.forward_rewritten(req, ctx, extra, None)
+        if op == "ListObjectsV2":
+            with self.p.lock:
+                classes = {k: v["class"] for (b, k), v in self.p.glacier.items()
+                           if b == req.bucket}
+            if classes:
+                enc = (req.qget("encoding-type", "") or "").lower() == "url"
+                return self.forward_rewritten(
+                    req, ctx, [], lambda body: self.list_rewrite(body, classes, enc))
+        return None
+
+    def glacier_refuse(self, req, ctx, st):
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidObjectState'
+                "</Code><Message>The operation is not valid for the object's storage "
+                "class</Message><StorageClass>%s</StorageClass><RequestId>%s</RequestId>"
+                "</Error>" % (st["class"], self.p.next_reqid())).encode()
+        return self.generated_xml(req, ctx, 403, "Forbidden", body)
+
+    def glacier_restore(self, req, ctx, key, st):
+        payload = self.read_request_body_mem(req).decode("utf-8", "replace")
+        if st is None or st["class"] == "GLACIER_IR":
+            body = self.error_xml(req, "InvalidObjectState",
+                                  "Restore is not allowed for the object's current "
+                                  "storage class")
+            return self.generated_xml(req, ctx, 403, "Forbidden", body, False)
+        days = 1
+        i = payload.find("<Days>")
+        if i >= 0:
+            try:
+                days = int(payload[i + 6:payload.index("</Days>", i)])
+            except ValueError:
+                days = 1
+        with self.p.lock:
+            cur = self.p.glacier.get(key)
+            if cur["restore"] == "ongoing":
+                status = 409
+            elif cur["restore"] is None or cur["restore"] <= time.time():
+                cur["restore"], cur["days"], status = "ongoing", days, 202
+            else:
+                cur["restore"], status = time.time() + 86400 * days, 200
+        if status == 409:
+            body = self.error_xml(req, "RestoreAlreadyInProgress",
+                                  "Object restore is already in progress")
+            return self.generated_xml(req, ctx, 409, "Conflict", body, False)
+        ctx.status = str(status)
+        keep, _ = self.send_generated(req, status, "Accepted" if status == 202 else "OK",
+                                      None, 0, [])
+        return keep
+
+    @staticmethod
+    def list_rewrite(body, classes, enc):
+        import re
+
+        def fix(m):
+            block = m.group(0)
+            km = re.search(rb"<Key>(.*?)</Key>", block, re.S)
+            if not km:
+                return block
+            k = km.group(1).decode("utf-8", "replace")
+            k = (urllib.parse.unquote_plus(k) if enc else
+                 k.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+                 .replace("&apos;", "'").replace("&amp;", "&"))
+            c = classes.get(k)
+            if not c:
+                return block
+            if b"<StorageClass>" in block:
+                return re.sub(rb"<StorageClass>.*?</StorageClass>",
+                              b"<StorageClass>" + c.encode() + b"</StorageClass>", block)
+            return block.replace(b"</Contents>", b"<StorageClass>" + c.encode() +
+                                 b"</StorageClass></Contents>")
+        return re.sub(rb"<Contents>.*?</Contents>", fix, body, flags=re.S)
+
+    def forward_rewritten(self, req, ctx, extra_headers, body_fn):
+        """Forwards a body-less request; adds extra_headers to the answer
+        (replacing same-named ones) and, for a 200, passes its body
+        through body_fn."""
+        for attempt in (1, 2):
+            fresh = self.ensure_upstream()
+            try:
+                self.send_up(req.raw_head)
+                self.relay_request_body(req, ctx, self.send_up)
+                resp = self.read_final_response(ctx)
+                break
+            except UpstreamError as e:
+                self.close_upstream()
+                if e.nothing_received and not fresh and not req.has_body and attempt == 1:
+                    continue
+                raise
+        names = {h.split(b":", 1)[0].strip().lower() for h in extra_headers}
+        raw = resp["raw"]
+        lines = raw.split(b"\r\n")
+        lines = [ln for ln in lines[:-2] if ln.split(b":", 1)[0].strip().lower()
+                 not in names] + list(extra_headers) + [b"", b""]
+        raw = b"\r\n".join(lines)
+        framing, n = self.response_framing(req, resp)
+        if body_fn is None or resp["status"] != 200 or framing == "none":
+            resp["raw"] = raw
+            return self.relay_response(req, ctx, resp)
+        body = body_fn(self.read_response_body_mem(framing, n))
+        up_keep = self.upstream_keepalive(resp, framing)
+        if not up_keep:
+            self.close_upstream()
+        ctx.status = str(resp["status"])
+        self.send_client(rewrite_head_length(raw, len(body)) + body)
+        ctx.body_bytes += len(body)
+        return up_keep and not req.wants_close
+
     # -- main loop ----------------------------------------------------------
 
     def handle_one(self):
@@ -1265,6 +1470,10 @@ class Handler:
         fault = self.p.pick_fault(op, req.method.upper())
         kind = fault.kind if fault else None
         try:
+            if self.p.glacier is not None:
+                handled = self.glacier(req, ctx, op)
+                if handled is not None:
+                    return handled
             if kind == "down":
                 self.p.count_fault(kind)
                 ctx.fault = kind
@@ -1535,6 +1744,8 @@ def main(argv=None):
     ap.add_argument("--log", default=None)
     ap.add_argument("--faults", default="")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--glacier", action="store_true",
+                    help="simulate S3 Glacier (archived keys, restores)")
     ap.add_argument("--selftest-upstream", action="store_true",
                     help="run a tiny in-memory S3-ish server instead of a proxy")
     a = ap.parse_args(argv)
@@ -1557,7 +1768,7 @@ def main(argv=None):
             raise SystemExit("s3proxy: --upstream HOST:PORT is required")
         up = parse_hostport(a.upstream, "--upstream")
         try:
-            proxy = Proxy(up, a.log, a.faults, a.seed)
+            proxy = Proxy(up, a.log, a.faults, a.seed, a.glacier)
         except ValueError as e:
             raise SystemExit("s3proxy: bad --faults: %s" % e)
 

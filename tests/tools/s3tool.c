@@ -27,10 +27,10 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: s3tool [--stats] COMMAND ARGS\n"
-		"  mb BUCKET | rb BUCKET | hb BUCKET\n"
+		"  mb BUCKET [--object-lock] | rb BUCKET | hb BUCKET\n"
 		"  put BUCKET KEY FILE [--if-none-match] [--storage-class C] [--meta NAME=VALUE]\n"
 		"  get BUCKET KEY FILE [OFFSET LENGTH]\n"
-		"  head BUCKET KEY | rm BUCKET KEY\n"
+		"  head BUCKET KEY | rm BUCKET KEY [--version-id V]\n"
 		"  ls BUCKET [PREFIX] [--delimiter D] [--max-keys N]   (all pages)\n"
 		"  cp SRC_BUCKET SRC_KEY DST_BUCKET DST_KEY\n"
 		"  mpu-create BUCKET KEY | mpu-abort BUCKET KEY UPLOAD_ID\n"
@@ -167,7 +167,8 @@ static int positional(int argc, char **argv, char **out, int max)
 	int n = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) == 0) {
-			if (strcmp(argv[i], "--if-none-match") != 0)
+			if (strcmp(argv[i], "--if-none-match") != 0 &&
+			    strcmp(argv[i], "--object-lock") != 0)
 				i++;
 			continue;
 		}
@@ -185,7 +186,11 @@ static int run(const char *cmd, int argc, char **argv)
 	int n = positional(argc, argv, a, 8), rc;
 
 	if (strcmp(cmd, "mb") == 0 && n == 1) {
-		rc = s3_create_bucket(client, a[0], &st);
+		int lock = 0;
+		for (int i = 0; i < argc; i++)
+			lock |= strcmp(argv[i], "--object-lock") == 0;
+		rc = lock ? s3_create_bucket_object_lock(client, a[0], &st)
+			  : s3_create_bucket(client, a[0], &st);
 		return rc < 0 ? fail(rc, &st, "CreateBucket") : 0;
 	}
 	if (strcmp(cmd, "rb") == 0 && n == 1) {
@@ -252,11 +257,22 @@ static int run(const char *cmd, int argc, char **argv)
 		       (long long)info.mtime, info.storage_class);
 		if (info.sse[0])
 			printf("sse %s\n", info.sse);
+		if (info.version_id[0])
+			printf("version_id %s\n", info.version_id);
+		if (info.lock_mode[0])
+			printf("lock_mode %s\nretain_until %lld\n", info.lock_mode,
+			       (long long)info.retain_until);
+		if (info.legal_hold)
+			printf("legal_hold ON\n");
+		if (info.restore[0])
+			printf("restore %s\n", info.restore);
 		fputs(info.meta, stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "rm") == 0 && n == 2) {
-		rc = s3_delete_object(client, a[0], a[1], &st);
+		const char *v = opt_value(argc, argv, "--version-id");
+		rc = v ? s3_delete_object_version(client, a[0], a[1], v, &st)
+		       : s3_delete_object(client, a[0], a[1], &st);
 		return rc < 0 ? fail(rc, &st, "DeleteObject") : 0;
 	}
 	if (strcmp(cmd, "ls") == 0 && (n == 1 || n == 2)) {

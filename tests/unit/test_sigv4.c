@@ -510,6 +510,71 @@ START_TEST(test_authorization_too_small)
 }
 END_TEST
 
+
+/* The presigned-URL example of the S3 API Reference page "Authenticating
+ * Requests: Using Query Parameters (AWS Signature Version 4)": GET
+ * /test.txt, valid 86400 s from 20130524T000000Z. */
+#define PRESIGN_SIG "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+#define PRESIGN_CRED "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+
+START_TEST(test_presign_example)
+{
+	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
+					   .now = EXAMPLE_EPOCH, .expires_s = 86400 };
+	char out[1024];
+	int len = sigv4_presign(&p, &example_cred, out, sizeof(out));
+
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq((int)strlen(out), len);
+	ck_assert_str_eq(out, "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			      "&X-Amz-Credential=" PRESIGN_CRED "&X-Amz-Date=" AMZ_DATE
+			      "&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+			      "&X-Amz-Signature=" PRESIGN_SIG);
+	ck_assert_ptr_null(strstr(out, example_cred.secret_key));
+}
+END_TEST
+
+/* A session token and response overrides are signed into the URL: the
+ * signature changes, and the token is there, encoded. */
+START_TEST(test_presign_token_and_overrides)
+{
+	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
+					   .now = EXAMPLE_EPOCH, .expires_s = 300,
+					   .extra_query = "response-content-type=text%2Fplain",
+					   .session_token = "tok/en+=" };
+	char out[2048];
+
+	ck_assert_int_gt(sigv4_presign(&p, &example_cred, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "response-content-type=text%2Fplain&"));
+	ck_assert_ptr_nonnull(strstr(out, "&X-Amz-Security-Token=tok%2Fen%2B%3D&"));
+	ck_assert_ptr_nonnull(strstr(out, "&X-Amz-Expires=300&"));
+	ck_assert_ptr_null(strstr(out, PRESIGN_SIG));
+	ck_assert_ptr_null(strstr(out, example_cred.secret_key));
+	ck_assert_int_eq((int)strlen(strstr(out, "&X-Amz-Signature=")),
+			 (int)strlen("&X-Amz-Signature=") + 64);
+}
+END_TEST
+
+START_TEST(test_presign_bounds)
+{
+	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
+					   .now = EXAMPLE_EPOCH, .expires_s = 0 };
+	char out[1024], small[64];
+
+	ck_assert_int_eq(sigv4_presign(&p, &example_cred, out, sizeof(out)), -EINVAL);
+	p.expires_s = SIGV4_PRESIGN_MAX_S + 1;
+	ck_assert_int_eq(sigv4_presign(&p, &example_cred, out, sizeof(out)), -EINVAL);
+	p.expires_s = SIGV4_PRESIGN_MAX_S;
+	ck_assert_int_gt(sigv4_presign(&p, &example_cred, out, sizeof(out)), 0);
+	p.expires_s = SIGV4_PRESIGN_MIN_S;
+	ck_assert_int_gt(sigv4_presign(&p, &example_cred, out, sizeof(out)), 0);
+	ck_assert_int_eq(sigv4_presign(&p, &example_cred, small, sizeof(small)), -ENAMETOOLONG);
+	ck_assert_str_eq(small, "");
+	p.path = "test.txt";
+	ck_assert_int_eq(sigv4_presign(&p, &example_cred, out, sizeof(out)), -EINVAL);
+}
+END_TEST
+
 static Suite *sigv4_suite(void)
 {
 	Suite *s = suite_create("sigv4");
@@ -523,6 +588,9 @@ static Suite *sigv4_suite(void)
 	tcase_add_test(aws, test_example2_put_object);
 	tcase_add_test(aws, test_example3_get_bucket_lifecycle);
 	tcase_add_test(aws, test_example4_list_objects);
+	tcase_add_test(aws, test_presign_example);
+	tcase_add_test(aws, test_presign_token_and_overrides);
+	tcase_add_test(bounds, test_presign_bounds);
 	suite_add_tcase(s, aws);
 
 	tcase_add_test(parts, test_empty_payload_hash);
