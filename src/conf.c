@@ -141,6 +141,7 @@ static const char *const general_keys[] = {
 	"mount_timeout",
 	"write_ahead",
 	"direct_url_expiry",
+	"fallback_dir",	    "fallback_upload", "price_put",	  "price_get",
 	NULL,
 };
 
@@ -711,6 +712,53 @@ static int absolute_path(struct ctx *c, const char *sec, const char *key, const 
 
 /* ---- [general] ---- */
 
+/* A price in USD per 1000 requests: a decimal number, 0 to 100. */
+static int get_price(struct ctx *c, const char *sec, const char *key, double *out)
+{
+	const char *v = val(c, sec, key);
+	char *end;
+	double d;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || *end || errno || !(d >= 0 && d <= 100))
+		return fail(c, sec, key,
+			    "'%.64s' is not a price; give US dollars per 1000 requests as a "
+			    "decimal number from 0 to 100, like 0.005",
+			    v);
+	*out = d;
+	return 0;
+}
+
+/* fallback_dir, fallback_upload, price_put, price_get (issue 17). */
+static int parse_general_migration(struct ctx *c)
+{
+	struct config *cfg = c->cfg;
+	const char *sec = "general", *v;
+
+	if ((v = val(c, sec, "fallback_dir"))) {
+		if (absolute_path(c, sec, "fallback_dir", v) < 0 ||
+		    set_str(c, &cfg->fallback_dir, v) < 0)
+			return -1;
+		for (size_t n = strlen(cfg->fallback_dir); n > 1 && cfg->fallback_dir[n - 1] == '/'; n--)
+			cfg->fallback_dir[n - 1] = '\0';
+		if (cfg->cache_dir && strcmp(cfg->fallback_dir, cfg->cache_dir) == 0)
+			return fail(c, sec, "fallback_dir",
+				    "'%.100s' is the cache directory; name the old content store",
+				    v);
+	}
+	if (get_bool(c, sec, "fallback_upload", &cfg->fallback_upload) < 0 ||
+	    get_price(c, sec, "price_put", &cfg->price_put) < 0 ||
+	    get_price(c, sec, "price_get", &cfg->price_get) < 0)
+		return -1;
+	if (cfg->fallback_upload && !cfg->fallback_dir)
+		return fail(c, sec, "fallback_upload", "is on, but no fallback_dir is set; set "
+			    "fallback_dir or remove the line");
+	return 0;
+}
+
 static int parse_general(struct ctx *c)
 {
 	static const char *const upload_modes[] = { "sync", "async", NULL };
@@ -792,7 +840,7 @@ static int parse_general(struct ctx *c)
 			    fmt_size(cfg->read_ahead, a, sizeof(a)),
 			    fmt_size(cfg->cache_max_size, b, sizeof(b)));
 	}
-	return 0;
+	return parse_general_migration(c);
 }
 
 /* ---- connection settings ([s3] and per bucket) ---- */
@@ -1719,6 +1767,8 @@ static void defaults(struct config *cfg)
 		.connect_timeout_ms = 5000,
 		.mount_timeout_ms = 10000,
 		.direct_url_expiry_s = 300,
+		.price_put = 0.005,
+		.price_get = 0.0004,
 		.s3 = { .path_style = -1, .insecure = -1 },
 	};
 }
@@ -1873,5 +1923,6 @@ void config_free(struct config *cfg)
 	conn_free(&cfg->s3);
 	free(cfg->path);
 	free(cfg->cache_dir);
+	free(cfg->fallback_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -96,6 +96,10 @@ struct config {
 	long connect_timeout_ms; /* default 5000 */
 	long mount_timeout_ms;   /* the mount's wait for S3 to answer; default 10000 */
 	long direct_url_expiry_s; /* presigned URLs' default life; default 300 */
+	char *fallback_dir;      /* read-through during cutover; NULL: none */
+	int fallback_upload;     /* fallback files read are uploaded; default 0 */
+	double price_put;        /* USD per 1000 PUT/COPY/POST/LIST; default 0.005 */
+	double price_get;        /* USD per 1000 GET/HEAD/other; default 0.0004 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	int use_fips;            /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
 	int use_dualstack;       /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */

@@ -17,6 +17,7 @@
 
 #include "attrs.h"
 #include "cache.h"
+#include "fallback.h"
 #include "fs.h"
 #include "fs_internal.h"
 #include "fs_connector.h"
@@ -451,6 +452,8 @@ static int resolve(struct fs *fs, const char *path, struct node **out)
 			is_file = rc == 0;
 		}
 	}
+	if (rc == -ENOENT)
+		rc = fallback_probe(path, &info, &is_file); /* fallback_dir, issue 17 */
 
 	pthread_mutex_lock(&fs->lock);
 	if (rc == -ENOENT) {
@@ -700,6 +703,12 @@ static int dl_add(struct dirent_list *d, const char *name, const struct stat *st
 	return dl_add_entry(d, name, st, 1);
 }
 
+/* dl_add for fallback_list (issue 17). */
+static int dl_add_fallback(void *d, const char *name, const struct stat *st)
+{
+	return dl_add(d, name, st);
+}
+
 static void dl_free(struct dirent_list *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -815,6 +824,8 @@ static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_
 	nb = dir_buckets(fs, bs);
 	for (size_t i = 0; i < nb && !rc; i++)
 		rc = list_bucket_dir(fs, bs[i], path, &d);
+	if (!rc)
+		rc = fallback_list(path, dl_add_fallback, &d); /* fallback_dir, issue 17 */
 	if (rc < 0) {
 		dl_free(&d);
 		return rc == -ENOMEM ? rc : -EIO;
@@ -1696,6 +1707,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	fs->cfg = cfg;
 	fs->store = (struct store){ &store_s3_ops, NULL };
 	pthread_mutex_init(&fs->lock, NULL);
+	if (fallback_start(cfg, &fs->store, err, sizeof(err)) < 0) { /* issue 17 */
+		log_error("%s", err);
+		fuse_exit(ctx->fuse);
+		return fs;
+	}
 	fs->transfers = workq_new(cfg->upload_threads, "transfers");
 	fs->files = workq_new(cfg->upload_threads, "uploads");
 	fs->up = (struct upload_ctx){ fs->store, fs->transfers, cfg->part_size };
@@ -1831,6 +1847,7 @@ static void op_destroy(void *private_data)
 	workq_free(fs->files); /* the scheduler submits nothing while stopping */
 	writer_sched_stop(fs);
 	workq_free(fs->transfers);
+	fallback_stop(); /* issue 17 */
 	g_fs = NULL;
 	/* The queues are drained: writers left are journaled uploads that
 	 * the next mount sends. Free them without a request. */

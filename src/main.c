@@ -15,8 +15,10 @@
 #include "conf.h"
 #include "creds.h"
 #include "fs.h"
+#include "audit.h"
 #include "log.h"
 #include "preflight.h"
+#include "migrate.h"
 #include "reaper.h"
 #include "s3_client.h"
 
@@ -28,6 +30,9 @@ static void usage(FILE *f)
 		"       s3csfs check -o conf=FILE\n"
 		"       s3csfs stats MOUNTPOINT [--prometheus]\n"
 		"       s3csfs url|archive|restore|hold -o conf=FILE PATH... (see s3csfs(8))\n"
+		"       s3csfs migrate --from DIR -o conf=FILE [--parallel N] [--dry-run]\n"
+		"                      [--limit-rate RATE] [--delete-source]\n"
+		"       s3csfs audit -o conf=FILE --urls FILE|- [--bucket NAME] [--verify] [--json]\n"
 		"       s3csfs --version | --help\n"
 		"\n"
 		"Mounts an S3 content store (see s3csfs(8), s3csfs.conf(5)).\n"
@@ -131,7 +136,44 @@ static int load(const char *conf, struct config *cfg, int quick)
 		config_free(cfg);
 		return -1;
 	}
+	stats_set_prices(cfg->price_put, cfg->price_get);
 	return 0;
+}
+
+/* s3csfs migrate (src/migrate.c). */
+static int cmd_migrate(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	int rc;
+
+	log_init(1, LOG_LVL_WARN);
+	rc = load(conf, &cfg, 0);
+	free(conf);
+	if (rc < 0)
+		return 2;
+	rc = migrate_main(&cfg, argc, argv);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+/* s3csfs audit (src/audit.c). */
+static int cmd_audit(int argc, char **argv)
+{
+	struct config cfg;
+	char *conf = take_conf_option(argc, argv);
+	int rc;
+
+	log_init(1, LOG_LVL_ERROR);
+	rc = load(conf, &cfg, 0);
+	free(conf);
+	if (rc < 0)
+		return 2;
+	rc = audit_main(&cfg, argc, argv);
+	clients_free(&cfg);
+	config_free(&cfg);
+	return rc;
 }
 
 static int cmd_reap(int argc, char **argv)
@@ -454,6 +496,10 @@ static int mount_main(int argc, char **argv)
 		return cmd_stats(argc - 1, argv + 1);
 	if (connector_is_command(argv[1]))
 		return connector_command(argc - 1, argv + 1);
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 
 	drop_source(&argc, argv);
 	conf = take_conf_option(argc, argv);

@@ -499,6 +499,7 @@ static int attempt(struct s3_client *c, struct s3_request *r, struct http_respon
 	list = nl;
 
 	STAT_ADD(requests[r->op], 1);
+	stats_bucket_request(r->bucket, r->op);
 	rc = http_perform(c->http, r->method, url, list, r->body, r->sink, resp);
 	/* The list held the signature and maybe a session token. */
 	for (struct curl_slist *p = list; p; p = p->next)

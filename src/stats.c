@@ -2,12 +2,15 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "stats.h"
 
 struct stats g_stats;
+struct stats_cost g_cost = { .price_put = 0.005, .price_get = 0.0004 };
 
 static const char *const op_names[S3OP_COUNT] = {
 	[S3OP_PUT_OBJECT] = "PutObject",
@@ -104,6 +107,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "uploads_failed %" PRIu64 "\n", U64(uploads_failed));
 	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
 	out(&o, "reaper_aborts %" PRIu64 "\n", U64(reaper_aborts));
+	o.used += stats_render_cost_text(buf + o.used, len - o.used);
 	return o.used;
 }
 
@@ -149,5 +153,151 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	COUNTER("reaper_aborts_total", "Stale multipart uploads aborted.", U64(reaper_aborts));
 #undef COUNTER
 #undef GAUGE
+	o.used += stats_render_cost_prometheus(buf + o.used, len - o.used);
+	return o.used;
+}
+
+/* ---- cost (issue 17) ---- */
+
+static pthread_mutex_t cost_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int cost_nbuckets, cost_nclasses;
+
+enum stats_class stats_op_class(int op)
+{
+	switch (op) {
+	case S3OP_PUT_OBJECT:
+	case S3OP_COPY_OBJECT:
+	case S3OP_CREATE_MPU:
+	case S3OP_UPLOAD_PART:
+	case S3OP_COMPLETE_MPU:
+	case S3OP_LIST_OBJECTS:
+	case S3OP_LIST_MPU:
+		return STATS_CLASS_PUT;
+	case S3OP_DELETE_OBJECT:
+	case S3OP_ABORT_MPU:
+		return STATS_CLASS_FREE;
+	default:
+		return STATS_CLASS_GET;
+	}
+}
+
+static const char *const class_names[STATS_CLASS_COUNT] = { "put", "get", "free" };
+
+/* The slot named name in a table of n used slots (adding it if there is
+ * room; the last slot takes the rest as "other"). */
+static int slot(char *names, size_t namelen, atomic_int *used, int max, const char *name)
+{
+	int n = atomic_load_explicit(used, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (strncmp(names + (size_t)i * namelen, name, namelen - 1) == 0)
+			return i;
+	pthread_mutex_lock(&cost_lock);
+	n = atomic_load_explicit(used, memory_order_relaxed);
+	for (int i = 0; i < n; i++)
+		if (strncmp(names + (size_t)i * namelen, name, namelen - 1) == 0) {
+			pthread_mutex_unlock(&cost_lock);
+			return i;
+		}
+	int i = n < max - 1 ? n : max - 1;
+	if (n < max) {
+		snprintf(names + (size_t)i * namelen, namelen, "%s",
+			 n < max - 1 ? name : "other");
+		atomic_store_explicit(used, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&cost_lock);
+	return i;
+}
+
+void stats_bucket_request(const char *bucket, int op)
+{
+	int i = slot(&g_cost.bucket[0][0], sizeof(g_cost.bucket[0]), &cost_nbuckets, STATS_BUCKETS,
+		     bucket ? bucket : "(service)");
+	atomic_fetch_add_explicit(&g_cost.bucket_requests[i][stats_op_class(op)], 1,
+				  memory_order_relaxed);
+}
+
+void stats_stored(const char *storage_class, long long bytes)
+{
+	int i = slot(&g_cost.storage_class[0][0], sizeof(g_cost.storage_class[0]),
+		     &cost_nclasses, STATS_CLASSES, storage_class ? storage_class : "STANDARD");
+	atomic_fetch_add_explicit(&g_cost.stored_bytes[i], (uint64_t)bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g_cost.stored_objects[i], 1, memory_order_relaxed);
+}
+
+void stats_set_prices(double put_per_1000, double get_per_1000)
+{
+	g_cost.price_put = put_per_1000;
+	g_cost.price_get = get_per_1000;
+}
+
+double stats_request_cost(double put_per_1000, double get_per_1000)
+{
+	double cost = 0;
+	for (int i = 0; i < S3OP_COUNT; i++) {
+		enum stats_class c = stats_op_class(i);
+		double n = (double)U64(requests[i]);
+		cost += c == STATS_CLASS_PUT ? n * put_per_1000 / 1000
+			: c == STATS_CLASS_GET ? n * get_per_1000 / 1000 : 0;
+	}
+	return cost;
+}
+
+#define CU64(field) ((uint64_t)atomic_load_explicit(&g_cost.field, memory_order_relaxed))
+
+/* The cost lines of the text rendering. */
+size_t stats_render_cost_text(char *buf, size_t len)
+{
+	struct outbuf o = { buf, len, 0 };
+	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	for (int i = 0; i < nb; i++)
+		for (int c = 0; c < STATS_CLASS_COUNT; c++)
+			out(&o, "requests_by_bucket.%s.%s %" PRIu64 "\n", g_cost.bucket[i],
+			    class_names[c], CU64(bucket_requests[i][c]));
+	for (int i = 0; i < nc; i++)
+		out(&o, "stored_bytes.%s %" PRIu64 "\nstored_objects.%s %" PRIu64 "\n",
+		    g_cost.storage_class[i], CU64(stored_bytes[i]), g_cost.storage_class[i],
+		    CU64(stored_objects[i]));
+	out(&o, "fallback_reads %" PRIu64 "\nfallback_bytes %" PRIu64 "\n", CU64(fallback_reads),
+	    CU64(fallback_bytes));
+	out(&o, "fallback_uploads %" PRIu64 "\nfallback_upload_failed %" PRIu64 "\n",
+	    CU64(fallback_uploads), CU64(fallback_upload_failed));
+	out(&o, "cost.price_put_per_1000 %.6f\ncost.price_get_per_1000 %.6f\n", g_cost.price_put,
+	    g_cost.price_get);
+	out(&o, "cost.requests_usd %.6f\n", stats_request_cost(g_cost.price_put, g_cost.price_get));
+	return o.used;
+}
+
+size_t stats_render_cost_prometheus(char *buf, size_t len)
+{
+	struct outbuf o = { buf, len, 0 };
+	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	out(&o, "# HELP s3csfs_bucket_requests_total S3 requests by bucket and billing class.\n"
+		"# TYPE s3csfs_bucket_requests_total counter\n");
+	for (int i = 0; i < nb; i++)
+		for (int c = 0; c < STATS_CLASS_COUNT; c++)
+			out(&o, "s3csfs_bucket_requests_total{bucket=\"%s\",class=\"%s\"} %" PRIu64 "\n",
+			    g_cost.bucket[i], class_names[c], CU64(bucket_requests[i][c]));
+	out(&o, "# HELP s3csfs_stored_bytes_total Bytes this host stored, by storage class.\n"
+		"# TYPE s3csfs_stored_bytes_total counter\n");
+	for (int i = 0; i < nc; i++)
+		out(&o, "s3csfs_stored_bytes_total{storage_class=\"%s\"} %" PRIu64 "\n",
+		    g_cost.storage_class[i], CU64(stored_bytes[i]));
+	out(&o, "# HELP s3csfs_fallback_reads_total Reads served from fallback_dir.\n"
+		"# TYPE s3csfs_fallback_reads_total counter\ns3csfs_fallback_reads_total %" PRIu64 "\n",
+	    CU64(fallback_reads));
+	out(&o, "# HELP s3csfs_fallback_uploads_total fallback_dir files stored in S3.\n"
+		"# TYPE s3csfs_fallback_uploads_total counter\ns3csfs_fallback_uploads_total %" PRIu64
+		"\n", CU64(fallback_uploads));
+	out(&o, "# HELP s3csfs_request_cost_usd Estimated request cost at the configured prices.\n"
+		"# TYPE s3csfs_request_cost_usd gauge\ns3csfs_request_cost_usd %.6f\n",
+	    stats_request_cost(g_cost.price_put, g_cost.price_get));
 	return o.used;
 }

@@ -52,6 +52,46 @@ struct stats {
 
 extern struct stats g_stats;
 
+/* ---- cost (issue 17): requests by bucket and billing class, bytes
+ * stored by storage class, reads served by fallback_dir ---- */
+
+/* How S3 bills an operation: PUT, COPY, POST, LIST at one price; GET,
+ * HEAD and the rest at another; DELETE and abort free. */
+enum stats_class { STATS_CLASS_PUT = 0, STATS_CLASS_GET, STATS_CLASS_FREE, STATS_CLASS_COUNT };
+enum stats_class stats_op_class(int op);
+
+#define STATS_BUCKETS 32        /* buckets counted apart; more share "other" */
+#define STATS_CLASSES 16        /* storage classes counted apart */
+
+struct stats_cost {
+	/* slot names are set once (under a lock) and never change */
+	char bucket[STATS_BUCKETS][64];
+	atomic_uint_fast64_t bucket_requests[STATS_BUCKETS][STATS_CLASS_COUNT];
+	char storage_class[STATS_CLASSES][32];
+	atomic_uint_fast64_t stored_bytes[STATS_CLASSES];
+	atomic_uint_fast64_t stored_objects[STATS_CLASSES];
+	atomic_uint_fast64_t fallback_reads;    /* reads served from fallback_dir */
+	atomic_uint_fast64_t fallback_bytes;
+	atomic_uint_fast64_t fallback_uploads;  /* fallback files stored in S3 by this host */
+	atomic_uint_fast64_t fallback_upload_failed;
+	double price_put, price_get; /* USD per 1000 requests, for the renderings */
+};
+
+extern struct stats_cost g_cost;
+
+/* One request to bucket (NULL: service level) of operation op. */
+void stats_bucket_request(const char *bucket, int op);
+/* This host stored an object of bytes in storage_class (NULL: STANDARD). */
+void stats_stored(const char *storage_class, long long bytes);
+/* Prices (USD per 1000 requests) the renderings estimate the cost with. */
+void stats_set_prices(double put_per_1000, double get_per_1000);
+/* The estimated request cost of every request counted so far. */
+double stats_request_cost(double put_per_1000, double get_per_1000);
+/* The cost counters, as text lines and in Prometheus format (appended by
+ * the two renderings above). Bytes written (< len). */
+size_t stats_render_cost_text(char *buf, size_t len);
+size_t stats_render_cost_prometheus(char *buf, size_t len);
+
 #define STAT_ADD(field, n) atomic_fetch_add_explicit(&g_stats.field, (n), memory_order_relaxed)
 #define STAT_SUB(field, n) atomic_fetch_sub_explicit(&g_stats.field, (n), memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&g_stats.field, memory_order_relaxed)

@@ -574,8 +574,12 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 	long long ps = u->ctx->part_size;
 	int nparts = (int)((size + ps - 1) / ps), rc;
 
-	if (size <= ps && !u->upload_id[0])
-		return put_whole(u, size, etag, etaglen);
+	if (size <= ps && !u->upload_id[0]) {
+		rc = put_whole(u, size, etag, etaglen);
+		if (rc == 0)
+			stats_stored(u->target.bucket->storage_class, size);
+		return rc;
+	}
 	if (nparts > UPLOAD_MAX_PARTS)
 		return -EFBIG;
 	if (nparts < 1)
@@ -641,6 +645,7 @@ int upload_finish(struct upload *u, long long size, char *etag, size_t etaglen)
 	}
 	registry_del(u);
 	u->upload_id[0] = '\0';
+	stats_stored(u->target.bucket->storage_class, size);
 	return 0;
 }
 

@@ -51,6 +51,9 @@ Integrity kinds (issue 13; the answer is rewritten, the request was served):
   another MD5-shaped ETag), wholemd5etag (CompleteMultipartUpload: an ETag
   of whole-object-MD5 form, 32 hex digits without "-N"), opaqueetag
   (PutObject/CompleteMultipartUpload: an ETag that is no MD5).
+  bitflip:P[:TEXT] (a 200/206 body is relayed with its first byte inverted,
+  only for request paths containing TEXT when given: bit rot, which no
+  real server here can be made to produce).
 An applicable "down" always wins; otherwise the first entry (in spec order)
 that applies to the request's operation and whose random draw succeeds is
 injected; at most one fault per request.
@@ -92,7 +95,8 @@ LIST_OPS = {"ListObjectsV2", "ListObjects", "ListBuckets",
 
 FAULT_KINDS = ["500", "503", "slowdown", "reset-before", "reset-after",
                "stall", "truncate", "badxml", "hugexml", "errbody200",
-               "latency", "down", "echo-request", "ignore-inm"]
+               "latency", "down", "echo-request", "ignore-inm",
+               "bitflip"]
 # integrity kinds (issue 13): each rewrites the answer of the ops it names
 INTEGRITY_KINDS = {
     "flipbyte": {"GetObject"},
@@ -546,6 +550,8 @@ def parse_faults(spec):
                     raise ValueError("negative argument %r" % parts[2])
             if kind == "hugexml":
                 arg = int(arg)
+        elif kind == "bitflip":
+            arg = parts[2] if len(parts) == 3 and parts[2] != "" else None
         elif len(parts) == 3 and parts[2] != "":
             raise ValueError("fault %r takes no argument" % kind)
         faults.append(Fault(kind, prob, arg, ops))
@@ -1184,6 +1190,23 @@ class Handler:
             return False
         if kind in INTEGRITY_KINDS:
             return self.integrity_fault(req, ctx, resp, kind)
+        if kind == "bitflip":
+            framing, n = self.response_framing(req, resp)
+            if (resp["status"] not in (200, 206) or framing != "length" or n == 0
+                    or n > MEM_BODY_CAP or (fault.arg and fault.arg not in req.path)):
+                ctx.fault = kind + "-n/a"
+                return self.relay_response(req, ctx, resp)
+            body = bytearray(self.read_response_body_mem(framing, n))
+            up_keep = self.upstream_keepalive(resp, framing)
+            if not up_keep:
+                self.close_upstream()
+            body[0] ^= 0xFF
+            self.p.count_fault(kind)
+            ctx.fault = kind
+            ctx.status = str(resp["status"])
+            self.send_client(resp["raw"] + bytes(body))
+            ctx.body_bytes += len(body)
+            return up_keep and not req.wants_close
         if kind in ("badxml", "errbody200"):
             framing, n = self.response_framing(req, resp)
             ctype = (hget(resp["headers"], "content-type", "") or "").lower()
