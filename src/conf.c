@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <iniparser.h>
 
 #include "conf.h"
@@ -142,6 +143,7 @@ static const char *const general_keys[] = {
 	"write_ahead",
 	"direct_url_expiry",
 	"fallback_dir",	    "fallback_upload", "price_put",	  "price_get",
+	"metrics_listen",   "metrics_allow_remote",
 	NULL,
 };
 
@@ -759,6 +761,58 @@ static int parse_general_migration(struct ctx *c)
 	return 0;
 }
 
+/* metrics_listen = ADDRESS:PORT (IPv4, or [IPv6]), numeric only: the
+ * daemon binds exactly what is written. Empty: off. Anything but loopback
+ * needs metrics_allow_remote = true, since the endpoint has no
+ * authentication. */
+static int parse_metrics_listen(struct ctx *c, const char *sec)
+{
+	const char *key = "metrics_listen", *v = val(c, sec, key), *colon;
+	char host[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+	struct in_addr a4;
+	unsigned long long port;
+	size_t hlen;
+	int v6, loopback;
+
+	if (get_bool(c, sec, "metrics_allow_remote", &c->cfg->metrics_allow_remote) < 0)
+		return -1;
+	if (!v || !*v)
+		return 0;
+	v6 = v[0] == '[';
+	colon = v6 ? strstr(v, "]:") : strrchr(v, ':');
+	hlen = colon ? (size_t)(colon - v) - (size_t)v6 : 0;
+	if (!colon || hlen == 0 || hlen >= sizeof(host))
+		return fail(c, sec, key,
+			    "'%.100s' is not ADDRESS:PORT; write like 127.0.0.1:9464 or [::1]:9464", v);
+	memcpy(host, v + v6, hlen);
+	host[hlen] = '\0';
+	const char *end = parse_digits(colon + 1 + v6, &port);
+	if (!end || *end || port < 1 || port > 65535)
+		return fail(c, sec, key, "'%.100s': the port must be a number from 1 to 65535", v);
+	if (!v6 && strchr(host, ':'))
+		return fail(c, sec, key,
+			    "'%.100s': an IPv6 address goes in brackets; write like [::1]:9464", v);
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, v6 ? (void *)&a6 : (void *)&a4) != 1)
+		return fail(c, sec, key,
+			    "'%.100s': '%s' is not a numeric %s address (host names are not "
+			    "taken); write like %s",
+			    v, host, v6 ? "IPv6" : "IPv4", v6 ? "[::1]:9464" : "127.0.0.1:9464");
+	if (v6)
+		loopback = IN6_IS_ADDR_LOOPBACK(&a6) ||
+			   (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	else
+		loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	if (!loopback && !c->cfg->metrics_allow_remote)
+		return fail(c, sec, key,
+			    "'%.100s' is not a loopback address, and the metrics endpoint has no "
+			    "authentication; use 127.0.0.1 or [::1], or set metrics_allow_remote = "
+			    "true (and firewall the port)",
+			    v);
+	c->cfg->metrics_port = (int)port;
+	return set_str(c, &c->cfg->metrics_host, host);
+}
+
 static int parse_general(struct ctx *c)
 {
 	static const char *const upload_modes[] = { "sync", "async", NULL };
@@ -831,6 +885,8 @@ static int parse_general(struct ctx *c)
 	if (get_ms(c, sec, "direct_url_expiry", SEC_MS, 7 * DAY_MS, &ms) < 0)
 		return -1;
 	cfg->direct_url_expiry_s = (long)(ms / SEC_MS);
+	if (parse_metrics_listen(c, sec) < 0)
+		return -1;
 
 	if (cfg->read_ahead > cfg->cache_max_size) {
 		char a[32], b[32];
@@ -1924,5 +1980,6 @@ void config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->cache_dir);
 	free(cfg->fallback_dir);
+	free(cfg->metrics_host);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -100,6 +100,9 @@ struct config {
 	int fallback_upload;     /* fallback files read are uploaded; default 0 */
 	double price_put;        /* USD per 1000 PUT/COPY/POST/LIST; default 0.005 */
 	double price_get;        /* USD per 1000 GET/HEAD/other; default 0.0004 */
+	char *metrics_host;      /* metrics_listen's numeric address (no brackets); NULL: off */
+	int metrics_port;        /* metrics_listen's port, 1..65535 */
+	int metrics_allow_remote; /* a metrics_host other than loopback is allowed; default 0 */
 	struct s3_conn_conf s3;  /* [s3] as written */
 	int use_fips;            /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
 	int use_dualstack;       /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */

@@ -25,6 +25,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mapping.h"
+#include "metrics_http.h"
 #include "reaper.h"
 #include "stats.h"
 #include "store.h"
@@ -41,7 +42,7 @@
 
 #define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
 #define VDIR ".s3csfs"
-#define STATS_BUF 16384
+#define STATS_BUF STATS_PROMETHEUS_MAX
 
 static struct fs *g_fs;
 static int clean_shutdown;
@@ -1750,6 +1751,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	fs->hk = housekeeping_start(cfg->path, fs->cache, fs->reaper, fs_pending_uploads);
 	if (!fs->hk)
 		log_warn("cannot start the housekeeping thread: SIGHUP reload is off");
+	metrics_http_start(); /* metrics_http.h: serves the socket main() bound */
 	notify_ready();
 	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
 		 cfg->nbuckets, cfg->cache_dir, cfg->cache_max_size >> 20,

@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "log.h"
 #include "s3_client.h"
+#include "stats.h"
 
 #define RECORD_MAX 4096
 
@@ -228,16 +229,9 @@ static int record_file_write(const char *cache_dir, const char *name, const char
 	return do_fsync ? fsync_dir(dir) : 0;
 }
 
-int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
-		long long size, const char *digest, long long part_size, int do_fsync)
-{
-	return journal_add_ck(cache_dir, name, path, data_fd, size, digest, part_size, NULL,
-			      do_fsync);
-}
-
-int journal_add_ck(const char *cache_dir, const char *name, const char *path, int data_fd,
-		   long long size, const char *digest, long long part_size,
-		   const struct s3_checksum *ck, int do_fsync)
+static int record_write(const char *cache_dir, const char *name, const char *path, int data_fd,
+			long long size, const char *digest, long long part_size,
+			const struct s3_checksum *ck, int do_fsync)
 {
 	char body[RECORD_MAX], md5[48], cks[64] = "";
 	int n, rc = 0;
@@ -261,6 +255,27 @@ int journal_add_ck(const char *cache_dir, const char *name, const char *path, in
 	if (errno != ENOTSUP && errno != EOPNOTSUPP)
 		return -errno;
 	return record_file_write(cache_dir, name, body, (size_t)n, do_fsync);
+}
+
+int journal_add_ck(const char *cache_dir, const char *name, const char *path, int data_fd,
+		   long long size, const char *digest, long long part_size,
+		   const struct s3_checksum *ck, int do_fsync)
+{
+	/* The depth counts records, not writes: a record rewritten (the
+	 * file closed again, renamed with its cache file) is still one. */
+	int had = journal_holds(cache_dir, name);
+	int rc = record_write(cache_dir, name, path, data_fd, size, digest, part_size, ck, do_fsync);
+
+	if (rc == 0 && !had)
+		STAT_ADD(journal_records, 1);
+	return rc;
+}
+
+int journal_add(const char *cache_dir, const char *name, const char *path, int data_fd,
+		long long size, const char *digest, long long part_size, int do_fsync)
+{
+	return journal_add_ck(cache_dir, name, path, data_fd, size, digest, part_size, NULL,
+			      do_fsync);
 }
 
 /* The record of name, from its xattr or its file, into body; its length. */
@@ -294,10 +309,14 @@ void journal_remove(const char *cache_dir, const char *name)
 {
 	char p[PATH_MAX + 300];
 
-	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0)
+	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0) {
+		STAT_SUB(journal_records, 1);
 		return;
+	}
 	snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
-	if (unlink(p) < 0 && errno != ENOENT)
+	if (unlink(p) == 0)
+		STAT_SUB(journal_records, 1);
+	else if (errno != ENOENT)
 		log_warn("journal: cannot remove %s: %s", p, strerror(errno));
 }
 
@@ -315,6 +334,8 @@ void journal_quarantine(const char *cache_dir, const char *name)
 	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
 	if (rename(rec, bad) < 0)
 		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
+	else
+		STAT_SUB(journal_records, 1);
 	if (data_path(cache_dir, name, rec, sizeof(rec)) == 0)
 		removexattr(rec, JOURNAL_XATTR);
 }
@@ -384,8 +405,10 @@ int journal_replay(const char *cache_dir,
 	}
 	/* Records in xattrs of the cache files, objects/XX/NAME. */
 	snprintf(dir, sizeof(dir), "%s/objects", cache_dir);
-	if (!(d = opendir(dir)))
+	if (!(d = opendir(dir))) {
+		STAT_ADD(journal_records, count);
 		return count;
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -414,5 +437,6 @@ int journal_replay(const char *cache_dir,
 		closedir(sub);
 	}
 	closedir(d);
+	STAT_ADD(journal_records, count);
 	return count;
 }

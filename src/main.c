@@ -19,6 +19,7 @@
 #include "log.h"
 #include "preflight.h"
 #include "migrate.h"
+#include "metrics_http.h"
 #include "reaper.h"
 #include "s3_client.h"
 
@@ -558,7 +559,18 @@ static int mount_main(int argc, char **argv)
 		args[nargs++] = "-o";
 		args[nargs++] = "default_permissions";
 	}
+	/* Before anything is mounted: a metrics_listen that cannot work
+	 * refuses the mount (the server itself starts in op_init). */
+	char merr[512];
+	if (metrics_http_bind(&cfg, merr, sizeof(merr)) < 0) {
+		fprintf(stderr, "s3csfs: %s\n", merr);
+		free(args);
+		clients_free(&cfg);
+		config_free(&cfg);
+		return 1;
+	}
 	rc = fuse_main(nargs, args, &s3csfs_fuse_ops, &cfg);
+	metrics_http_stop();
 	free(args);
 	/* libfuse 3.14 returns 8 when a signal ended the loop; an unmount
 	 * that went through destroy (uploads flushed) is a clean exit. */

@@ -450,6 +450,7 @@ static int attempt(struct s3_client *c, struct s3_request *r, struct http_respon
 	/* Whatever source they came from, and however often they change. */
 	log_add_secret(creds.secret_key);
 	log_add_secret(creds.session_token);
+	stats_set_credentials_expiry((long long)creds.expires);
 	rc = build_url(c, r, url, sizeof(url), path, sizeof(path), host, sizeof(host));
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "request URL too long");
@@ -500,7 +501,9 @@ static int attempt(struct s3_client *c, struct s3_request *r, struct http_respon
 
 	STAT_ADD(requests[r->op], 1);
 	stats_bucket_request(r->bucket, r->op);
+	uint64_t sent_us = stats_now_us();
 	rc = http_perform(c->http, r->method, url, list, r->body, r->sink, resp);
+	stats_request_done(r->op, sent_us);
 	/* The list held the signature and maybe a session token. */
 	for (struct curl_slist *p = list; p; p = p->next)
 		explicit_bzero(p->data, strlen(p->data));

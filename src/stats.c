@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "stats.h"
 
@@ -31,6 +32,38 @@ static const char *const op_names[S3OP_COUNT] = {
 const char *s3_op_name(enum s3_op op)
 {
 	return (op >= 0 && op < S3OP_COUNT) ? op_names[op] : "Other";
+}
+
+const double stats_latency_bounds[STATS_LATENCY_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+};
+
+uint64_t stats_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void stats_request_done(enum s3_op op, uint64_t started_us)
+{
+	uint64_t now = stats_now_us(), us = now > started_us ? now - started_us : 0;
+	int b = 0;
+
+	if (op < 0 || op >= S3OP_COUNT)
+		op = S3OP_OTHER;
+	/* Bucket b holds what is above bound b-1 and at most bound b. */
+	while (b < STATS_LATENCY_BUCKETS && (double)us > stats_latency_bounds[b] * 1e6)
+		b++;
+	STAT_ADD(latency_le[op][b], 1);
+	STAT_ADD(latency_sum_us[op], us);
+}
+
+void stats_set_credentials_expiry(long long expires)
+{
+	atomic_store_explicit(&g_stats.creds_expiry, expires > 0 ? expires : 0,
+			      memory_order_relaxed);
 }
 
 void stats_upload_started(void)
@@ -108,7 +141,35 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
 	out(&o, "reaper_aborts %" PRIu64 "\n", U64(reaper_aborts));
 	o.used += stats_render_cost_text(buf + o.used, len - o.used);
+	out(&o, "journal_records %" PRId64 "\n", I64(journal_records));
+	out(&o, "credentials_expiry %" PRId64 "\n", I64(creds_expiry));
 	return o.used;
+}
+
+/* The latency histogram: cumulative buckets from a snapshot of the
+ * per-bucket counts, so that each op's _count is its +Inf bucket. */
+static void render_latency(struct outbuf *o)
+{
+	static const char name[] = "s3csfs_request_duration_seconds";
+
+	out(o, "# HELP %s Time from sending an S3 request to its answer (each attempt), "
+	       "by operation.\n# TYPE %s histogram\n", name, name);
+	for (int i = 0; i < S3OP_COUNT; i++) {
+		uint64_t cum = 0;
+		for (int b = 0; b <= STATS_LATENCY_BUCKETS; b++) {
+			cum += U64(latency_le[i][b]);
+			if (b < STATS_LATENCY_BUCKETS)
+				out(o, "%s_bucket{op=\"%s\",le=\"%g\"} %" PRIu64 "\n", name,
+				    op_names[i], stats_latency_bounds[b], cum);
+			else
+				out(o, "%s_bucket{op=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", name,
+				    op_names[i], cum);
+		}
+		uint64_t us = U64(latency_sum_us[i]);
+		out(o, "%s_sum{op=\"%s\"} %" PRIu64 ".%06" PRIu64 "\n", name, op_names[i],
+		    us / 1000000u, us % 1000000u);
+		out(o, "%s_count{op=\"%s\"} %" PRIu64 "\n", name, op_names[i], cum);
+	}
 }
 
 size_t stats_render_prometheus(char *buf, size_t len)
@@ -151,8 +212,13 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	COUNTER("uploads_failed_total", "Uploads that failed for good.", U64(uploads_failed));
 	COUNTER("reaper_runs_total", "Reaper passes.", U64(reaper_runs));
 	COUNTER("reaper_aborts_total", "Stale multipart uploads aborted.", U64(reaper_aborts));
+	GAUGE("journal_records", "Files closed with upload = async whose journal record "
+		"waits for their upload.", I64(journal_records));
+	GAUGE("credentials_expiry_timestamp_seconds", "Unix time the S3 credentials last "
+		"used expire; 0: they do not expire.", I64(creds_expiry));
 #undef COUNTER
 #undef GAUGE
+	render_latency(&o);
 	o.used += stats_render_cost_prometheus(buf + o.used, len - o.used);
 	return o.used;
 }

@@ -29,6 +29,13 @@ enum s3_op {
 
 const char *s3_op_name(enum s3_op op);
 
+/* The finite upper bounds (seconds) of the request latency histogram. */
+#define STATS_LATENCY_BUCKETS 14
+extern const double stats_latency_bounds[STATS_LATENCY_BUCKETS];
+
+/* Room enough for a whole stats_render_prometheus. */
+#define STATS_PROMETHEUS_MAX 65536
+
 struct stats {
 	atomic_uint_fast64_t requests[S3OP_COUNT];
 	atomic_uint_fast64_t errors[S3OP_COUNT];
@@ -48,6 +55,13 @@ struct stats {
 	atomic_uint_fast64_t uploads_failed;
 	atomic_uint_fast64_t reaper_aborts;
 	atomic_uint_fast64_t reaper_runs;
+	atomic_int_fast64_t journal_records; /* async records on disk, not yet durable in S3 */
+	atomic_int_fast64_t creds_expiry;    /* Unix time the credentials last used expire; 0: never */
+	/* Latency of every S3 request sent (each attempt), by operation:
+	 * counts per upper bound of stats_latency_bounds[] (the last, +Inf,
+	 * is the total count) and the sum in microseconds. */
+	atomic_uint_fast64_t latency_le[S3OP_COUNT][STATS_LATENCY_BUCKETS + 1];
+	atomic_uint_fast64_t latency_sum_us[S3OP_COUNT];
 };
 
 extern struct stats g_stats;
@@ -98,6 +112,14 @@ size_t stats_render_cost_prometheus(char *buf, size_t len);
 
 /* One more upload in flight; records the peak. */
 void stats_upload_started(void);
+
+/* CLOCK_MONOTONIC in microseconds, for stats_request_done. */
+uint64_t stats_now_us(void);
+/* One S3 request of op answered (or failed in transport) started_us
+ * (stats_now_us) ago: one observation in the latency histogram. */
+void stats_request_done(enum s3_op op, uint64_t started_us);
+/* The credentials just obtained expire at this Unix time (0: never). */
+void stats_set_credentials_expiry(long long expires);
 
 /* Plain "name value" lines. Returns bytes written (< len), truncated if short. */
 size_t stats_render_text(char *buf, size_t len);
