@@ -66,6 +66,7 @@ struct handle {
 	struct node *n;
 	struct cache_entry *ce; /* reads */
 	struct writer *w;       /* writes */
+	struct writer *rw;      /* reads of a file being written (writer_pin) */
 	int wrote;              /* a write(2) came through this handle */
 	long long next_off;     /* where a sequential reader reads next */
 	char *vbuf;             /* virtual file contents */

@@ -505,8 +505,8 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 			return -ENOENT;
 		pthread_mutex_lock(&fs->lock);
 		fill_stat(h->n, st);
-		if (h->w)
-			st->st_size = writer_size(h->w);
+		if (h->w || h->rw)
+			st->st_size = writer_size(h->w ? h->w : h->rw);
 		st->st_nlink = 0;
 		pthread_mutex_unlock(&fs->lock);
 		return 0;
@@ -1011,6 +1011,8 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 			pthread_mutex_unlock(&fs->lock);
 			if (!writing && etag[0])
 				cache_set_object(fs->cache, h->ce, size, etag, mtime);
+			if (writing)
+				h->rw = writer_pin(fs, n);
 			/* Objects are write-once: the kernel may keep its pages
 			 * from an earlier open of the same version. */
 			fi->keep_cache = !writing && !stale;
@@ -1050,10 +1052,42 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		*fd = writer_fd(h->w);
 		return 0;
 	}
+	if (!h->rw) {
+		/* Opened before a writer came: from now on it reads the
+		 * writer's file (the same bytes), whatever becomes of the name. */
+		pthread_mutex_lock(&fs->lock);
+		int writing = h->n->w != NULL;
+		pthread_mutex_unlock(&fs->lock);
+		struct writer *w = writing ? writer_pin(fs, h->n) : NULL;
+		if (w && !__atomic_compare_exchange_n(&h->rw, &(struct writer *){ NULL }, w, 0,
+						      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			writer_unpin(fs, w); /* another read of this handle was first */
+	}
+	if (h->rw) {
+		/* Opened while being written: the writer's bytes, even after
+		 * an unlink or a rename of the name. */
+		fsize = writer_size(h->rw);
+		if (off >= fsize)
+			*size = 0;
+		else if ((long long)*size > fsize - off)
+			*size = (size_t)(fsize - off);
+		*fd = writer_fd(h->rw);
+		return 0;
+	}
 	ce = h->ce;
 	pthread_mutex_lock(&fs->lock);
 	fsize = h->n->w ? writer_size(h->n->w) : h->n->size;
+	/* The name went (unlink, rename) while the file was open: its
+	 * object's size, as the cache entry knows it. */
+	int lost = 0;
+	if (!h->n->w && h->n->type == NODE_ABSENT) {
+		long long csize = __atomic_load_n(&ce->size, __ATOMIC_RELAXED);
+		lost = csize < 0; /* its bytes went with a replaced writer */
+		fsize = csize;
+	}
 	pthread_mutex_unlock(&fs->lock);
+	if (lost)
+		return -ESTALE; /* never a short read that looks like the end */
 	if (off >= fsize) {
 		*size = 0;
 	} else {
@@ -1193,6 +1227,8 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 		cache_put(fs->cache, h->ce);
 	if (h->w)
 		writer_release(fs, h->w);
+	if (h->rw)
+		writer_unpin(fs, h->rw);
 	pthread_mutex_lock(&fs->lock);
 	node_unref(fs, h->n);
 	pthread_mutex_unlock(&fs->lock);
@@ -1297,7 +1333,25 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
 	int isdir = n->type == NODE_DIR;
+	/* A destination open for writing here loses its name, as on a local
+	 * file system: its handles keep the replaced file, nothing of it is
+	 * stored, and the rename's object takes the key. */
+	dst = isdir ? NULL : node_find(fs, to);
+	int displace = dst && dst != n && writer_live(dst->w) && dst->w != n->w;
+	if (displace)
+		dst->refs++;
 	pthread_mutex_unlock(&fs->lock);
+	if (displace) {
+		rc = writer_displace(fs, dst);
+		pthread_mutex_lock(&fs->lock);
+		node_unref(fs, dst);
+		if (rc < 0)
+			node_unref(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		if (rc < 0)
+			return rc;
+	}
+	dst = NULL;
 	/* Directories are key prefixes: mv(1) copies them file by file.
 	 * A file open for writing or not yet stored moves with its writer. */
 	rc = isdir ? -EXDEV : writer_rename(fs, n, to, &tt, dst_exists);
@@ -1332,8 +1386,15 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		rc = fs->store.ops->remove(fs->store.ctx, &tf);
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
-	drop_cached(fs, &tf);
+	/* The cached bytes move with the name (the copy has them), so a
+	 * reader that has the file open keeps reading it. */
 	drop_cached(fs, &tt);
+	struct cache_entry *moved;
+	if (cache_get(fs->cache, &tf, 0, &moved) == 0) {
+		if (cache_rename(fs->cache, moved, &tt) < 0)
+			cache_drop(fs->cache, moved);
+		cache_put(fs->cache, moved);
+	}
 	pthread_mutex_lock(&fs->lock);
 	node_set_absent(fs, from);
 	n = node_add(fs, to);

@@ -416,6 +416,20 @@ struct node *writer_node(const struct writer *w)
 	return w->node;
 }
 
+struct writer *writer_pin(struct fs *fs, struct node *n)
+{
+	return pin_writer(fs, n);
+}
+
+void writer_unpin(struct fs *fs, struct writer *w)
+{
+	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&w->lock);
+	w->pins--;
+	unref_locked(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 long long writer_size(const struct writer *w)
 {
 	return __atomic_load_n(&w->size, __ATOMIC_RELAXED);
@@ -888,7 +902,22 @@ int writer_fsync(struct fs *fs, struct writer *w)
 	return close_errno(rc);
 }
 
+static int unlink_writer(struct fs *fs, struct node *n, int retire_object);
+
 int writer_unlink(struct fs *fs, struct node *n)
+{
+	return unlink_writer(fs, n, 1);
+}
+
+int writer_displace(struct fs *fs, struct node *n)
+{
+	return unlink_writer(fs, n, 0);
+}
+
+/* The name of n's writer goes; its handles keep the file. retire_object:
+ * the object a stored state left at the key goes too (unlink), else it
+ * stays for the caller to replace (rename onto the name). */
+static int unlink_writer(struct fs *fs, struct node *n, int retire_object)
 {
 	struct writer *w = pin_writer(fs, n);
 	struct target t;
@@ -909,7 +938,7 @@ int writer_unlink(struct fs *fs, struct node *n)
 	upload_free(w->up);
 	w->up = upload_new(&fs->up, &w->target, w->ce->fd);
 	pthread_mutex_unlock(&w->lock);
-	if (stored)
+	if (stored && retire_object)
 		rc = fs->store.ops->retire(fs->store.ctx, &t);
 	pthread_mutex_lock(&fs->lock);
 	pthread_mutex_lock(&w->lock);

@@ -38,7 +38,7 @@ for MODE in sync async; do
 			run=$s${v:+-closed}
 			# shellcheck disable=SC2086 # $v: no word or one
 			timeout 300 python3 "$FSMODEL" --seed "$s" --mount "$M" --steps "$STEPS" --part-size "$PART" \
-				--max-seconds 60 $v --state "$WORK/$MODE.$run.state" > "$WORK/$MODE.$run.out" 2>&1
+				--max-seconds 60 --unnamed-fstat-estale $v --state "$WORK/$MODE.$run.state" > "$WORK/$MODE.$run.out" 2>&1
 			rc=$?
 			if [ "$rc" = 0 ]; then
 				ok "$MODE: seed $s${v:+ $v}: $(sed -n 's/^fsmodel: seed [0-9]*: //p' "$WORK/$MODE.$run.out")"
