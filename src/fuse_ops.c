@@ -1379,6 +1379,10 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	 * copies through the mount (see README, errno table). */
 	if (size > 5LL << 30 || tf.bucket->client != tt.bucket->client)
 		return -EXDEV;
+	/* A retained or held object cannot go: refuse before the copy, so a
+	 * rename never leaves the file under both names. */
+	if ((rc = connector_may_delete(fs->cfg, &tf)) < 0)
+		return rc;
 	rc = copy_with_attrs(fs, &tf, &tt, &attrs, attrs_dirty, etag, sizeof(etag));
 	if (!attrs_dirty && tt.bucket->key_layout != KEY_LAYOUT_FLAT)
 		attrs = kept; /* the metadata was copied as it was */

@@ -115,6 +115,12 @@ EOF
 	check "$mode: the file is still there" test -f "$M/$D/small.bin"
 	check "$mode: the object is still there" exists "$BL" "$mode/$D/small.bin"
 	check "$mode: the refusal is logged" grep -q "key=$mode/$D/small.bin refused (EPERM): retained until" "$DAEMON_LOG"
+	proxy_reset
+	out=$(mv "$M/$D/small.bin" "$M/$D/moved.bin" 2>&1)
+	check "$mode: rename of a retained file is EPERM ($out)" grep -q "Operation not permitted" <<< "$out"
+	check_eq "$mode: ... with no CopyObject sent" 0 "$(proxy_op CopyObject)"
+	check "$mode: ... and no second name" test ! -e "$M/$D/moved.bin"
+	check "$mode: ... and the file still there" test -f "$M/$D/small.bin"
 	v=$(head_field "$BL" "$mode/$D/small.bin" version_id)
 	out=$(s3 rm "$BL" "$mode/$D/small.bin" --version-id "$v" 2>&1)
 	check "$mode: RGW refuses to delete the retained version ($out)" grep -q "AccessDenied" <<< "$out"
