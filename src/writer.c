@@ -14,6 +14,7 @@
 
 #include "attrs.h"
 #include "cache.h"
+#include "fs_connector.h"
 #include "fs_internal.h"
 #include "journal.h"
 #include "log.h"
@@ -1002,7 +1003,10 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	pthread_mutex_unlock(&fs->lock);
 	/* Attributes changed since the upload (rsync's utimens after close)
 	 * replace the metadata in the copy. */
-	if (!dirty && stored)
+	/* A retained or held object cannot leave its key: refuse first. */
+	if (stored)
+		rc = connector_may_delete(fs->cfg, &tf);
+	if (rc == 0 && !dirty && stored)
 		rc = nm && fs->store.ops->copy_meta
 			     ? fs->store.ops->copy_meta(fs->store.ctx, &tf, tt, am.pairs, nm, etag,
 							sizeof(etag))
@@ -1069,7 +1073,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	unref_locked(fs, w);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc < 0)
-		return rc == -EACCES || rc == -ENOMEM ? rc : -EIO;
+		return rc == -EACCES || rc == -ENOMEM || rc == -EPERM ? rc : -EIO;
 	return 1;
 }
 

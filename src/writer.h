@@ -100,7 +100,8 @@ int writer_fd(const struct writer *w);
 int writer_unlink(struct fs *fs, struct node *n);
 /* rename of from's writer to to (mapped to tt; dst_exists: an object or a
  * file is there): 1 done, 0 from has no writer, -EBUSY to has a writer of
- * its own, -EIO/-EACCES a request failed (nothing moved). */
+ * its own, -EPERM the stored object is retained or held (Object Lock),
+ * -EIO/-EACCES a request failed (nothing moved). */
 int writer_rename(struct fs *fs, struct node *from, const char *to, const struct target *tt,
 		  int dst_exists);
 /* rename onto n, whose writer is live: like writer_unlink (the name goes,
