@@ -1017,6 +1017,32 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
 	return rc;
 }
 
+/* The answer of CopyObject or UploadPartCopy (rc: perform's): the new
+ * ETag, or the error a 200 carried (a copy can fail after the 200 has
+ * been sent). Frees the sink. */
+static int copy_answer(int rc, struct http_sink *sink, char *etag, size_t etaglen,
+		       struct s3_status *st)
+{
+	char tag[S3_ETAG_MAX];
+	struct s3_error err;
+	const char *body;
+	size_t blen;
+
+	if (rc == 0) {
+		body_from_sink(sink, &body, &blen);
+		rc = s3xml_parse_copy_result(body, blen, tag, sizeof(tag), &err);
+		if (rc == -EIO && st) {
+			snprintf(st->code, sizeof(st->code), "%s", err.code);
+			snprintf(st->message, sizeof(st->message), "%s", err.message);
+		}
+		if (rc == 0 && etag)
+			snprintf(etag, etaglen, "%s", tag);
+	}
+	if (sink->owned)
+		free(sink->buf);
+	return rc;
+}
+
 int s3_copy_object(struct s3_client *c, const char *src_bucket, const char *src_key,
 		   const char *dst_bucket, const char *dst_key, const struct s3_put_opts *opts,
 		   char *etag, size_t etaglen, struct s3_status *st)
@@ -1028,9 +1054,6 @@ int s3_copy_object(struct s3_client *c, const char *src_bucket, const char *src_
 	struct http_response resp;
 	struct put_headers ph = { .used = 0 };
 	char src[S3_KEY_MAX * 3 + 300], ekey[S3_KEY_MAX * 3 + 1];
-	struct s3_error err;
-	const char *body;
-	size_t blen;
 	int rc;
 
 	if (sigv4_uri_encode(src_key, 1, ekey, sizeof(ekey)) < 0)
@@ -1046,21 +1069,7 @@ int s3_copy_object(struct s3_client *c, const char *src_bucket, const char *src_
 	if (add_put_headers(&r, opts, &ph) < 0)
 		return -E2BIG;
 	rc = perform(c, &r, &resp, st);
-	if (rc == 0) {
-		char tag[S3_ETAG_MAX];
-		body_from_sink(&sink, &body, &blen);
-		/* CopyObject can fail after the 200 has been sent. */
-		rc = s3xml_parse_copy_result(body, blen, tag, sizeof(tag), &err);
-		if (rc == -EIO && st) {
-			snprintf(st->code, sizeof(st->code), "%s", err.code);
-			snprintf(st->message, sizeof(st->message), "%s", err.message);
-		}
-		if (rc == 0 && etag)
-			snprintf(etag, etaglen, "%s", tag);
-	}
-	if (sink.owned)
-		free(sink.buf);
-	return rc;
+	return copy_answer(rc, &sink, etag, etaglen, st);
 }
 
 int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
@@ -1616,11 +1625,8 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
 				.key = key, .sink = &sink };
 	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
 	struct http_response resp;
-	struct s3_error err;
 	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], range[64];
-	char src[S3_KEY_MAX * 3 + 300], ekey[S3_KEY_MAX * 3 + 1], tag[S3_ETAG_MAX];
-	const char *body;
-	size_t blen;
+	char src[S3_KEY_MAX * 3 + 300], ekey[S3_KEY_MAX * 3 + 1];
 	int rc;
 
 	if (first < 0 || last < first)
@@ -1639,20 +1645,8 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
 	if (if_match && *if_match)
 		req_header(&r, "x-amz-copy-source-if-match", if_match);
 	rc = perform(c, &r, &resp, st);
-	if (rc == 0) {
-		body_from_sink(&sink, &body, &blen);
-		/* <CopyPartResult> has the shape of <CopyObjectResult>. */
-		rc = s3xml_parse_copy_result(body, blen, tag, sizeof(tag), &err);
-		if (rc == -EIO && st) {
-			snprintf(st->code, sizeof(st->code), "%s", err.code);
-			snprintf(st->message, sizeof(st->message), "%s", err.message);
-		}
-		if (rc == 0 && etag)
-			snprintf(etag, etaglen, "%s", tag);
-	}
-	if (sink.owned)
-		free(sink.buf);
-	return rc;
+	/* <CopyPartResult> has the shape of <CopyObjectResult>. */
+	return copy_answer(rc, &sink, etag, etaglen, st);
 }
 
 int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const char *src_key,

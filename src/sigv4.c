@@ -607,6 +607,22 @@ out:
 	return rc;
 }
 
+/* The signature of a canonical request's hash: the string to sign, then
+ * compute_signature. */
+static int sign_hash(const struct sigv4_credentials *cred, const char *amz_date,
+		     const char *cr_hash, char sig[SIGV4_SHA256_HEX_LEN + 1])
+{
+	char sts_buf[STRING_TO_SIGN_MAX];
+	struct sink sts;
+	int sts_len;
+
+	sink_init_buf(&sts, sts_buf, sizeof(sts_buf));
+	emit_string_to_sign(&sts, cr_hash, amz_date, cred->region, cred->service);
+	sts_len = sink_finish(&sts);
+	return sts_len < 0 ? sts_len
+			   : compute_signature(cred, amz_date, sts_buf, (size_t)sts_len, sig);
+}
+
 /* S3 needs host and x-amz-date signed, and the date signed must be the one
  * in the scope, or the request fails as SignatureDoesNotMatch. */
 static int check_required_headers(const struct kv *h, size_t n, const char *amz_date)
@@ -624,10 +640,9 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 			const struct sigv4_credentials *cred, char *out, size_t outlen,
 			char *sig_out)
 {
-	struct sink s, sts;
+	struct sink s;
 	struct kv *h = NULL;
 	char cr_hash[SIGV4_SHA256_HEX_LEN + 1];
-	char sts_buf[STRING_TO_SIGN_MAX];
 	char sig[SIGV4_SHA256_HEX_LEN + 1];
 	int rc;
 
@@ -646,15 +661,8 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 		rc = check_required_headers(h, req->nheaders, amz_date);
 	if (!rc)
 		rc = canonical_request_hash(req, h, req->nheaders, cr_hash);
-	if (!rc) {
-		int sts_len;
-
-		sink_init_buf(&sts, sts_buf, sizeof(sts_buf));
-		emit_string_to_sign(&sts, cr_hash, amz_date, cred->region, cred->service);
-		sts_len = sink_finish(&sts);
-		rc = sts_len < 0 ? sts_len
-				 : compute_signature(cred, amz_date, sts_buf, (size_t)sts_len, sig);
-	}
+	if (!rc)
+		rc = sign_hash(cred, amz_date, cr_hash, sig);
 	if (rc) {
 		sink_fail(&s, rc);
 	} else {
@@ -690,10 +698,10 @@ int sigv4_presign(const struct sigv4_presign_request *p, const struct sigv4_cred
 {
 	struct sigv4_header host;
 	struct sigv4_request req;
-	struct sink q, sts;
+	struct sink q;
 	struct kv *h = NULL;
 	char amz_date[17], num[24], cr_hash[SIGV4_SHA256_HEX_LEN + 1];
-	char sts_buf[STRING_TO_SIGN_MAX], sig[SIGV4_SHA256_HEX_LEN + 1];
+	char sig[SIGV4_SHA256_HEX_LEN + 1];
 	char scope[256], enc[3 * sizeof(scope)];
 	char *tok = NULL;
 	int rc = 0, n;
@@ -756,15 +764,8 @@ int sigv4_presign(const struct sigv4_presign_request *p, const struct sigv4_cred
 		rc = sort_headers(&req, &h);
 	if (!rc)
 		rc = canonical_request_hash(&req, h, 1, cr_hash);
-	if (!rc) {
-		int sts_len;
-
-		sink_init_buf(&sts, sts_buf, sizeof(sts_buf));
-		emit_string_to_sign(&sts, cr_hash, amz_date, cred->region, cred->service);
-		sts_len = sink_finish(&sts);
-		rc = sts_len < 0 ? sts_len
-				 : compute_signature(cred, amz_date, sts_buf, (size_t)sts_len, sig);
-	}
+	if (!rc)
+		rc = sign_hash(cred, amz_date, cr_hash, sig);
 	if (rc) {
 		sink_fail(&q, rc);
 	} else {
