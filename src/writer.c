@@ -53,6 +53,7 @@ struct writer {
 	int attrs_carried;
 	unsigned attrs_gen;
 	time_t attrs_mtime;
+	const struct upload *attrs_up; /* the upload they were last given to */
 	/* fs->lock and w->lock to change */
 	int handles;            /* writable handles */
 	int pins;               /* callers working on it without a handle */
@@ -495,6 +496,7 @@ static void attach_attrs(struct fs *fs, struct writer *w, time_t now)
 		w->attrs_carried = 1;
 		w->attrs_gen = gen;
 		w->attrs_mtime = now;
+		w->attrs_up = w->up;
 	} else if (rc != -EBUSY) {
 		w->attrs_carried = 0;
 	}
@@ -520,6 +522,7 @@ static void sent(struct fs *fs, struct writer *w, int rc, const char *etag)
 	pthread_cond_broadcast(&w->settled);
 	upload_free(w->up);
 	w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+	w->attrs_up = NULL; /* a new upload: no metadata given yet */
 	if (w->up && w->exclusive && rc < 0)
 		upload_set_exclusive(w->up);
 	if (rc < 0) {
@@ -735,7 +738,7 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 		return -EFBIG;
 	pthread_mutex_lock(&w->lock);
 	if ((long long)off + (long long)size > fs->cfg->part_size && w->up && !w->running &&
-	    !upload_mpu_created(w->up)) {
+	    w->attrs_up != w->up && !upload_mpu_created(w->up)) {
 		/* A multipart upload may start with this write: it takes the
 		 * attributes now (its metadata cannot change later). */
 		pthread_mutex_unlock(&w->lock);
@@ -938,6 +941,7 @@ static int unlink_writer(struct fs *fs, struct node *n, int retire_object)
 	/* Parts streamed for this state: their multipart upload goes. */
 	upload_free(w->up);
 	w->up = upload_new(&fs->up, &w->target, w->ce->fd);
+	w->attrs_up = NULL; /* a new upload: no metadata given yet */
 	pthread_mutex_unlock(&w->lock);
 	if (stored && retire_object)
 		rc = fs->store.ops->retire(fs->store.ctx, &t);
@@ -1024,6 +1028,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	pthread_mutex_lock(&w->lock);
 	if (rc == 0) {
 		w->up = up;
+		w->attrs_up = NULL; /* a new upload: no metadata given yet */
 		int cr = cache_rename(fs->cache, w->ce, tt);
 		if (cr < 0)
 			log_warn("cache: cannot rename the file of %s: %s", to, strerror(-cr));
