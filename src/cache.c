@@ -1014,9 +1014,24 @@ void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag)
 	pthread_mutex_unlock(&c->lock);
 }
 
+int cache_dropped(struct cache *c, struct cache_entry *e, long long *size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (E_DROPPED(e)) {
+		rc = e->dropped_size >= 0 ? 1 : -ESTALE;
+		*size = e->dropped_size;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 void cache_drop(struct cache *c, struct cache_entry *e)
 {
 	pthread_mutex_lock(&c->lock);
+	e->dropped_size = E_DROPPED(e) ? e->dropped_size
+		: (e->complete || e->dirty) && e->size >= 0 ? e->size : -1;
 	remove_files(c, e->name);
 	set_disk_bytes(c, e, 0);
 	if (!E_DROPPED(e))
@@ -1047,6 +1062,8 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 	if (other) {
 		/* The destination's old bytes: gone for new users; a pinner
 		 * keeps its descriptor until it lets go. */
+		other->dropped_size = (other->complete || other->dirty) && other->size >= 0
+					      ? other->size : -1;
 		remove_files(c, other->name);
 		set_disk_bytes(c, other, 0);
 		table_del(c, other);

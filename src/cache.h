@@ -61,6 +61,10 @@ struct cache_entry {
 	int verify_failures; /* mismatches in a row: the second is EIO */
 	struct direct_window *direct; /* cache_read_direct's, NULL if none */
 	int kept_unchecked;  /* kept from the last run, its bytes not yet hashed */
+	/* Dropped (cache_drop, or replaced by cache_rename) while every byte
+	 * was here: their size, for pinners still reading the unlinked file;
+	 * -1: its bytes went with it. Meaningless while not dropped. */
+	long long dropped_size;
 	/* Cache internals. */
 	struct cache_entry *hnext, *lru_prev, *lru_next;
 };
@@ -76,6 +80,10 @@ void cache_set_max_size(struct cache *c, long long max_size);
  * Its fd is open. Returns 0 or -errno. */
 int cache_get(struct cache *c, const struct target *t, int create, struct cache_entry **out);
 void cache_put(struct cache *c, struct cache_entry *e);
+/* Whether a pinned entry was dropped: 0 not dropped; 1 dropped with every
+ * byte still in e->fd (*size of them: a file unlinked or replaced while
+ * open); -ESTALE dropped without them. */
+int cache_dropped(struct cache *c, struct cache_entry *e, long long *size);
 
 /* What S3 says the object is. A different ETag than the cached one drops
  * the cached bytes. Marks the entry verified. */

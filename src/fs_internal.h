@@ -53,6 +53,10 @@ struct node {
 	 * its name, so an open for writing (O_CREAT never reaches FUSE's
 	 * OPEN) creates it again. */
 	int gone_by_failed_close;
+	/* Bumped whenever the path stops naming the file it named (unlink,
+	 * rename away or over it): a handle opened at another generation
+	 * holds a file the node no longer describes. */
+	unsigned gen;
 	struct writer *w;    /* open for writing, or its state not yet durable */
 	/* NODE_FILE attributes (attrs.h): read from the object's metadata,
 	 * or set here (utimens, chmod, symlink); a change made here waits
@@ -68,6 +72,7 @@ struct handle {
 	struct writer *w;       /* writes */
 	struct writer *rw;      /* reads of a file being written (writer_pin) */
 	int wrote;              /* a write(2) came through this handle */
+	unsigned gen;           /* n->gen when it was opened */
 	long long next_off;     /* where a sequential reader reads next */
 	char *vbuf;             /* virtual file contents */
 	size_t vlen;

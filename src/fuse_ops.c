@@ -122,6 +122,7 @@ void node_set_absent(struct fs *fs, const char *path)
 {
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
+		n->gen++; /* open handles keep their file, not this name */
 		node_attrs_reset(n, 0); /* a file made here later starts afresh */
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
@@ -1006,13 +1007,14 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 			char etag[S3_ETAG_MAX];
 			time_t mtime = n->mtime;
 			int writing = n->w != NULL, stale = n->stale_pages;
+			h->gen = n->gen;
 			n->stale_pages = 0;
 			snprintf(etag, sizeof(etag), "%s", n->etag);
 			pthread_mutex_unlock(&fs->lock);
 			if (!writing && etag[0])
 				cache_set_object(fs->cache, h->ce, size, etag, mtime);
 			if (writing)
-				h->rw = writer_pin(fs, n);
+				h->rw = writer_pin(fs, n, h->gen);
 			/* Objects are write-once: the kernel may keep its pages
 			 * from an earlier open of the same version. */
 			fi->keep_cache = !writing && !stale;
@@ -1056,9 +1058,9 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		/* Opened before a writer came: from now on it reads the
 		 * writer's file (the same bytes), whatever becomes of the name. */
 		pthread_mutex_lock(&fs->lock);
-		int writing = h->n->w != NULL;
+		int writing = h->n->w != NULL && h->n->gen == h->gen;
 		pthread_mutex_unlock(&fs->lock);
-		struct writer *w = writing ? writer_pin(fs, h->n) : NULL;
+		struct writer *w = writing ? writer_pin(fs, h->n, h->gen) : NULL;
 		if (w && !__atomic_compare_exchange_n(&h->rw, &(struct writer *){ NULL }, w, 0,
 						      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			writer_unpin(fs, w); /* another read of this handle was first */
@@ -1076,18 +1078,33 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	}
 	ce = h->ce;
 	pthread_mutex_lock(&fs->lock);
-	fsize = h->n->w ? writer_size(h->n->w) : h->n->size;
-	/* The name went (unlink, rename) while the file was open: its
-	 * object's size, as the cache entry knows it. */
-	int lost = 0;
-	if (!h->n->w && h->n->type == NODE_ABSENT) {
-		long long csize = __atomic_load_n(&ce->size, __ATOMIC_RELAXED);
-		lost = csize < 0; /* its bytes went with a replaced writer */
-		fsize = csize;
-	}
+	int same = h->n->gen == h->gen;
+	fsize = same && h->n->w ? writer_size(h->n->w) : h->n->size;
+	int writing = same && h->n->w != NULL, absent = !same || h->n->type == NODE_ABSENT;
 	pthread_mutex_unlock(&fs->lock);
-	if (lost)
-		return -ESTALE; /* never a short read that looks like the end */
+	if (!writing) {
+		/* The name went (unlink, rename over it) while the file was
+		 * open: its bytes, if they were all here, else ESTALE (never a
+		 * short read that looks like the end). */
+		long long kept;
+		rc = cache_dropped(fs->cache, ce, &kept);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			if (off >= kept)
+				*size = 0;
+			else if ((long long)*size > kept - off)
+				*size = (size_t)(kept - off);
+			*fd = ce->fd;
+			return 0;
+		}
+		/* Renamed: the entry moved with the name; its object's size. */
+		long long csize = __atomic_load_n(&ce->size, __ATOMIC_RELAXED);
+		if (absent && csize >= 0)
+			fsize = csize;
+		else if (!same)
+			return -ESTALE; /* the name holds another file; ours is unknown */
+	}
 	if (off >= fsize) {
 		*size = 0;
 	} else {
@@ -1403,6 +1420,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	node_set_absent(fs, from);
 	n = node_add(fs, to);
 	if (n) {
+		n->gen++; /* the name now holds another file */
 		node_set_file(fs, n, size, etag, mtime, NULL);
 		if (!n->w) {
 			node_attrs_reset(n, 0);

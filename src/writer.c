@@ -418,9 +418,14 @@ struct node *writer_node(const struct writer *w)
 	return w->node;
 }
 
-struct writer *writer_pin(struct fs *fs, struct node *n)
+struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen)
 {
-	return pin_writer(fs, n);
+	pthread_mutex_lock(&fs->lock);
+	int same = n->gen == gen;
+	pthread_mutex_unlock(&fs->lock);
+	/* n->gen only grows under fs->lock; a change between the two locks
+	 * leaves a pin on the writer the handle's file had: still its file. */
+	return same ? pin_writer(fs, n) : NULL;
 }
 
 void writer_unpin(struct fs *fs, struct writer *w)
@@ -1050,6 +1055,8 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 				node_unref(fs, n);
 			}
 			nd->refs++;
+			if (nd != n)
+				nd->gen++; /* the name now holds another file */
 			nd->w = w;
 			nd->type = NODE_FILE;
 			nd->local_dir = 0;

@@ -108,9 +108,10 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
  * the handles keep the file, nothing more is stored for it), but the
  * object at the key stays for the rename to replace. 1, 0 (no writer). */
 int writer_displace(struct fs *fs, struct node *n);
-/* A reader's hold on n's writer (NULL: none, or unlinked): it reads the
- * writer's file, whatever becomes of the name. writer_unpin lets go. */
-struct writer *writer_pin(struct fs *fs, struct node *n);
+/* A reader's hold on n's writer (NULL: none, unlinked, or n->gen is not
+ * gen: the name holds another file now): it reads the writer's file,
+ * whatever becomes of the name. writer_unpin lets go. */
+struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen);
 void writer_unpin(struct fs *fs, struct writer *w);
 /* Whether path's node has a writer whose name was not unlinked (locked). */
 int writer_live(const struct writer *w);
