@@ -1082,7 +1082,7 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	fsize = same && h->n->w ? writer_size(h->n->w) : h->n->size;
 	int writing = same && h->n->w != NULL, absent = !same || h->n->type == NODE_ABSENT;
 	pthread_mutex_unlock(&fs->lock);
-	if (!writing) {
+	if (!writing && absent) {
 		/* The name went (unlink, rename over it) while the file was
 		 * open: its bytes, if they were all here, else ESTALE (never a
 		 * short read that looks like the end). */
@@ -1100,7 +1100,7 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		}
 		/* Renamed: the entry moved with the name; its object's size. */
 		long long csize = __atomic_load_n(&ce->size, __ATOMIC_RELAXED);
-		if (absent && csize >= 0)
+		if (csize >= 0)
 			fsize = csize;
 		else if (!same)
 			return -ESTALE; /* the name holds another file; ours is unknown */
