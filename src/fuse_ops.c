@@ -1042,20 +1042,6 @@ static int read_uncached(struct fs *fs, struct handle *h, char *buf, size_t size
 /* Where a read of [off, off+size) is served from: the cache file (*fd,
  * *size clamped to the file) once its bytes are there; 1 when it must be
  * served from memory instead (statistics files, a full cache disk). */
-/* A read of a file being written (or written while this handle was open):
- * the writer's bytes, even after an unlink or a rename of the name. */
-static int writer_source(struct writer *w, off_t off, size_t *size, int *fd)
-{
-	long long fsize = writer_size(w);
-
-	if (off >= fsize)
-		*size = 0;
-	else if ((long long)*size > fsize - off)
-		*size = (size_t)(fsize - off);
-	*fd = writer_fd(w);
-	return 0;
-}
-
 static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size, int *fd)
 {
 	struct cache_entry *ce;
@@ -1068,25 +1054,34 @@ static int read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		*fd = writer_fd(h->w);
 		return 0;
 	}
-	struct writer *rw = __atomic_load_n(&h->rw, __ATOMIC_ACQUIRE);
-	if (rw)
-		return writer_source(rw, off, size, fd);
-	ce = h->ce;
-	pthread_mutex_lock(&fs->lock);
-	int same = h->n->gen == h->gen;
-	int writing = same && h->n->w != NULL, absent = !same || h->n->type == NODE_ABSENT;
-	fsize = writing ? writer_size(h->n->w) : h->n->size;
-	pthread_mutex_unlock(&fs->lock);
-	if (writing) {
+	if (!h->rw) {
 		/* Opened before a writer came: from now on it reads the
 		 * writer's file (the same bytes), whatever becomes of the name. */
-		struct writer *w = writer_pin(fs, h->n, h->gen);
+		pthread_mutex_lock(&fs->lock);
+		int writing = h->n->w != NULL && h->n->gen == h->gen;
+		pthread_mutex_unlock(&fs->lock);
+		struct writer *w = writing ? writer_pin(fs, h->n, h->gen) : NULL;
 		if (w && !__atomic_compare_exchange_n(&h->rw, &(struct writer *){ NULL }, w, 0,
 						      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			writer_unpin(fs, w); /* another read of this handle was first */
-		if ((rw = __atomic_load_n(&h->rw, __ATOMIC_ACQUIRE)))
-			return writer_source(rw, off, size, fd);
 	}
+	if (h->rw) {
+		/* Opened while being written: the writer's bytes, even after
+		 * an unlink or a rename of the name. */
+		fsize = writer_size(h->rw);
+		if (off >= fsize)
+			*size = 0;
+		else if ((long long)*size > fsize - off)
+			*size = (size_t)(fsize - off);
+		*fd = writer_fd(h->rw);
+		return 0;
+	}
+	ce = h->ce;
+	pthread_mutex_lock(&fs->lock);
+	int same = h->n->gen == h->gen;
+	fsize = same && h->n->w ? writer_size(h->n->w) : h->n->size;
+	int writing = same && h->n->w != NULL, absent = !same || h->n->type == NODE_ABSENT;
+	pthread_mutex_unlock(&fs->lock);
 	if (!writing && absent) {
 		/* The name went (unlink, rename over it) while the file was
 		 * open: its bytes, if they were all here, else ESTALE (never a
