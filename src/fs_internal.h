@@ -76,6 +76,10 @@ struct handle {
 	long long next_off;     /* where a sequential reader reads next */
 	char *vbuf;             /* virtual file contents */
 	size_t vlen;
+	/* On fs->readers (fs->lock): opened for reading while no writer had
+	 * the file, so a writer that comes later pins it (pin_readers). */
+	struct handle *rprev, *rnext;
+	int listed;
 };
 
 struct fs {
@@ -88,6 +92,7 @@ struct fs {
 	struct writer_sched *sched; /* delayed uploads (writer.c) */
 	pthread_mutex_t lock;    /* the node table and node fields */
 	struct node *table[NODE_HASH];
+	struct handle *readers;  /* read handles with no writer pinned (fs->lock) */
 	long pending;            /* background uploads not yet durable (atomic) */
 	int stopping;            /* unmounting: failed uploads stay journaled (atomic) */
 	time_t mounted_at;

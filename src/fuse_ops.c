@@ -866,6 +866,72 @@ static struct handle *handle_new(struct node *n)
 	return h;
 }
 
+/* fs->readers: read handles that read the cache entry, fs->lock held. */
+static void readers_add(struct fs *fs, struct handle *h)
+{
+	h->rprev = NULL;
+	h->rnext = fs->readers;
+	if (fs->readers)
+		fs->readers->rprev = h;
+	fs->readers = h;
+	h->listed = 1;
+}
+
+static void readers_remove(struct fs *fs, struct handle *h)
+{
+	if (!h->listed)
+		return;
+	if (h->rprev)
+		h->rprev->rnext = h->rnext;
+	else
+		fs->readers = h->rnext;
+	if (h->rnext)
+		h->rnext->rprev = h->rprev;
+	h->rprev = h->rnext = NULL;
+	h->listed = 0;
+}
+
+/* A writer w came to the file whose cache entry is ce (the name's entry
+ * before the writer opened): every handle that was reading that file
+ * reads w's file from now on, as one inode's readers see its writes,
+ * even once the name goes (renamed over, unlinked) before they read. */
+static void pin_readers(struct fs *fs, struct writer *w, const struct cache_entry *ce)
+{
+	struct handle *h, *next;
+
+	if (!ce)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	for (h = fs->readers; h; h = next) {
+		next = h->rnext;
+		if (h->ce != ce || writer_pin_held(fs, w) < 0)
+			continue;
+		readers_remove(fs, h);
+		/* A read of h may have adopted a writer meanwhile (read_source). */
+		if (!__atomic_compare_exchange_n(&h->rw, &(struct writer *){ NULL }, w, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			writer_unpin_held(fs, w);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* writer_open, and the readers of the file it had pinned to the writer. */
+static int open_writer(struct fs *fs, struct node *n, const char *path, int trunc, int is_new,
+		       struct writer **w)
+{
+	struct cache_entry *before = NULL;
+	struct target t;
+
+	if (!is_new && map_path(fs->cfg, path, &t) == 0 && cache_get(fs->cache, &t, 0, &before) < 0)
+		before = NULL;
+	int rc = writer_open(fs, n, path, trunc, is_new, w);
+	if (rc == 0)
+		pin_readers(fs, *w, before);
+	if (before)
+		cache_put(fs->cache, before);
+	return rc;
+}
+
 static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
@@ -924,7 +990,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 	}
 	/* A new object's store is create-only (If-None-Match: *), so another
 	 * host's object made meanwhile is never overwritten. */
-	rc = writer_open(fs, n, path, 1, is_new, &h->w);
+	rc = open_writer(fs, n, path, 1, is_new, &h->w);
 	if (rc < 0) {
 		pthread_mutex_lock(&fs->lock);
 		if (!n->w)
@@ -995,7 +1061,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	if (!h)
 		rc = -ENOMEM;
 	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		rc = writer_open(fs, n, path, fi->flags & O_TRUNC, 0, &h->w);
+		rc = open_writer(fs, n, path, fi->flags & O_TRUNC, 0, &h->w);
 	else {
 		struct target t;
 		rc = map_path(fs->cfg, path, &t);
@@ -1009,6 +1075,8 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 			int writing = n->w != NULL, stale = n->stale_pages;
 			h->gen = n->gen;
 			n->stale_pages = 0;
+			if (!writing)
+				readers_add(fs, h);
 			snprintf(etag, sizeof(etag), "%s", n->etag);
 			pthread_mutex_unlock(&fs->lock);
 			if (!writing && etag[0])
@@ -1239,6 +1307,12 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 		free(h->vbuf);
 		free(h);
 		return 0;
+	}
+	if (h->listed) {
+		/* first, so that pin_readers does not pin it once it goes */
+		pthread_mutex_lock(&fs->lock);
+		readers_remove(fs, h);
+		pthread_mutex_unlock(&fs->lock);
 	}
 	if (h->ce)
 		cache_put(fs->cache, h->ce);

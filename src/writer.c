@@ -428,6 +428,24 @@ struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen)
 	return same ? pin_writer(fs, n) : NULL;
 }
 
+int writer_pin_held(struct fs *fs, struct writer *w)
+{
+	(void)fs;
+	pthread_mutex_lock(&w->lock);
+	int gone = w->unlinked;
+	if (!gone)
+		w->pins++;
+	pthread_mutex_unlock(&w->lock);
+	return gone ? -ENOENT : 0;
+}
+
+void writer_unpin_held(struct fs *fs, struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->pins--;
+	unref_locked(fs, w);
+}
+
 void writer_unpin(struct fs *fs, struct writer *w)
 {
 	pthread_mutex_lock(&fs->lock);

@@ -113,6 +113,12 @@ int writer_displace(struct fs *fs, struct node *n);
  * whatever becomes of the name. writer_unpin lets go. */
 struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen);
 void writer_unpin(struct fs *fs, struct writer *w);
+/* writer_pin of w itself, fs->lock held: for readers opened before w came
+ * (fuse_ops pins them when a writer opens their file). 0, or -ENOENT when
+ * w's file is already unlinked. */
+int writer_pin_held(struct fs *fs, struct writer *w);
+/* writer_unpin, fs->lock held. */
+void writer_unpin_held(struct fs *fs, struct writer *w);
 /* Whether path's node has a writer whose name was not unlinked (locked). */
 int writer_live(const struct writer *w);
 
