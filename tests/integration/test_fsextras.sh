@@ -145,6 +145,31 @@ for mode in sync async; do
 	check_eq "$mode: removexattr user.s3csfs.*: accepted" "OK" \
 		"$(errno_of "os.removexattr('$M/$T/cp/d/x.bin', 'user.s3csfs.etag')")"
 
+	# ---- a reader opened before the writer (one inode, as on a local disk) ----
+	mkdir -p "$M/$T/rw"
+	make_file "$M/$T/rw/f.bin" 40 "$mode-rw"
+	make_file "$WORK/rw-other-$mode" 10 "$mode-rw-other"
+	cp "$WORK/rw-other-$mode" "$M/$T/rw/other.bin"
+	settled "$M" || not_ok "$mode: uploads settle"
+	rw_out=$(python3 - "$M/$T/rw" <<'EOF2'
+import os, sys
+d = sys.argv[1]
+r = os.open(d + "/f.bin", os.O_RDONLY)
+os.pread(r, 4096, 0)                    # the stored bytes, cached
+w = os.open(d + "/f.bin", os.O_WRONLY)  # a writer comes after the reader
+os.pwrite(w, b"A" * 50000, 0)
+os.rename(d + "/other.bin", d + "/f.bin")  # the name goes before r reads again
+os.pwrite(w, b"B" * 30000, 60 * 1024)     # grows the unnamed file
+os.close(w)
+got = os.pread(r, 200000, 0)
+os.close(r)
+print("%d %s %s" % (len(got), got[:50000] == b"A" * 50000, got[60 * 1024:] == b"B" * 30000))
+EOF2
+)
+	check_eq "$mode: a reader opened before a writer reads the writer's bytes, renamed over" \
+		"$((60 * 1024 + 30000)) True True" "$rw_out"
+	check "$mode: the name holds the renamed file" cmp "$WORK/rw-other-$mode" "$M/$T/rw/f.bin"
+
 	# ---- times and modes ----
 	# Set after close(), carried by the rename's CopyObject: no extra request.
 	make_file "$M/$T/t1.tmp" 20 "$mode-t1"
