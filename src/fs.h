@@ -15,9 +15,37 @@
 #include <fuse.h>
 
 #include "conf.h"
+#include "store.h"
 
-/* The operations table; fuse_main's private data is a struct config *. */
+struct fs;
+
+/* fuse_main's private data: the configuration and the store the
+ * filesystem is built on (main.c chooses it; op_init calls fs_new). */
+struct fs_args {
+	struct config *cfg;
+	struct store store;
+};
+
+/* The operations table (private data: a struct fs_args *). */
 extern const struct fuse_operations s3csfs_fuse_ops;
+
+/* The filesystem on store, outside FUSE (fs_mount.c): the fallback store
+ * wrapped round it (issue 17), the worker queues, the cache in
+ * cfg->cache_dir, the journal, the upload scheduler. NULL with the reason
+ * in err: the cache directory unusable, threads that cannot start, no
+ * memory. cfg and store must outlive the fs. */
+struct fs *fs_new(struct config *cfg, struct store store, char *err, size_t errlen);
+/* The background parts: the reaper (if cfg says so), the uploads the
+ * journal holds (resumed: their number), and housekeeping (SIGHUP reload,
+ * cache trimming; only if pending is given: what it reports as pending). */
+int fs_start(struct fs *fs, long (*pending)(void));
+/* Uploads not yet durable (async, being retried). */
+long fs_pending(const struct fs *fs);
+/* Unmounts: delayed uploads go, pending ones get until the S3 client's
+ * deadline (s3_client_deadline; none: they are waited for), what is left
+ * stays journaled for the next fs_new on the same cache_dir; frees fs.
+ * 1 if nothing was left pending, else 0. */
+int fs_free(struct fs *fs);
 
 /* Pending async uploads (for shutdown and sd_notify STATUS). */
 long fs_pending_uploads(void);

@@ -13,6 +13,7 @@
 #define S3CSFS_FS_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "attrs.h"
@@ -24,6 +25,7 @@
 #include "workq.h"
 
 #define NODE_HASH 131072
+#define VDIR ".s3csfs" /* the virtual directory of statistics files */
 
 enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
 
@@ -114,5 +116,29 @@ void node_set_absent(struct fs *fs, const char *path);
 void node_forget(struct fs *fs, const char *path);
 /* The parent directories of path exist. */
 void node_mark_parents(struct fs *fs, const char *path);
+/* n names the object (size, etag, mtime, storage class; sc may be NULL). */
+void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
+		   time_t mtime, const char *sc);
+/* n's attributes unknown again (from_list: a listing said it exists). */
+void node_attrs_reset(struct node *n, int from_list);
+/* stat(2) of n as the daemon knows it. */
+void node_fill_stat(const struct node *n, struct stat *st);
+
+/* ---- lookups and store calls for names (node.c); they lock themselves ---- */
+
+/* path ("" the root) to a referenced node of type FILE or DIR, asking the
+ * store (one GET or one listing) when the daemon does not know: 0,
+ * -ENOENT (remembered for negative_timeout), -ENAMETOOLONG, -EINVAL,
+ * -EACCES, -ENOMEM, -EIO (the store failed otherwise). node_unref (under
+ * fs->lock) lets go. */
+int node_resolve(struct fs *fs, const char *path, struct node **out);
+/* The distinct date-layout buckets a directory's entries may be in
+ * (out: room for 64). */
+size_t fs_dir_buckets(const struct fs *fs, const struct bucket_conf **out);
+/* CopyObject from -> to (to may be from), the metadata replaced by a's
+ * attributes when replace is set or to is in a flat bucket: the store's
+ * -errno. */
+int fs_copy_with_attrs(struct fs *fs, const struct target *from, const struct target *to,
+		       const struct attrs *a, int replace, char *etag, size_t etaglen);
 
 #endif

@@ -1,6 +1,8 @@
-/* fuse_ops.c - FUSE operations: the node table (what the daemon knows of
- * each path), lookups, the write path (cache file + streaming upload),
- * the read path (cache fill), and the virtual /.s3csfs files. */
+/* fuse_ops.c - the FUSE adapters: each operation turns a path and a handle
+ * into calls on the layers below — names (node.c: the node table and
+ * lookups), listings (dirlist.c), writers (writer.c), the cache (reads) —
+ * and answers the virtual /.s3csfs files itself. The filesystem is built
+ * outside FUSE (fs_mount.c); init and destroy only call it. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "cache.h"
 #include "fallback.h"
 #include "fs.h"
+#include "dirlist.h"
 #include "fs_internal.h"
 #include "fs_connector.h"
 #include "housekeeping.h"
@@ -40,8 +43,6 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-#define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
-#define VDIR ".s3csfs"
 #define STATS_BUF STATS_PROMETHEUS_MAX
 
 static struct fs *g_fs;
@@ -57,335 +58,11 @@ long fs_pending_uploads(void)
 	return g_fs ? __atomic_load_n(&g_fs->pending, __ATOMIC_RELAXED) : 0;
 }
 
-double fs_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static const char *rel(const char *path)
 {
 	while (*path == '/')
 		path++;
 	return path;
-}
-
-static unsigned path_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % NODE_HASH;
-}
-
-/* ---- node table (fs->lock held) ---- */
-
-struct node *node_find(struct fs *fs, const char *path)
-{
-	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
-		if (strcmp(n->path, path) == 0)
-			return n;
-	return NULL;
-}
-
-struct node *node_add(struct fs *fs, const char *path)
-{
-	struct node *n = node_find(fs, path);
-	if (n)
-		return n;
-	n = calloc(1, sizeof(*n));
-	if (!n || !(n->path = strdup(path))) {
-		free(n);
-		return NULL;
-	}
-	n->refs = 1;
-	n->in_table = 1;
-	unsigned h = path_hash(path);
-	n->hnext = fs->table[h];
-	fs->table[h] = n;
-	return n;
-}
-
-void node_unref(struct fs *fs, struct node *n)
-{
-	if (--n->refs == 0) {
-		free(n->link);
-		free(n->path);
-		free(n);
-	}
-}
-
-static void node_attrs_reset(struct node *n, int from_list);
-
-void node_set_absent(struct fs *fs, const char *path)
-{
-	struct node *n = node_add(fs, path);
-	if (n && !n->w) {
-		n->gen++; /* open handles keep their file, not this name */
-		node_attrs_reset(n, 0); /* a file made here later starts afresh */
-		n->type = NODE_ABSENT;
-		n->local_dir = 0;
-		n->absent_until = fs_now() + fs->cfg->negative_timeout;
-		n->children_absent_until = 0;
-	}
-}
-
-/* The node of path's directory, if the table has it.  Locked. */
-static struct node *parent_node(struct fs *fs, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char parent[S3_KEY_MAX + 1];
-	size_t len = slash ? (size_t)(slash - path) : 0;
-
-	if (!slash || len >= sizeof(parent))
-		return NULL;
-	memcpy(parent, path, len);
-	parent[len] = '\0';
-	return node_find(fs, parent);
-}
-
-/* Another client stored path: what this mount believed of it and of its
- * directory's other names is stale; the next lookups ask S3.  Locked. */
-void node_forget(struct fs *fs, const char *path)
-{
-	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
-
-	if (n && !n->w && n->type != NODE_DIR) {
-		node_attrs_reset(n, 0);
-		n->type = NODE_ABSENT;
-		n->absent_until = 0;
-		n->stale_pages = 1; /* ours, written through the kernel */
-	}
-	if (p)
-		p->children_absent_until = 0;
-}
-
-/* Whether path's parent is a directory made here whose children are all
- * known (see children_absent_until); sets *until.  Called locked. */
-static int parent_knows_absent(struct fs *fs, const char *path, double *until)
-{
-	struct node *p = parent_node(fs, path);
-
-	if (!p || p->type != NODE_DIR || fs_now() >= p->children_absent_until)
-		return 0;
-	*until = p->children_absent_until;
-	return 1;
-}
-
-static void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
-			  time_t mtime, const char *sc)
-{
-	n->type = NODE_FILE;
-	n->local_dir = 0;
-	if (!n->w) {
-		n->size = size;
-		n->mtime = mtime;
-		snprintf(n->etag, sizeof(n->etag), "%s", etag ? etag : "");
-	}
-	if (sc && *sc)
-		snprintf(n->storage_class, sizeof(n->storage_class), "%s", sc);
-}
-
-/* Parent directories of a known file or dir exist too. */
-void node_mark_parents(struct fs *fs, const char *path)
-{
-	char buf[S3_KEY_MAX + 1];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
-		*slash = '\0';
-		struct node *p = node_add(fs, buf);
-		if (!p)
-			return;
-		if (p->type == NODE_DIR)
-			return;
-		if (p->type == NODE_ABSENT)
-			p->type = NODE_DIR;
-	}
-}
-
-static void fill_stat(const struct node *n, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	if (n->type == NODE_DIR) {
-		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 2;
-		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
-	} else {
-		long long size = n->w ? writer_size(n->w) : n->size;
-		const struct attrs *a = &n->attrs.a;
-		/* Modes are stored (chmod), owners are the mount's. */
-		if (attrs_is_link(a))
-			st->st_mode = S_IFLNK | 0777;
-		else
-			st->st_mode = S_IFREG | ((a->have & ATTR_MODE) ? (a->mode & 07777) : 0644);
-		st->st_nlink = 1;
-		st->st_size = size;
-		st->st_blocks = (size + 511) / 512;
-		st->st_blksize = 1 << 20;
-		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
-		if (a->have & ATTR_MTIME) {
-			st->st_mtim.tv_sec = (time_t)a->mtime_s;
-			st->st_mtim.tv_nsec = a->mtime_ns;
-			st->st_atim = st->st_ctim = st->st_mtim;
-		}
-	}
-}
-
-/* The attributes of another object than the one the node had: unknown
- * until its metadata is read.  Locked. */
-static void node_attrs_reset(struct node *n, int from_list)
-{
-	attrs_state_reset(&n->attrs);
-	n->attrs_from_list = from_list;
-	free(n->link);
-	n->link = NULL;
-}
-
-/* What a HEAD or GET said of the object's attributes; changes made here
- * and not yet stored win.  Locked. */
-static void node_read_attrs(struct node *n, const struct s3_obj_info *info)
-{
-	if (!n->w && !attrs_state_dirty(&n->attrs)) {
-		node_attrs_reset(n, 0);
-		attrs_from_info(info, &n->attrs.a);
-	}
-	n->attrs_from_list = 0;
-}
-
-/* A name with an extension is looked up as a file only: content-store
- * file names are "<uuid>.bin", directory names are dates. This keeps a
- * new file at one lookup request (see README, "Lookups"). */
-static int name_is_filelike(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	const char *dot;
-	base = base ? base + 1 : path;
-	dot = strrchr(base, '.');
-	if (!dot || dot == base || !dot[1] || strlen(dot + 1) > 8)
-		return 0;
-	for (const char *p = dot + 1; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-			return 0;
-	return 1;
-}
-
-/* Distinct buckets a directory's entries may live in. */
-static size_t dir_buckets(const struct fs *fs, const struct bucket_conf **out)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < fs->cfg->nbuckets; i++) {
-		const struct bucket_conf *b = &fs->cfg->buckets[i];
-		int dup = 0;
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(out[j]->name, b->name) == 0 &&
-			      strcmp(out[j]->key_prefix, b->key_prefix) == 0 &&
-			      out[j]->client == b->client;
-		if (!dup && b->key_layout == KEY_LAYOUT_DATE)
-			out[n++] = b;
-	}
-	return n;
-}
-
-/* Asks S3 whether path is a file: one GET of its first bytes, which also
- * fills the cache (a small file is then read with no further request). */
-static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
-{
-	struct target t;
-	struct cache_entry *ce;
-	int rc = map_path(fs->cfg, path, &t);
-
-	if (rc < 0)
-		return rc;
-	rc = cache_get(fs->cache, &t, 1, &ce);
-	if (rc < 0)
-		return rc;
-	if (ce->complete && ce->etag[0] && !ce->verified) {
-		/* Kept from the last run: one HEAD proves it is still current. */
-		rc = fs->store.ops->head(fs->store.ctx, &t, info);
-		if (rc == 0) {
-			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
-			cache_set_info(fs->cache, ce, info);
-		}
-	} else if (ce->complete && ce->verified) {
-		/* The bytes are here, the metadata (attrs.h) is not. */
-		rc = fs->store.ops->head(fs->store.ctx, &t, info);
-	} else {
-		rc = cache_fetch_head(fs->cache, ce, LOOKUP_FETCH, info);
-		if (rc == -ENOSPC || rc == -EDQUOT)
-			rc = fs->store.ops->head(fs->store.ctx, &t, info);
-	}
-	if (rc == -ENOENT)
-		cache_drop(fs->cache, ce);
-	cache_put(fs->cache, ce);
-	return rc;
-}
-
-/* Asks S3 whether path is a directory or a file, in one listing per
- * bucket: prefix "path" with delimiter '/' returns the object "path" and
- * the common prefix "path/" side by side (only names like "path-x" sort
- * between them; when a page ends before them, "path/" is asked alone). */
-static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info,
-		     int *is_file)
-{
-	const struct bucket_conf *bs[64];
-	size_t nb = dir_buckets(fs, bs);
-	char prefix[S3_KEY_MAX + 2];
-	int rc = -ENOENT;
-
-	*is_file = 0;
-	for (size_t i = 0; i < nb; i++) {
-		struct s3_list_result r;
-		size_t plen;
-		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
-			return -ENAMETOOLONG;
-		plen = strlen(prefix);
-		prefix[plen - 1] = '\0'; /* "path/" -> "path" */
-		int lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 16, &r);
-		if (lrc < 0) {
-			rc = lrc;
-			continue;
-		}
-		int dir = 0, file = -1;
-		for (size_t j = 0; j < r.nprefixes && !dir; j++)
-			dir = strlen(r.prefixes[j]) == plen && strncmp(r.prefixes[j], prefix, plen - 1) == 0;
-		for (size_t j = 0; j < r.nobjects && file < 0; j++)
-			if (strcmp(r.objects[j].key, prefix) == 0)
-				file = (int)j;
-		int unsure = !dir && r.is_truncated;
-		if (file >= 0 && !dir) {
-			memset(file_info, 0, sizeof(*file_info));
-			file_info->size = r.objects[file].size;
-			snprintf(file_info->etag, sizeof(file_info->etag), "%s", r.objects[file].etag);
-			file_info->mtime = r.objects[file].last_modified;
-			snprintf(file_info->storage_class, sizeof(file_info->storage_class), "%s",
-				 r.objects[file].storage_class);
-		}
-		s3xml_list_result_free(&r);
-		if (unsure) {
-			prefix[plen - 1] = '/';
-			lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 1, &r);
-			if (lrc < 0) {
-				rc = lrc;
-				continue;
-			}
-			dir = r.nobjects > 0 || r.nprefixes > 0;
-			s3xml_list_result_free(&r);
-		}
-		if (dir)
-			return 0;
-		if (file >= 0) {
-			*is_file = 1;
-			return 0;
-		}
-	}
-	/* Flat buckets hold no directories: a date directory whose files may
-	 * live in one exists as far as lookups go. */
-	if (rc == -ENOENT && map_dir_may_be_flat(fs->cfg, path))
-		return 0;
-	return rc;
 }
 
 static int is_vpath(const char *p)
@@ -399,93 +76,6 @@ static int vfile_kind(const char *p)
 		return 1;
 	if (strcmp(p, VDIR "/metrics") == 0)
 		return 2;
-	return 0;
-}
-
-/* Resolves path to a referenced node of type FILE or DIR, asking S3 when
- * the daemon does not know. */
-static int resolve(struct fs *fs, const char *path, struct node **out)
-{
-	struct s3_obj_info info;
-	struct node *n;
-	int rc, is_file = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	n = node_find(fs, path);
-	/* A file known from a listing: its metadata says what it is. */
-	int from_list = n && n->type == NODE_FILE && n->attrs_from_list && !n->w;
-	if (n && !from_list && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
-		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
-		if (!rc)
-			n->refs++;
-		pthread_mutex_unlock(&fs->lock);
-		*out = rc ? NULL : n;
-		return rc;
-	}
-	double until;
-	if (*path && parent_knows_absent(fs, path, &until)) {
-		/* A new name in a directory made here: nothing to ask S3. */
-		node_set_absent(fs, path);
-		n = node_find(fs, path);
-		if (n && n->type == NODE_ABSENT)
-			n->absent_until = until;
-		STAT_ADD(lookups_local, 1);
-		pthread_mutex_unlock(&fs->lock);
-		return -ENOENT;
-	}
-	pthread_mutex_unlock(&fs->lock);
-
-	if (!*path) {
-		rc = 0;
-	} else if (from_list) {
-		struct target t;
-		rc = map_path(fs->cfg, path, &t);
-		if (rc == 0)
-			rc = fs->store.ops->head(fs->store.ctx, &t, &info);
-		is_file = rc == 0;
-	} else if (name_is_filelike(path)) {
-		rc = probe_file(fs, path, &info);
-		is_file = rc == 0;
-	} else {
-		rc = probe_dir(fs, path, &info, &is_file);
-		/* The listing found a file; its metadata (a link?) is in a GET. */
-		if (rc == 0 && is_file) {
-			rc = probe_file(fs, path, &info);
-			is_file = rc == 0;
-		}
-	}
-	if (rc == -ENOENT)
-		rc = fallback_probe(path, &info, &is_file); /* fallback_dir, issue 17 */
-
-	pthread_mutex_lock(&fs->lock);
-	if (rc == -ENOENT) {
-		node_set_absent(fs, path);
-		pthread_mutex_unlock(&fs->lock);
-		return rc;
-	}
-	if (rc < 0) {
-		pthread_mutex_unlock(&fs->lock);
-		return rc == -ENAMETOOLONG || rc == -EINVAL || rc == -EACCES ? rc : -EIO;
-	}
-	n = node_add(fs, path);
-	if (!n) {
-		pthread_mutex_unlock(&fs->lock);
-		return -ENOMEM;
-	}
-	/* Someone may have created it while we asked: theirs wins. */
-	if (n->type == NODE_ABSENT || (!n->w && !n->local_dir)) {
-		if (is_file) {
-			node_set_file(fs, n, info.size, info.etag, info.mtime, info.storage_class);
-			node_read_attrs(n, &info);
-		} else if (n->type != NODE_FILE) {
-			n->type = NODE_DIR;
-			n->mtime = time(NULL);
-		}
-	}
-	node_mark_parents(fs, path);
-	n->refs++;
-	pthread_mutex_unlock(&fs->lock);
-	*out = n;
 	return 0;
 }
 
@@ -505,7 +95,7 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 		if (!h || !h->n)
 			return -ENOENT;
 		pthread_mutex_lock(&fs->lock);
-		fill_stat(h->n, st);
+		node_fill_stat(h->n, st);
 		if (h->w || h->rw)
 			st->st_size = writer_size(h->w ? h->w : h->rw);
 		st->st_nlink = 0;
@@ -537,11 +127,11 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 	rc = map_check_path(path);
 	if (rc < 0)
 		return rc;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
-	fill_stat(n, st);
+	node_fill_stat(n, st);
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
@@ -575,52 +165,6 @@ static int op_mkdir(const char *fpath, mode_t mode)
 	return rc;
 }
 
-/* Any local child (a dir made here, a file being written) under dir? */
-static int has_local_child(struct fs *fs, const char *dir)
-{
-	size_t dl = strlen(dir);
-	for (size_t i = 0; i < NODE_HASH; i++)
-		for (struct node *n = fs->table[i]; n; n = n->hnext)
-			if (n->type != NODE_ABSENT && strncmp(n->path, dir, dl) == 0 &&
-			    n->path[dl] == '/')
-				return 1;
-	return 0;
-}
-
-/* What S3 holds under directory path: 1 if anything but the directory's
- * own "path/" marker objects (s3fs, rclone and the S3 console make them),
- * else 0, with the buckets holding a marker in markers[] (*nmarkers). */
-static int dir_s3_content(struct fs *fs, const char *path, const struct bucket_conf **markers,
-			  size_t *nmarkers)
-{
-	const struct bucket_conf *bs[64];
-	size_t nb = dir_buckets(fs, bs);
-	char prefix[S3_KEY_MAX + 2];
-
-	*nmarkers = 0;
-	for (size_t i = 0; i < nb; i++) {
-		struct s3_list_result r;
-		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
-			return -ENAMETOOLONG;
-		int rc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 2, &r);
-		if (rc < 0)
-			return rc;
-		int other = r.nprefixes > 0, marker = 0;
-		for (size_t j = 0; j < r.nobjects; j++) {
-			if (strcmp(r.objects[j].key, prefix) == 0)
-				marker = 1;
-			else
-				other = 1;
-		}
-		s3xml_list_result_free(&r);
-		if (other)
-			return 1;
-		if (marker)
-			markers[(*nmarkers)++] = bs[i];
-	}
-	return 0;
-}
-
 static int op_rmdir(const char *fpath)
 {
 	struct fs *fs = g_fs;
@@ -632,11 +176,11 @@ static int op_rmdir(const char *fpath)
 
 	if (!*path || is_vpath(path))
 		return -EBUSY;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
-	rc = n->type != NODE_DIR ? -ENOTDIR : has_local_child(fs, path) ? -ENOTEMPTY : 0;
+	rc = n->type != NODE_DIR ? -ENOTDIR : dir_has_local_child(fs, path) ? -ENOTEMPTY : 0;
 	node_unref(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc < 0)
@@ -664,156 +208,18 @@ static int op_rmdir(const char *fpath)
 	return 0;
 }
 
-struct dirent_list {
-	char **names;
-	struct stat *st;
-	unsigned char *plus; /* st is the whole entry (else only its type, if any) */
-	size_t n, alloc;
-};
-
-static int dl_add_entry(struct dirent_list *d, const char *name, const struct stat *st, int plus)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->names[i], name) == 0)
-			return 0;
-	if (d->n == d->alloc) {
-		size_t na = d->alloc ? d->alloc * 2 : 64;
-		char **nn = realloc(d->names, na * sizeof(*nn));
-		if (!nn)
-			return -ENOMEM;
-		d->names = nn;
-		struct stat *ns = realloc(d->st, na * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		d->st = ns;
-		unsigned char *np = realloc(d->plus, na);
-		if (!np)
-			return -ENOMEM;
-		d->plus = np;
-		d->alloc = na;
-	}
-	if (!(d->names[d->n] = strdup(name)))
-		return -ENOMEM;
-	d->st[d->n] = *st;
-	d->plus[d->n] = (unsigned char)plus;
-	d->n++;
-	return 0;
-}
-
-static int dl_add(struct dirent_list *d, const char *name, const struct stat *st)
-{
-	return dl_add_entry(d, name, st, 1);
-}
-
-/* dl_add for fallback_list (issue 17). */
-static int dl_add_fallback(void *d, const char *name, const struct stat *st)
-{
-	return dl_add(d, name, st);
-}
-
-static void dl_free(struct dirent_list *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->names[i]);
-	free(d->names);
-	free(d->st);
-	free(d->plus);
-}
-
-/* Lists dir in one bucket, all pages, recording what it learns. */
-static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const char *dir,
-			   struct dirent_list *d)
-{
-	char prefix[S3_KEY_MAX + 2], token[S3_TOKEN_MAX] = "", child[S3_KEY_MAX + 1];
-	size_t plen;
-	int rc = 0;
-
-	if (map_dir_prefix(b, dir, prefix, sizeof(prefix)) < 0)
-		return -ENAMETOOLONG;
-	plen = strlen(prefix);
-	for (int pages = 0; pages < 100000; pages++) {
-		struct s3_list_result r;
-		rc = fs->store.ops->list(fs->store.ctx, b, prefix, "/", token, 1000, &r);
-		if (rc < 0)
-			return rc;
-		pthread_mutex_lock(&fs->lock);
-		for (size_t i = 0; i < r.nobjects && !rc; i++) {
-			const char *name = r.objects[i].key + plen;
-			if (strlen(r.objects[i].key) <= plen || strchr(name, '/') ||
-			    map_check_path(name) < 0)
-				continue; /* a directory marker, or a name we cannot show */
-			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
-			if (!*dir && strcmp(name, VDIR) == 0)
-				continue;
-			struct node *n = node_add(fs, child);
-			if (!n) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (!n->w) {
-				/* Another object than the one looked up: attributes unread. */
-				if (n->type != NODE_FILE || strcmp(n->etag, r.objects[i].etag) != 0)
-					node_attrs_reset(n, 1);
-				node_set_file(fs, n, r.objects[i].size, r.objects[i].etag,
-					      r.objects[i].last_modified, r.objects[i].storage_class);
-			}
-			struct stat st;
-			fill_stat(n, &st);
-			if (n->attrs_from_list && !n->w) {
-				/* A listing has no metadata: the entry's attributes
-				 * come from a lookup (HEAD), its type only where the
-				 * size rules out a link (a target is < PATH_MAX). */
-				memset(&st, 0, sizeof(st));
-				st.st_mode = r.objects[i].size >= PATH_MAX ? S_IFREG : 0;
-				rc = dl_add_entry(d, name, &st, 0);
-			} else {
-				rc = dl_add(d, name, &st);
-			}
-		}
-		for (size_t i = 0; i < r.nprefixes && !rc; i++) {
-			char name[S3_KEY_MAX + 1];
-			if (strlen(r.prefixes[i]) <= plen + 1)
-				continue;
-			snprintf(name, sizeof(name), "%s", r.prefixes[i] + plen);
-			name[strlen(name) - 1] = '\0'; /* the delimiter */
-			if (map_check_path(name) < 0 || (!*dir && strcmp(name, VDIR) == 0))
-				continue;
-			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
-			struct node *n = node_add(fs, child);
-			if (!n) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (n->type != NODE_FILE) {
-				n->type = NODE_DIR;
-				if (!n->mtime)
-					n->mtime = time(NULL);
-			}
-			struct stat st;
-			fill_stat(n, &st);
-			rc = dl_add(d, name, &st);
-		}
-		pthread_mutex_unlock(&fs->lock);
-		int more = r.is_truncated && r.next_token[0];
-		snprintf(token, sizeof(token), "%s", r.next_token);
-		s3xml_list_result_free(&r);
-		if (rc < 0 || !more)
-			break;
-	}
-	return rc;
-}
-
 static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct fs *fs = g_fs;
 	const char *path = rel(fpath);
-	const struct bucket_conf *bs[64];
 	struct dirent_list d = { 0 };
 	struct stat st;
-	size_t nb, dl = strlen(path);
-	int rc = 0;
+	int rc;
 
+	(void)offset;
+	(void)fi;
+	(void)flags;
 	if (strcmp(path, VDIR) == 0) {
 		memset(&st, 0, sizeof(st));
 		st.st_mode = S_IFREG | 0444;
@@ -823,30 +229,11 @@ static int op_readdir(const char *fpath, void *buf, fuse_fill_dir_t filler, off_
 		filler(buf, "metrics", &st, 0, 0);
 		return 0;
 	}
-	nb = dir_buckets(fs, bs);
-	for (size_t i = 0; i < nb && !rc; i++)
-		rc = list_bucket_dir(fs, bs[i], path, &d);
-	if (!rc)
-		rc = fallback_list(path, dl_add_fallback, &d); /* fallback_dir, issue 17 */
+	rc = dir_list(fs, path, &d);
 	if (rc < 0) {
 		dl_free(&d);
-		return rc == -ENOMEM ? rc : -EIO;
+		return rc;
 	}
-	/* What is here and not (yet) in S3: files being written or pending,
-	 * directories made with mkdir. */
-	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < NODE_HASH && !rc; i++)
-		for (struct node *n = fs->table[i]; n && !rc; n = n->hnext) {
-			if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
-				continue;
-			const char *name = n->path + dl + (dl ? 1 : 0);
-			if ((dl && (strncmp(n->path, path, dl) != 0 || n->path[dl] != '/')) ||
-			    !*n->path || strchr(name, '/'))
-				continue;
-			fill_stat(n, &st);
-			rc = dl_add(&d, name, &st);
-		}
-	pthread_mutex_unlock(&fs->lock);
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFDIR | 0755;
 	filler(buf, ".", &st, 0, 0);
@@ -1043,7 +430,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 
 	if (is_vpath(path))
 		return open_vfile(path, fi);
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	/* The kernel still believed in a name this host has since seen go
 	 * (e.g. after a failed close): O_CREAT creates it. */
 	if (rc == -ENOENT && ((fi->flags & O_CREAT) || gone_by_failed_close(fs, path)) &&
@@ -1347,7 +734,7 @@ static int op_unlink(const char *fpath)
 
 	if (is_vpath(path))
 		return -EACCES;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -1376,22 +763,6 @@ static int op_unlink(const char *fpath)
 	return 0;
 }
 
-/* CopyObject from -> to (to may be from): with the metadata replaced by
- * a's attributes when replace is set or the destination is a flat bucket
- * (whose copies always replace it), else the source's metadata as is. */
-static int copy_with_attrs(struct fs *fs, const struct target *from, const struct target *to,
-			   const struct attrs *a, int replace, char *etag, size_t etaglen)
-{
-	struct attrs_meta am;
-	size_t nm = 0;
-
-	if (replace || to->bucket->key_layout == KEY_LAYOUT_FLAT)
-		nm = attrs_to_meta(a, &am);
-	if (nm && fs->store.ops->copy_meta)
-		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag, etaglen);
-	return fs->store.ops->copy(fs->store.ctx, from, to, etag, etaglen);
-}
-
 static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 {
 	struct fs *fs = g_fs;
@@ -1408,7 +779,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		return -EINVAL;
 	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
 		return rc;
-	if (resolve(fs, to, &dst) == 0) {
+	if (node_resolve(fs, to, &dst) == 0) {
 		pthread_mutex_lock(&fs->lock);
 		int dst_dir = dst->type == NODE_DIR;
 		node_unref(fs, dst);
@@ -1419,7 +790,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 			return -EISDIR;
 		dst_exists = 1;
 	}
-	rc = resolve(fs, from, &n);
+	rc = node_resolve(fs, from, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -1474,7 +845,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	 * rename never leaves the file under both names. */
 	if ((rc = connector_may_delete(fs->cfg, &tf)) < 0)
 		return rc;
-	rc = copy_with_attrs(fs, &tf, &tt, &attrs, attrs_dirty, etag, sizeof(etag));
+	rc = fs_copy_with_attrs(fs, &tf, &tt, &attrs, attrs_dirty, etag, sizeof(etag));
 	if (!attrs_dirty && tt.bucket->key_layout != KEY_LAYOUT_FLAT)
 		attrs = kept; /* the metadata was copied as it was */
 	if (rc == 0)
@@ -1521,7 +892,7 @@ static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 	if (is_vpath(rel(fpath)))
 		return -EACCES;
 	/* truncate(2) on a path: open for writing, change, close. */
-	rc = resolve(fs, rel(fpath), &n);
+	rc = node_resolve(fs, rel(fpath), &n);
 	if (rc < 0)
 		return rc;
 	rc = writer_open(fs, n, rel(fpath), size == 0, 0, &w);
@@ -1550,7 +921,7 @@ static int change_attrs(const char *fpath, void (*set)(struct attrs *, const voi
 
 	if (is_vpath(path) || !*path)
 		return 0;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -1668,7 +1039,7 @@ static int op_readlink(const char *fpath, char *buf, size_t size)
 
 	if (size == 0)
 		return -EINVAL;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -1735,7 +1106,7 @@ static int xattr_value(struct fs *fs, const char *path, const char *name, char *
 	if (strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) != 0)
 		return -ENODATA;
 	name += sizeof(XATTR_PREFIX) - 1;
-	rc = resolve(fs, path, &n);
+	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -1787,7 +1158,7 @@ static int op_listxattr(const char *fpath, char *list, size_t size)
 {
 	struct node *n;
 	size_t need = 0;
-	int rc = resolve(g_fs, rel(fpath), &n);
+	int rc = node_resolve(g_fs, rel(fpath), &n);
 
 	if (rc < 0)
 		return rc;
@@ -1825,68 +1196,21 @@ static int op_removexattr(const char *path, const char *name)
 }
 
 /* Re-queues uploads a crash or restart left in the journal. */
-static void replay_one(void *ctx, const struct journal_record *rec)
-{
-	writer_resume(ctx, rec);
-}
-
-static void start_reaper(struct fs *fs)
-{
-	struct reaper_target t[64];
-	size_t n = 0;
-
-	for (size_t i = 0; i < fs->cfg->nbuckets && n < 64; i++) {
-		const struct bucket_conf *b = &fs->cfg->buckets[i];
-		int dup = 0;
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(t[j].bucket, b->name) == 0 && strcmp(t[j].prefix, b->key_prefix) == 0;
-		if (!dup)
-			t[n++] = (struct reaper_target){ b->client, b->name, b->key_prefix };
-	}
-	struct reaper_opts o = { .max_age_s = fs->cfg->reaper_max_age_s,
-				 .is_active = upload_is_active };
-	fs->reaper = reaper_start(t, n, &o, fs->cfg->reaper_interval_s);
-	if (!fs->reaper)
-		log_error("reaper: cannot start; stale multipart uploads are not cleaned");
-}
-
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 {
 	struct fuse_context *ctx = fuse_get_context();
-	struct config *cfg = ctx->private_data;
-	struct fs *fs = calloc(1, sizeof(*fs));
+	const struct fs_args *args = ctx->private_data;
+	struct config *cfg = args->cfg;
 	char err[512];
+	/* Here, not in main(): fuse_main has daemonized by now, and the
+	 * threads fs_new starts would not survive its fork. */
+	struct fs *fs = fs_new(cfg, args->store, err, sizeof(err));
 
 	if (!fs) {
-		log_error("out of memory at mount");
+		log_error("%s", err);
 		fuse_exit(ctx->fuse);
 		return NULL;
 	}
-	fs->cfg = cfg;
-	fs->store = (struct store){ &store_s3_ops, NULL };
-	pthread_mutex_init(&fs->lock, NULL);
-	if (fallback_start(cfg, &fs->store, err, sizeof(err)) < 0) { /* issue 17 */
-		log_error("%s", err);
-		fuse_exit(ctx->fuse);
-		return fs;
-	}
-	fs->transfers = workq_new(cfg->upload_threads, "transfers");
-	fs->files = workq_new(cfg->upload_threads, "uploads");
-	fs->up = (struct upload_ctx){ fs->store, fs->transfers, cfg->part_size };
-	if (fs->transfers && fs->files)
-		fs->cache = cache_open(cfg->cache_dir, cfg->cache_max_size, &fs->store,
-				       fs->transfers, cfg->part_size, err, sizeof(err));
-	if (!fs->cache || journal_init(cfg->cache_dir, err, sizeof(err)) < 0) {
-		log_error("%s", fs->transfers && fs->files ? err : "cannot start worker threads");
-		fuse_exit(ctx->fuse);
-		return fs;
-	}
-	if (writer_sched_start(fs) < 0) {
-		log_error("cannot start the upload scheduler thread");
-		fuse_exit(ctx->fuse);
-		return fs;
-	}
-	fs->mounted_at = time(NULL);
 	g_fs = fs;
 
 	fcfg->entry_timeout = cfg->attr_timeout;
@@ -1900,14 +1224,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	/* Reads are answered by splicing cache-file pages (op_read_buf). */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	if (cfg->reaper_enabled)
-		start_reaper(fs);
-	int n = journal_replay(cfg->cache_dir, replay_one, fs);
-	if (n > 0)
-		log_info("journal: %d pending upload(s) resumed", n);
-	fs->hk = housekeeping_start(cfg->path, fs->cache, fs->reaper, fs_pending_uploads);
-	if (!fs->hk)
-		log_warn("cannot start the housekeeping thread: SIGHUP reload is off");
+	fs_start(fs, fs_pending_uploads);
 	metrics_http_start(); /* metrics_http.h: serves the socket main() bound */
 	notify_ready();
 	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
@@ -1916,117 +1233,16 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	return fs;
 }
 
-/* Attributes changed after close() and carried by no upload or rename
- * since: one CopyObject of the file onto itself each, at the unmount. */
-static void save_unsaved_attrs(struct fs *fs)
-{
-	size_t n = 0, cap = 0, saved = 0;
-	char **paths = NULL;
-
-	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < NODE_HASH; i++)
-		for (struct node *nd = fs->table[i]; nd; nd = nd->hnext) {
-			if (nd->type != NODE_FILE || nd->w || !attrs_state_dirty(&nd->attrs))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				char **np = realloc(paths, nc * sizeof(*np));
-				if (!np)
-					goto out;
-				paths = np;
-				cap = nc;
-			}
-			if (!(paths[n] = strdup(nd->path)))
-				goto out;
-			n++;
-		}
-out:
-	pthread_mutex_unlock(&fs->lock);
-	for (size_t i = 0; i < n; i++) {
-		struct target t;
-		struct attrs a;
-		struct node *nd;
-		unsigned gen = 0;
-		int rc = map_path(fs->cfg, paths[i], &t);
-		pthread_mutex_lock(&fs->lock);
-		nd = node_find(fs, paths[i]);
-		if (nd && nd->type == NODE_FILE && !nd->w) {
-			gen = attrs_state_snapshot(&nd->attrs, nd->mtime, &a);
-		} else {
-			rc = -ENOENT;
-		}
-		pthread_mutex_unlock(&fs->lock);
-		if (rc == 0)
-			rc = copy_with_attrs(fs, &t, &t, &a, 1, NULL, 0);
-		if (rc == 0) {
-			saved++;
-			pthread_mutex_lock(&fs->lock);
-			if ((nd = node_find(fs, paths[i])))
-				attrs_state_stored(&nd->attrs, gen);
-			pthread_mutex_unlock(&fs->lock);
-		} else if (rc != -ENOENT) {
-			log_warn("unmount: the times/mode set on %s are not stored: %s", paths[i],
-				 strerror(-rc));
-		}
-		free(paths[i]);
-	}
-	free(paths);
-	if (saved)
-		log_info("unmount: stored the times/mode of %zu file(s) set after their close", saved);
-}
-
 static void op_destroy(void *private_data)
 {
 	struct fs *fs = private_data;
-	long pending;
 
 	if (!fs)
 		return;
 	notify_stopping();
 	s3_client_deadline(S3_UNMOUNT_GRACE_MS); /* the whole unmount within 30 s */
-	housekeeping_stop(fs->hk);
-	/* Delayed uploads (new empty files, retries) go now; background
-	 * uploads get 30 s to finish before the daemon goes; what a dead
-	 * server keeps from landing stays journaled for the next start. */
-	writer_sched_flush(fs);
-	for (int i = 0; !s3_client_past_deadline() && (pending = fs_pending_uploads()) > 0; i++) {
-		if (i % 10 == 0)
-			log_info("unmount: waiting for %ld pending upload(s)", pending);
-		usleep(100000);
-	}
-	if ((pending = fs_pending_uploads()) > 0)
-		log_warn("unmount: %ld upload(s) still pending stay in the journal", pending);
-	else
-		clean_shutdown = 1;
-	save_unsaved_attrs(fs);
-	/* Uploads still failing stop retrying; one in flight ends its try. */
-	__atomic_store_n(&fs->stopping, 1, __ATOMIC_RELAXED);
-	if (fs->reaper)
-		reaper_stop(fs->reaper);
-	workq_free(fs->files); /* the scheduler submits nothing while stopping */
-	writer_sched_stop(fs);
-	workq_free(fs->transfers);
-	fallback_stop(); /* issue 17 */
 	g_fs = NULL;
-	/* The queues are drained: writers left are journaled uploads that
-	 * the next mount sends. Free them without a request. */
-	for (size_t i = 0; i < NODE_HASH; i++)
-		for (struct node *n = fs->table[i]; n; n = n->hnext)
-			if (n->w) {
-				writer_discard(fs, n->w);
-				n->w = NULL;
-			}
-	for (size_t i = 0; i < NODE_HASH; i++)
-		while (fs->table[i]) {
-			struct node *n = fs->table[i];
-			fs->table[i] = n->hnext;
-			free(n->link);
-			free(n->path);
-			free(n);
-		}
-	cache_close(fs->cache);
-	pthread_mutex_destroy(&fs->lock);
-	free(fs);
+	clean_shutdown = fs_free(fs);
 }
 
 const struct fuse_operations s3csfs_fuse_ops = {

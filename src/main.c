@@ -22,6 +22,7 @@
 #include "metrics_http.h"
 #include "reaper.h"
 #include "s3_client.h"
+#include "store.h"
 
 static void usage(FILE *f)
 {
@@ -569,7 +570,10 @@ static int mount_main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	rc = fuse_main(nargs, args, &s3csfs_fuse_ops, &cfg);
+	/* Each bucket's S3 client does the work (store_s3.c); fs_new, in
+	 * op_init, wraps the fallback store round it. */
+	struct fs_args fa = { &cfg, { &store_s3_ops, NULL } };
+	rc = fuse_main(nargs, args, &s3csfs_fuse_ops, &fa);
 	metrics_http_stop();
 	free(args);
 	/* libfuse 3.14 returns 8 when a signal ended the loop; an unmount

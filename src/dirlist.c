@@ -1,0 +1,235 @@
+/* dirlist.c - directory listings: one directory's entries merged from
+ * every bucket that may hold it (all pages), the fallback directory, and
+ * what is here but not (yet) in S3; and what rmdir needs to know (local
+ * children, what S3 holds below). Listings record what they learn in the
+ * node table (fs->lock held only between requests). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dirlist.h"
+#include "fallback.h"
+#include "fs_internal.h"
+#include "mapping.h"
+#include "s3_xml.h"
+#include "store.h"
+
+/* Any local child (a dir made here, a file being written) under dir? */
+int dir_has_local_child(struct fs *fs, const char *dir)
+{
+	size_t dl = strlen(dir);
+	for (size_t i = 0; i < NODE_HASH; i++)
+		for (struct node *n = fs->table[i]; n; n = n->hnext)
+			if (n->type != NODE_ABSENT && strncmp(n->path, dir, dl) == 0 &&
+			    n->path[dl] == '/')
+				return 1;
+	return 0;
+}
+
+/* What S3 holds under directory path: 1 if anything but the directory's
+ * own "path/" marker objects (s3fs, rclone and the S3 console make them),
+ * else 0, with the buckets holding a marker in markers[] (*nmarkers). */
+int dir_s3_content(struct fs *fs, const char *path, const struct bucket_conf **markers,
+			  size_t *nmarkers)
+{
+	const struct bucket_conf *bs[64];
+	size_t nb = fs_dir_buckets(fs, bs);
+	char prefix[S3_KEY_MAX + 2];
+
+	*nmarkers = 0;
+	for (size_t i = 0; i < nb; i++) {
+		struct s3_list_result r;
+		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
+			return -ENAMETOOLONG;
+		int rc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 2, &r);
+		if (rc < 0)
+			return rc;
+		int other = r.nprefixes > 0, marker = 0;
+		for (size_t j = 0; j < r.nobjects; j++) {
+			if (strcmp(r.objects[j].key, prefix) == 0)
+				marker = 1;
+			else
+				other = 1;
+		}
+		s3xml_list_result_free(&r);
+		if (other)
+			return 1;
+		if (marker)
+			markers[(*nmarkers)++] = bs[i];
+	}
+	return 0;
+}
+
+static int dl_add_entry(struct dirent_list *d, const char *name, const struct stat *st, int plus)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->names[i], name) == 0)
+			return 0;
+	if (d->n == d->alloc) {
+		size_t na = d->alloc ? d->alloc * 2 : 64;
+		char **nn = realloc(d->names, na * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		d->names = nn;
+		struct stat *ns = realloc(d->st, na * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		d->st = ns;
+		unsigned char *np = realloc(d->plus, na);
+		if (!np)
+			return -ENOMEM;
+		d->plus = np;
+		d->alloc = na;
+	}
+	if (!(d->names[d->n] = strdup(name)))
+		return -ENOMEM;
+	d->st[d->n] = *st;
+	d->plus[d->n] = (unsigned char)plus;
+	d->n++;
+	return 0;
+}
+
+static int dl_add(struct dirent_list *d, const char *name, const struct stat *st)
+{
+	return dl_add_entry(d, name, st, 1);
+}
+
+/* dl_add for fallback_list (issue 17). */
+static int dl_add_fallback(void *d, const char *name, const struct stat *st)
+{
+	return dl_add(d, name, st);
+}
+
+void dl_free(struct dirent_list *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->st);
+	free(d->plus);
+}
+
+/* Lists dir in one bucket, all pages, recording what it learns. */
+static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const char *dir,
+			   struct dirent_list *d)
+{
+	char prefix[S3_KEY_MAX + 2], token[S3_TOKEN_MAX] = "", child[S3_KEY_MAX + 1];
+	size_t plen;
+	int rc = 0;
+
+	if (map_dir_prefix(b, dir, prefix, sizeof(prefix)) < 0)
+		return -ENAMETOOLONG;
+	plen = strlen(prefix);
+	for (int pages = 0; pages < 100000; pages++) {
+		struct s3_list_result r;
+		rc = fs->store.ops->list(fs->store.ctx, b, prefix, "/", token, 1000, &r);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = 0; i < r.nobjects && !rc; i++) {
+			const char *name = r.objects[i].key + plen;
+			if (strlen(r.objects[i].key) <= plen || strchr(name, '/') ||
+			    map_check_path(name) < 0)
+				continue; /* a directory marker, or a name we cannot show */
+			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
+			if (!*dir && strcmp(name, VDIR) == 0)
+				continue;
+			struct node *n = node_add(fs, child);
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (!n->w) {
+				/* Another object than the one looked up: attributes unread. */
+				if (n->type != NODE_FILE || strcmp(n->etag, r.objects[i].etag) != 0)
+					node_attrs_reset(n, 1);
+				node_set_file(fs, n, r.objects[i].size, r.objects[i].etag,
+					      r.objects[i].last_modified, r.objects[i].storage_class);
+			}
+			struct stat st;
+			node_fill_stat(n, &st);
+			if (n->attrs_from_list && !n->w) {
+				/* A listing has no metadata: the entry's attributes
+				 * come from a lookup (HEAD), its type only where the
+				 * size rules out a link (a target is < PATH_MAX). */
+				memset(&st, 0, sizeof(st));
+				st.st_mode = r.objects[i].size >= PATH_MAX ? S_IFREG : 0;
+				rc = dl_add_entry(d, name, &st, 0);
+			} else {
+				rc = dl_add(d, name, &st);
+			}
+		}
+		for (size_t i = 0; i < r.nprefixes && !rc; i++) {
+			char name[S3_KEY_MAX + 1];
+			if (strlen(r.prefixes[i]) <= plen + 1)
+				continue;
+			snprintf(name, sizeof(name), "%s", r.prefixes[i] + plen);
+			name[strlen(name) - 1] = '\0'; /* the delimiter */
+			if (map_check_path(name) < 0 || (!*dir && strcmp(name, VDIR) == 0))
+				continue;
+			snprintf(child, sizeof(child), "%s%s%s", dir, *dir ? "/" : "", name);
+			struct node *n = node_add(fs, child);
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (n->type != NODE_FILE) {
+				n->type = NODE_DIR;
+				if (!n->mtime)
+					n->mtime = time(NULL);
+			}
+			struct stat st;
+			node_fill_stat(n, &st);
+			rc = dl_add(d, name, &st);
+		}
+		pthread_mutex_unlock(&fs->lock);
+		int more = r.is_truncated && r.next_token[0];
+		snprintf(token, sizeof(token), "%s", r.next_token);
+		s3xml_list_result_free(&r);
+		if (rc < 0 || !more)
+			break;
+	}
+	return rc;
+}
+
+/* Lists directory path: every bucket's entries, the fallback's, then what
+ * is here and not (yet) in S3. */
+int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
+{
+	const struct bucket_conf *bs[64];
+	struct stat st;
+	size_t nb, dl = strlen(path);
+	int rc = 0;
+
+	nb = fs_dir_buckets(fs, bs);
+	for (size_t i = 0; i < nb && !rc; i++)
+		rc = list_bucket_dir(fs, bs[i], path, d);
+	if (!rc)
+		rc = fallback_list(path, dl_add_fallback, d); /* fallback_dir, issue 17 */
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : -EIO;
+	/* What is here and not (yet) in S3: files being written or pending,
+	 * directories made with mkdir. */
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < NODE_HASH && !rc; i++)
+		for (struct node *n = fs->table[i]; n && !rc; n = n->hnext) {
+			if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
+				continue;
+			const char *name = n->path + dl + (dl ? 1 : 0);
+			if ((dl && (strncmp(n->path, path, dl) != 0 || n->path[dl] != '/')) ||
+			    !*n->path || strchr(name, '/'))
+				continue;
+			node_fill_stat(n, &st);
+			rc = dl_add(d, name, &st);
+		}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}

@@ -1,0 +1,455 @@
+/* node.c - names: the node table (what the daemon knows of each path),
+ * lookups that ask the store when it does not know (probe_file's GET of a
+ * file's first bytes, probe_dir's listing), and the CopyObject that names
+ * and attributes need. Every node function is called with fs->lock held
+ * (fs_internal.h); node_resolve and fs_copy_with_attrs take it themselves
+ * and never hold it across a request. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attrs.h"
+#include "cache.h"
+#include "fallback.h"
+#include "fs_internal.h"
+#include "log.h"
+#include "mapping.h"
+#include "stats.h"
+#include "store.h"
+#include "writer.h"
+
+#define LOOKUP_FETCH CACHE_BLOCK /* a lookup GETs this much: small files whole */
+
+double fs_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static unsigned path_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % NODE_HASH;
+}
+
+/* ---- node table (fs->lock held) ---- */
+
+struct node *node_find(struct fs *fs, const char *path)
+{
+	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
+		if (strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+struct node *node_add(struct fs *fs, const char *path)
+{
+	struct node *n = node_find(fs, path);
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n || !(n->path = strdup(path))) {
+		free(n);
+		return NULL;
+	}
+	n->refs = 1;
+	n->in_table = 1;
+	unsigned h = path_hash(path);
+	n->hnext = fs->table[h];
+	fs->table[h] = n;
+	return n;
+}
+
+void node_unref(struct fs *fs, struct node *n)
+{
+	if (--n->refs == 0) {
+		free(n->link);
+		free(n->path);
+		free(n);
+	}
+}
+
+void node_set_absent(struct fs *fs, const char *path)
+{
+	struct node *n = node_add(fs, path);
+	if (n && !n->w) {
+		n->gen++; /* open handles keep their file, not this name */
+		node_attrs_reset(n, 0); /* a file made here later starts afresh */
+		n->type = NODE_ABSENT;
+		n->local_dir = 0;
+		n->absent_until = fs_now() + fs->cfg->negative_timeout;
+		n->children_absent_until = 0;
+	}
+}
+
+/* The node of path's directory, if the table has it.  Locked. */
+static struct node *parent_node(struct fs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[S3_KEY_MAX + 1];
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || len >= sizeof(parent))
+		return NULL;
+	memcpy(parent, path, len);
+	parent[len] = '\0';
+	return node_find(fs, parent);
+}
+
+/* Another client stored path: what this mount believed of it and of its
+ * directory's other names is stale; the next lookups ask S3.  Locked. */
+void node_forget(struct fs *fs, const char *path)
+{
+	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
+
+	if (n && !n->w && n->type != NODE_DIR) {
+		node_attrs_reset(n, 0);
+		n->type = NODE_ABSENT;
+		n->absent_until = 0;
+		n->stale_pages = 1; /* ours, written through the kernel */
+	}
+	if (p)
+		p->children_absent_until = 0;
+}
+
+/* Whether path's parent is a directory made here whose children are all
+ * known (see children_absent_until); sets *until.  Called locked. */
+static int parent_knows_absent(struct fs *fs, const char *path, double *until)
+{
+	struct node *p = parent_node(fs, path);
+
+	if (!p || p->type != NODE_DIR || fs_now() >= p->children_absent_until)
+		return 0;
+	*until = p->children_absent_until;
+	return 1;
+}
+
+void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
+			  time_t mtime, const char *sc)
+{
+	n->type = NODE_FILE;
+	n->local_dir = 0;
+	if (!n->w) {
+		n->size = size;
+		n->mtime = mtime;
+		snprintf(n->etag, sizeof(n->etag), "%s", etag ? etag : "");
+	}
+	if (sc && *sc)
+		snprintf(n->storage_class, sizeof(n->storage_class), "%s", sc);
+}
+
+/* Parent directories of a known file or dir exist too. */
+void node_mark_parents(struct fs *fs, const char *path)
+{
+	char buf[S3_KEY_MAX + 1];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
+		*slash = '\0';
+		struct node *p = node_add(fs, buf);
+		if (!p)
+			return;
+		if (p->type == NODE_DIR)
+			return;
+		if (p->type == NODE_ABSENT)
+			p->type = NODE_DIR;
+	}
+}
+
+void node_fill_stat(const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	if (n->type == NODE_DIR) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
+	} else {
+		long long size = n->w ? writer_size(n->w) : n->size;
+		const struct attrs *a = &n->attrs.a;
+		/* Modes are stored (chmod), owners are the mount's. */
+		if (attrs_is_link(a))
+			st->st_mode = S_IFLNK | 0777;
+		else
+			st->st_mode = S_IFREG | ((a->have & ATTR_MODE) ? (a->mode & 07777) : 0644);
+		st->st_nlink = 1;
+		st->st_size = size;
+		st->st_blocks = (size + 511) / 512;
+		st->st_blksize = 1 << 20;
+		st->st_mtime = st->st_ctime = st->st_atime = n->mtime;
+		if (a->have & ATTR_MTIME) {
+			st->st_mtim.tv_sec = (time_t)a->mtime_s;
+			st->st_mtim.tv_nsec = a->mtime_ns;
+			st->st_atim = st->st_ctim = st->st_mtim;
+		}
+	}
+}
+
+/* The attributes of another object than the one the node had: unknown
+ * until its metadata is read.  Locked. */
+void node_attrs_reset(struct node *n, int from_list)
+{
+	attrs_state_reset(&n->attrs);
+	n->attrs_from_list = from_list;
+	free(n->link);
+	n->link = NULL;
+}
+
+/* What a HEAD or GET said of the object's attributes; changes made here
+ * and not yet stored win.  Locked. */
+static void node_read_attrs(struct node *n, const struct s3_obj_info *info)
+{
+	if (!n->w && !attrs_state_dirty(&n->attrs)) {
+		node_attrs_reset(n, 0);
+		attrs_from_info(info, &n->attrs.a);
+	}
+	n->attrs_from_list = 0;
+}
+
+/* A name with an extension is looked up as a file only: content-store
+ * file names are "<uuid>.bin", directory names are dates. This keeps a
+ * new file at one lookup request (see README, "Lookups"). */
+static int name_is_filelike(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *dot;
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base || !dot[1] || strlen(dot + 1) > 8)
+		return 0;
+	for (const char *p = dot + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Distinct buckets a directory's entries may live in. */
+size_t fs_dir_buckets(const struct fs *fs, const struct bucket_conf **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fs->cfg->nbuckets; i++) {
+		const struct bucket_conf *b = &fs->cfg->buckets[i];
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(out[j]->name, b->name) == 0 &&
+			      strcmp(out[j]->key_prefix, b->key_prefix) == 0 &&
+			      out[j]->client == b->client;
+		if (!dup && b->key_layout == KEY_LAYOUT_DATE)
+			out[n++] = b;
+	}
+	return n;
+}
+
+/* Asks S3 whether path is a file: one GET of its first bytes, which also
+ * fills the cache (a small file is then read with no further request). */
+static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
+{
+	struct target t;
+	struct cache_entry *ce;
+	int rc = map_path(fs->cfg, path, &t);
+
+	if (rc < 0)
+		return rc;
+	rc = cache_get(fs->cache, &t, 1, &ce);
+	if (rc < 0)
+		return rc;
+	if (ce->complete && ce->etag[0] && !ce->verified) {
+		/* Kept from the last run: one HEAD proves it is still current. */
+		rc = fs->store.ops->head(fs->store.ctx, &t, info);
+		if (rc == 0) {
+			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
+			cache_set_info(fs->cache, ce, info);
+		}
+	} else if (ce->complete && ce->verified) {
+		/* The bytes are here, the metadata (attrs.h) is not. */
+		rc = fs->store.ops->head(fs->store.ctx, &t, info);
+	} else {
+		rc = cache_fetch_head(fs->cache, ce, LOOKUP_FETCH, info);
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			rc = fs->store.ops->head(fs->store.ctx, &t, info);
+	}
+	if (rc == -ENOENT)
+		cache_drop(fs->cache, ce);
+	cache_put(fs->cache, ce);
+	return rc;
+}
+
+/* Asks S3 whether path is a directory or a file, in one listing per
+ * bucket: prefix "path" with delimiter '/' returns the object "path" and
+ * the common prefix "path/" side by side (only names like "path-x" sort
+ * between them; when a page ends before them, "path/" is asked alone). */
+static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info,
+		     int *is_file)
+{
+	const struct bucket_conf *bs[64];
+	size_t nb = fs_dir_buckets(fs, bs);
+	char prefix[S3_KEY_MAX + 2];
+	int rc = -ENOENT;
+
+	*is_file = 0;
+	for (size_t i = 0; i < nb; i++) {
+		struct s3_list_result r;
+		size_t plen;
+		if (map_dir_prefix(bs[i], path, prefix, sizeof(prefix)) < 0)
+			return -ENAMETOOLONG;
+		plen = strlen(prefix);
+		prefix[plen - 1] = '\0'; /* "path/" -> "path" */
+		int lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 16, &r);
+		if (lrc < 0) {
+			rc = lrc;
+			continue;
+		}
+		int dir = 0, file = -1;
+		for (size_t j = 0; j < r.nprefixes && !dir; j++)
+			dir = strlen(r.prefixes[j]) == plen && strncmp(r.prefixes[j], prefix, plen - 1) == 0;
+		for (size_t j = 0; j < r.nobjects && file < 0; j++)
+			if (strcmp(r.objects[j].key, prefix) == 0)
+				file = (int)j;
+		int unsure = !dir && r.is_truncated;
+		if (file >= 0 && !dir) {
+			memset(file_info, 0, sizeof(*file_info));
+			file_info->size = r.objects[file].size;
+			snprintf(file_info->etag, sizeof(file_info->etag), "%s", r.objects[file].etag);
+			file_info->mtime = r.objects[file].last_modified;
+			snprintf(file_info->storage_class, sizeof(file_info->storage_class), "%s",
+				 r.objects[file].storage_class);
+		}
+		s3xml_list_result_free(&r);
+		if (unsure) {
+			prefix[plen - 1] = '/';
+			lrc = fs->store.ops->list(fs->store.ctx, bs[i], prefix, "/", NULL, 1, &r);
+			if (lrc < 0) {
+				rc = lrc;
+				continue;
+			}
+			dir = r.nobjects > 0 || r.nprefixes > 0;
+			s3xml_list_result_free(&r);
+		}
+		if (dir)
+			return 0;
+		if (file >= 0) {
+			*is_file = 1;
+			return 0;
+		}
+	}
+	/* Flat buckets hold no directories: a date directory whose files may
+	 * live in one exists as far as lookups go. */
+	if (rc == -ENOENT && map_dir_may_be_flat(fs->cfg, path))
+		return 0;
+	return rc;
+}
+
+/* Resolves path to a referenced node of type FILE or DIR, asking S3 when
+ * the daemon does not know. */
+int node_resolve(struct fs *fs, const char *path, struct node **out)
+{
+	struct s3_obj_info info;
+	struct node *n;
+	int rc, is_file = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, path);
+	/* A file known from a listing: its metadata says what it is. */
+	int from_list = n && n->type == NODE_FILE && n->attrs_from_list && !n->w;
+	if (n && !from_list && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
+		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
+		if (!rc)
+			n->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		*out = rc ? NULL : n;
+		return rc;
+	}
+	double until;
+	if (*path && parent_knows_absent(fs, path, &until)) {
+		/* A new name in a directory made here: nothing to ask S3. */
+		node_set_absent(fs, path);
+		n = node_find(fs, path);
+		if (n && n->type == NODE_ABSENT)
+			n->absent_until = until;
+		STAT_ADD(lookups_local, 1);
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOENT;
+	}
+	pthread_mutex_unlock(&fs->lock);
+
+	if (!*path) {
+		rc = 0;
+	} else if (from_list) {
+		struct target t;
+		rc = map_path(fs->cfg, path, &t);
+		if (rc == 0)
+			rc = fs->store.ops->head(fs->store.ctx, &t, &info);
+		is_file = rc == 0;
+	} else if (name_is_filelike(path)) {
+		rc = probe_file(fs, path, &info);
+		is_file = rc == 0;
+	} else {
+		rc = probe_dir(fs, path, &info, &is_file);
+		/* The listing found a file; its metadata (a link?) is in a GET. */
+		if (rc == 0 && is_file) {
+			rc = probe_file(fs, path, &info);
+			is_file = rc == 0;
+		}
+	}
+	if (rc == -ENOENT)
+		rc = fallback_probe(path, &info, &is_file); /* fallback_dir, issue 17 */
+
+	pthread_mutex_lock(&fs->lock);
+	if (rc == -ENOENT) {
+		node_set_absent(fs, path);
+		pthread_mutex_unlock(&fs->lock);
+		return rc;
+	}
+	if (rc < 0) {
+		pthread_mutex_unlock(&fs->lock);
+		return rc == -ENAMETOOLONG || rc == -EINVAL || rc == -EACCES ? rc : -EIO;
+	}
+	n = node_add(fs, path);
+	if (!n) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOMEM;
+	}
+	/* Someone may have created it while we asked: theirs wins. */
+	if (n->type == NODE_ABSENT || (!n->w && !n->local_dir)) {
+		if (is_file) {
+			node_set_file(fs, n, info.size, info.etag, info.mtime, info.storage_class);
+			node_read_attrs(n, &info);
+		} else if (n->type != NODE_FILE) {
+			n->type = NODE_DIR;
+			n->mtime = time(NULL);
+		}
+	}
+	node_mark_parents(fs, path);
+	n->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	*out = n;
+	return 0;
+}
+
+/* CopyObject from -> to (to may be from): with the metadata replaced by
+ * a's attributes when replace is set or the destination is a flat bucket
+ * (whose copies always replace it), else the source's metadata as is. */
+int fs_copy_with_attrs(struct fs *fs, const struct target *from, const struct target *to,
+			   const struct attrs *a, int replace, char *etag, size_t etaglen)
+{
+	struct attrs_meta am;
+	size_t nm = 0;
+
+	if (replace || to->bucket->key_layout == KEY_LAYOUT_FLAT)
+		nm = attrs_to_meta(a, &am);
+	if (nm && fs->store.ops->copy_meta)
+		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag, etaglen);
+	return fs->store.ops->copy(fs->store.ctx, from, to, etag, etaglen);
+}
+
