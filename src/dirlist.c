@@ -25,6 +25,7 @@
 /* Any local child (a dir made here, a file being written) under dir? */
 int dir_has_local_child(struct fs *fs, const char *dir)
 {
+	FS_LOCK_HELD(fs);
 	size_t dl = strlen(dir);
 	for (size_t i = 0; i < NODE_HASH; i++)
 		for (struct node *n = fs->table[i]; n; n = n->hnext)
@@ -133,7 +134,7 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 		rc = fs->store.ops->list(fs->store.ctx, b, prefix, "/", token, 1000, &r);
 		if (rc < 0)
 			return rc;
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		for (size_t i = 0; i < r.nobjects && !rc; i++) {
 			const char *name = r.objects[i].key + plen;
 			if (strlen(r.objects[i].key) <= plen || strchr(name, '/') ||
@@ -190,7 +191,7 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 			node_fill_stat(n, &st);
 			rc = dl_add(d, name, &st);
 		}
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		int more = r.is_truncated && r.next_token[0];
 		snprintf(token, sizeof(token), "%s", r.next_token);
 		s3xml_list_result_free(&r);
@@ -218,7 +219,7 @@ int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
 		return rc == -ENOMEM ? rc : -EIO;
 	/* What is here and not (yet) in S3: files being written or pending,
 	 * directories made with mkdir. */
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (size_t i = 0; i < NODE_HASH && !rc; i++)
 		for (struct node *n = fs->table[i]; n && !rc; n = n->hnext) {
 			if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
@@ -230,6 +231,6 @@ int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
 			node_fill_stat(n, &st);
 			rc = dl_add(d, name, &st);
 		}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return rc;
 }

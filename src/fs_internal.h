@@ -12,6 +12,7 @@
 #ifndef S3CSFS_FS_INTERNAL_H
 #define S3CSFS_FS_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -92,7 +93,11 @@ struct fs {
 	struct workq *files;     /* background uploads (wait on transfers) */
 	struct upload_ctx up;
 	struct writer_sched *sched; /* delayed uploads (writer.c) */
-	pthread_mutex_t lock;    /* the node table and node fields */
+	pthread_mutex_t lock;    /* the node table and node fields: fs_lock */
+	/* Who holds lock (atomic; for FS_LOCK_HELD): set by fs_lock, cleared
+	 * by fs_unlock. */
+	pthread_t lock_holder;
+	int lock_held;
 	struct node *table[NODE_HASH];
 	struct handle *readers;  /* read handles with no writer pinned (fs->lock) */
 	long pending;            /* background uploads not yet durable (atomic) */
@@ -103,6 +108,25 @@ struct fs {
 };
 
 double fs_now(void);
+
+/* fs->lock, recording its holder so that functions that need it held can
+ * say so with FS_LOCK_HELD (an assertion, off with NDEBUG). */
+static inline void fs_lock(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	__atomic_store_n(&fs->lock_holder, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->lock_held, 1, __ATOMIC_RELAXED);
+}
+
+static inline void fs_unlock(struct fs *fs)
+{
+	__atomic_store_n(&fs->lock_held, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+#define FS_LOCK_HELD(fs)                                                   \
+	assert(__atomic_load_n(&(fs)->lock_held, __ATOMIC_RELAXED) &&     \
+	       pthread_equal(__atomic_load_n(&(fs)->lock_holder, __ATOMIC_RELAXED), pthread_self()))
 
 /* ---- the node table; fs->lock held for all of these ---- */
 

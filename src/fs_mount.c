@@ -124,7 +124,7 @@ static void save_unsaved_attrs(struct fs *fs)
 	size_t n = 0, cap = 0, saved = 0;
 	char **paths = NULL;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (size_t i = 0; i < NODE_HASH; i++)
 		for (struct node *nd = fs->table[i]; nd; nd = nd->hnext) {
 			if (nd->type != NODE_FILE || nd->w || !attrs_state_dirty(&nd->attrs))
@@ -142,29 +142,29 @@ static void save_unsaved_attrs(struct fs *fs)
 			n++;
 		}
 out:
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	for (size_t i = 0; i < n; i++) {
 		struct target t;
 		struct attrs a;
 		struct node *nd;
 		unsigned gen = 0;
 		int rc = map_path(fs->cfg, paths[i], &t);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		nd = node_find(fs, paths[i]);
 		if (nd && nd->type == NODE_FILE && !nd->w) {
 			gen = attrs_state_snapshot(&nd->attrs, nd->mtime, &a);
 		} else {
 			rc = -ENOENT;
 		}
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (rc == 0)
 			rc = fs_copy_with_attrs(fs, &t, &t, &a, 1, NULL, 0);
 		if (rc == 0) {
 			saved++;
-			pthread_mutex_lock(&fs->lock);
+			fs_lock(fs);
 			if ((nd = node_find(fs, paths[i])))
 				attrs_state_stored(&nd->attrs, gen);
-			pthread_mutex_unlock(&fs->lock);
+			fs_unlock(fs);
 		} else if (rc != -ENOENT) {
 			log_warn("unmount: the times/mode set on %s are not stored: %s", paths[i],
 				 strerror(-rc));

@@ -95,12 +95,12 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 		struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 		if (!h || !h->n)
 			return -ENOENT;
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_fill_stat(h->n, st);
 		if (h->w || h->rw)
 			st->st_size = writer_size(h->w ? h->w : h->rw);
 		st->st_nlink = 0;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return 0;
 	}
 	const char *path = rel(fpath);
@@ -131,10 +131,10 @@ static int op_getattr(const char *fpath, struct stat *st, struct fuse_file_info 
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_fill_stat(n, st);
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static int op_mkdir(const char *fpath, mode_t mode)
 		return rc;
 	if (is_vpath(path))
 		return -EACCES;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_add(fs, path);
 	if (!n)
 		rc = -ENOMEM;
@@ -162,7 +162,7 @@ static int op_mkdir(const char *fpath, mode_t mode)
 		n->local_dir = 1;
 		n->mtime = time(NULL);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return rc;
 }
 
@@ -180,10 +180,10 @@ static int op_rmdir(const char *fpath)
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	rc = n->type != NODE_DIR ? -ENOTDIR : dir_has_local_child(fs, path) ? -ENOTEMPTY : 0;
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (rc < 0)
 		return rc;
 	/* Objects below in S3 keep it non-empty; its own marker does not. */
@@ -203,9 +203,9 @@ static int op_rmdir(const char *fpath)
 		if (rc < 0)
 			return rc == -EACCES ? rc : -EIO;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_set_absent(fs, path);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -260,11 +260,11 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		return rc;
 	if (is_vpath(path))
 		return -EACCES;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_find(fs, path);
 	known_absent = n && n->type == NODE_ABSENT && fs_now() < n->absent_until;
 	int known_file = n && n->type == NODE_FILE;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (known_file && (fi->flags & O_EXCL))
 		return -EEXIST;
 	int is_new = known_absent;
@@ -277,7 +277,7 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 			return -EIO;
 		is_new = rc == -ENOENT;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_add(fs, path);
 	if (n) {
 		if (n->type == NODE_ABSENT)
@@ -292,25 +292,25 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 		n->refs++;
 		node_mark_parents(fs, path);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!n)
 		return -ENOMEM;
 	h = handle_new(n);
 	if (!h) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return -ENOMEM;
 	}
 	/* A new object's store is create-only (If-None-Match: *), so another
 	 * host's object made meanwhile is never overwritten. */
 	rc = handle_open_writer(fs, n, path, 1, is_new, &h->w);
 	if (rc < 0) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		if (!n->w)
 			node_set_absent(fs, path);
 		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		free(h);
 		return rc;
 	}
@@ -340,10 +340,10 @@ static int open_vfile(const char *path, struct fuse_file_info *fi)
 
 static int gone_by_failed_close(struct fs *fs, const char *path)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	struct node *n = node_find(fs, path);
 	int gone = n && n->type == NODE_ABSENT && n->gone_by_failed_close;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return gone;
 }
 
@@ -366,9 +366,9 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	if (rc < 0)
 		return rc;
 	if (n->type == NODE_DIR) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return -EISDIR;
 	}
 	h = handle_new(n);
@@ -382,7 +382,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 		if (rc == 0)
 			rc = cache_get(fs->cache, &t, 1, &h->ce);
 		if (rc == 0) {
-			pthread_mutex_lock(&fs->lock);
+			fs_lock(fs);
 			long long size = n->size;
 			char etag[S3_ETAG_MAX];
 			time_t mtime = n->mtime;
@@ -392,7 +392,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 			if (!writing)
 				handle_list_reader(fs, h);
 			snprintf(etag, sizeof(etag), "%s", n->etag);
-			pthread_mutex_unlock(&fs->lock);
+			fs_unlock(fs);
 			if (!writing && etag[0])
 				cache_set_object(fs->cache, h->ce, size, etag, mtime);
 			if (writing)
@@ -403,9 +403,9 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 		}
 	}
 	if (rc < 0) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		free(h);
 		return rc;
 	}
@@ -490,11 +490,11 @@ static int op_write(const char *fpath, const char *buf, size_t size, off_t off,
 	if (!h->wrote) {
 		/* A write makes the file's time now: a time set earlier
 		 * (utimens before this open's first write) is superseded. */
-		pthread_mutex_lock(&g_fs->lock);
+		fs_lock(g_fs);
 		struct node *n = writer_node(h->w);
 		if (n)
 			n->attrs.a.have &= ~ATTR_MTIME;
-		pthread_mutex_unlock(&g_fs->lock);
+		fs_unlock(g_fs);
 		h->wrote = 1;
 	}
 	return writer_write(g_fs, h->w, buf, size, off);
@@ -527,9 +527,9 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 	}
 	if (h->listed) {
 		/* first, so that pin_readers does not pin it once it goes */
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		handle_unlist_reader(fs, h);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (h->ce)
 		cache_put(fs->cache, h->ce);
@@ -537,9 +537,9 @@ static int op_release(const char *fpath, struct fuse_file_info *fi)
 		writer_release(fs, h->w);
 	if (h->rw)
 		writer_unpin(fs, h->rw);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_unref(fs, h->n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	free(h);
 	return 0;
 }
@@ -567,14 +567,14 @@ static int op_unlink(const char *fpath)
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int isdir = n->type == NODE_DIR;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	/* A file open for writing or not yet stored: its writer decides. */
 	rc = isdir ? -EISDIR : writer_unlink(fs, n);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	rc = map_path(fs->cfg, path, &t);
@@ -587,9 +587,9 @@ static int op_unlink(const char *fpath)
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
 	drop_cached(fs, &t);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_set_absent(fs, path);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -610,10 +610,10 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	if ((rc = map_path(fs->cfg, from, &tf)) < 0 || (rc = map_path(fs->cfg, to, &tt)) < 0)
 		return rc;
 	if (node_resolve(fs, to, &dst) == 0) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		int dst_dir = dst->type == NODE_DIR;
 		node_unref(fs, dst);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (flags & RENAME_NOREPLACE)
 			return -EEXIST;
 		if (dst_dir)
@@ -623,7 +623,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	rc = node_resolve(fs, from, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int isdir = n->type == NODE_DIR;
 	/* A destination open for writing here loses its name, as on a local
 	 * file system: its handles keep the replaced file, nothing of it is
@@ -632,14 +632,14 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	int displace = dst && dst != n && writer_live(dst->w) && dst->w != n->w;
 	if (displace)
 		dst->refs++;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (displace) {
 		rc = writer_displace(fs, dst);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, dst);
 		if (rc < 0)
 			node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (rc < 0)
 			return rc;
 	}
@@ -648,12 +648,12 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	 * A file open for writing or not yet stored moves with its writer. */
 	rc = isdir ? -EXDEV : writer_rename(fs, n, to, &tt, dst_exists);
 	if (rc != 0) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, n);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return rc < 0 ? rc : 0;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	long long size = n->size;
 	time_t mtime = n->mtime;
 	/* The attributes travel with the copy: changed here and not yet
@@ -664,7 +664,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	node_unref(fs, n);
 	dst = node_find(fs, to);
 	int dst_busy = dst && writer_live(dst->w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (dst_busy)
 		return -EBUSY; /* the destination is open for writing here */
 	/* Single-request copy: up to 5 GiB, on one endpoint; otherwise mv(1)
@@ -691,7 +691,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 			cache_drop(fs->cache, moved);
 		cache_put(fs->cache, moved);
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_set_absent(fs, from);
 	n = node_add(fs, to);
 	if (n) {
@@ -703,7 +703,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 		}
 	}
 	node_mark_parents(fs, to);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -732,9 +732,9 @@ static int op_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 			rc = writer_flush(fs, w);
 		writer_release(fs, w);
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return rc;
 }
 
@@ -754,13 +754,13 @@ static int change_attrs(const char *fpath, void (*set)(struct attrs *, const voi
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (n->type == NODE_FILE) {
 		set(&n->attrs.a, arg);
 		attrs_state_changed(&n->attrs);
 	}
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -826,10 +826,10 @@ static int op_symlink(const char *target, const char *flink)
 		return -EACCES;
 	if (body.len >= PATH_MAX)
 		return -ENAMETOOLONG;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_find(fs, path);
 	rc = n && (n->type != NODE_ABSENT || n->w) ? -EEXIST : 0;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (rc < 0)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -844,7 +844,7 @@ static int op_symlink(const char *target, const char *flink)
 					sizeof(etag));
 	if (rc < 0)
 		return rc == -EEXIST || rc == -EACCES ? rc : -EIO;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_add(fs, path);
 	if (n && !n->w) {
 		node_set_file(fs, n, (long long)body.len, etag, now.tv_sec, NULL);
@@ -853,7 +853,7 @@ static int op_symlink(const char *target, const char *flink)
 		n->link = strdup(target); /* NULL: read back when asked */
 		node_mark_parents(fs, path);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -872,13 +872,13 @@ static int op_readlink(const char *fpath, char *buf, size_t size)
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int islink = n->type == NODE_FILE && attrs_is_link(&n->attrs.a);
 	if (islink && n->link)
 		snprintf(buf, size, "%s", n->link);
 	int known = islink && n->link;
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!islink)
 		return -EINVAL;
 	if (known)
@@ -891,11 +891,11 @@ static int op_readlink(const char *fpath, char *buf, size_t size)
 		return rc == -ENOENT || rc == -EACCES ? rc : -EIO;
 	target[sink.len] = '\0';
 	snprintf(buf, size, "%s", target);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_find(fs, path);
 	if (n && n->type == NODE_FILE && attrs_is_link(&n->attrs.a) && !n->link)
 		n->link = strdup(target);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -939,13 +939,13 @@ static int xattr_value(struct fs *fs, const char *path, const char *name, char *
 	rc = node_resolve(fs, path, &n);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int isfile = n->type == NODE_FILE;
 	char etag[S3_ETAG_MAX], sc[32];
 	snprintf(etag, sizeof(etag), "%s", n->etag);
 	snprintf(sc, sizeof(sc), "%s", n->storage_class[0] ? n->storage_class : "STANDARD");
 	node_unref(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!isfile)
 		return -ENODATA;
 	if ((rc = map_path(fs->cfg, path, &t)) < 0)
@@ -992,10 +992,10 @@ static int op_listxattr(const char *fpath, char *list, size_t size)
 
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&g_fs->lock);
+	fs_lock(g_fs);
 	int isfile = n->type == NODE_FILE;
 	node_unref(g_fs, n);
-	pthread_mutex_unlock(&g_fs->lock);
+	fs_unlock(g_fs);
 	if (!isfile)
 		return 0;
 	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)

@@ -33,6 +33,7 @@ struct handle *handle_new(struct node *n)
 /* fs->readers: read handles that read the cache entry, fs->lock held. */
 void handle_list_reader(struct fs *fs, struct handle *h)
 {
+	FS_LOCK_HELD(fs);
 	h->rprev = NULL;
 	h->rnext = fs->readers;
 	if (fs->readers)
@@ -43,6 +44,7 @@ void handle_list_reader(struct fs *fs, struct handle *h)
 
 void handle_unlist_reader(struct fs *fs, struct handle *h)
 {
+	FS_LOCK_HELD(fs);
 	if (!h->listed)
 		return;
 	if (h->rprev)
@@ -65,7 +67,7 @@ static void pin_readers(struct fs *fs, struct writer *w, const struct cache_entr
 
 	if (!ce)
 		return;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (h = fs->readers; h; h = next) {
 		next = h->rnext;
 		if (h->ce != ce || writer_pin_held(fs, w) < 0)
@@ -76,7 +78,7 @@ static void pin_readers(struct fs *fs, struct writer *w, const struct cache_entr
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			writer_unpin_held(fs, w);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 /* writer_open, and the readers of the file it had pinned to the writer. */
@@ -122,9 +124,9 @@ int handle_read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	if (!h->rw) {
 		/* Opened before a writer came: from now on it reads the
 		 * writer's file (the same bytes), whatever becomes of the name. */
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		int writing = h->n->w != NULL && h->n->gen == h->gen;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		struct writer *w = writing ? writer_pin(fs, h->n, h->gen) : NULL;
 		if (w && !__atomic_compare_exchange_n(&h->rw, &(struct writer *){ NULL }, w, 0,
 						      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -142,11 +144,11 @@ int handle_read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		return 0;
 	}
 	ce = h->ce;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int same = h->n->gen == h->gen;
 	fsize = same && h->n->w ? writer_size(h->n->w) : h->n->size;
 	int writing = same && h->n->w != NULL, absent = !same || h->n->type == NODE_ABSENT;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!writing && absent) {
 		/* The name went (unlink, rename over it) while the file was
 		 * open: its bytes, if they were all here, else ESTALE (never a

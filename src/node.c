@@ -47,6 +47,7 @@ static unsigned path_hash(const char *s)
 
 struct node *node_find(struct fs *fs, const char *path)
 {
+	FS_LOCK_HELD(fs);
 	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
 		if (strcmp(n->path, path) == 0)
 			return n;
@@ -55,6 +56,7 @@ struct node *node_find(struct fs *fs, const char *path)
 
 struct node *node_add(struct fs *fs, const char *path)
 {
+	FS_LOCK_HELD(fs);
 	struct node *n = node_find(fs, path);
 	if (n)
 		return n;
@@ -73,6 +75,7 @@ struct node *node_add(struct fs *fs, const char *path)
 
 void node_unref(struct fs *fs, struct node *n)
 {
+	FS_LOCK_HELD(fs);
 	if (--n->refs == 0) {
 		free(n->link);
 		free(n->path);
@@ -82,6 +85,7 @@ void node_unref(struct fs *fs, struct node *n)
 
 void node_set_absent(struct fs *fs, const char *path)
 {
+	FS_LOCK_HELD(fs);
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
 		n->gen++; /* open handles keep their file, not this name */
@@ -111,6 +115,7 @@ static struct node *parent_node(struct fs *fs, const char *path)
  * directory's other names is stale; the next lookups ask S3.  Locked. */
 void node_forget(struct fs *fs, const char *path)
 {
+	FS_LOCK_HELD(fs);
 	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
 	if (n && !n->w && n->type != NODE_DIR) {
@@ -138,6 +143,7 @@ static int parent_knows_absent(struct fs *fs, const char *path, double *until)
 void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
 			  time_t mtime, const char *sc)
 {
+	FS_LOCK_HELD(fs);
 	n->type = NODE_FILE;
 	n->local_dir = 0;
 	if (!n->w) {
@@ -152,6 +158,7 @@ void node_set_file(struct fs *fs, struct node *n, long long size, const char *et
 /* Parent directories of a known file or dir exist too. */
 void node_mark_parents(struct fs *fs, const char *path)
 {
+	FS_LOCK_HELD(fs);
 	char buf[S3_KEY_MAX + 1];
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
@@ -358,7 +365,7 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 	struct node *n;
 	int rc, is_file = 0;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_find(fs, path);
 	/* A file known from a listing: its metadata says what it is. */
 	int from_list = n && n->type == NODE_FILE && n->attrs_from_list && !n->w;
@@ -366,7 +373,7 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
 		if (!rc)
 			n->refs++;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		*out = rc ? NULL : n;
 		return rc;
 	}
@@ -378,10 +385,10 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 		if (n && n->type == NODE_ABSENT)
 			n->absent_until = until;
 		STAT_ADD(lookups_local, 1);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return -ENOENT;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 
 	if (!*path) {
 		rc = 0;
@@ -405,19 +412,19 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 	if (rc == -ENOENT)
 		rc = fallback_probe(path, &info, &is_file); /* fallback_dir, issue 17 */
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (rc == -ENOENT) {
 		node_set_absent(fs, path);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return rc;
 	}
 	if (rc < 0) {
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return rc == -ENAMETOOLONG || rc == -EINVAL || rc == -EACCES ? rc : -EIO;
 	}
 	n = node_add(fs, path);
 	if (!n) {
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return -ENOMEM;
 	}
 	/* Someone may have created it while we asked: theirs wins. */
@@ -432,7 +439,7 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 	}
 	node_mark_parents(fs, path);
 	n->refs++;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	*out = n;
 	return 0;
 }

@@ -366,6 +366,7 @@ static void writer_destroy(struct fs *fs, struct writer *w)
  * acknowledged (its close failed): its data goes. */
 static void unref_locked(struct fs *fs, struct writer *w)
 {
+	FS_LOCK_HELD(fs);
 	/* A journaled state left without a job (unmounting) stays for the
 	 * next mount: writer_discard frees it. */
 	if (w->handles || w->pins || w->inq || w->running || w->queued || w->journaled) {
@@ -398,7 +399,7 @@ static struct writer *pin_writer(struct fs *fs, struct node *n)
 {
 	struct writer *w;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	w = n->w;
 	if (w) {
 		pthread_mutex_lock(&w->lock);
@@ -409,7 +410,7 @@ static struct writer *pin_writer(struct fs *fs, struct node *n)
 		if (gone)
 			w = NULL;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return w;
 }
 
@@ -420,9 +421,9 @@ struct node *writer_node(const struct writer *w)
 
 struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	int same = n->gen == gen;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	/* n->gen only grows under fs->lock; a change between the two locks
 	 * leaves a pin on the writer the handle's file had: still its file. */
 	return same ? pin_writer(fs, n) : NULL;
@@ -430,7 +431,7 @@ struct writer *writer_pin(struct fs *fs, struct node *n, unsigned gen)
 
 int writer_pin_held(struct fs *fs, struct writer *w)
 {
-	(void)fs;
+	FS_LOCK_HELD(fs);
 	pthread_mutex_lock(&w->lock);
 	int gone = w->unlinked;
 	if (!gone)
@@ -441,6 +442,7 @@ int writer_pin_held(struct fs *fs, struct writer *w)
 
 void writer_unpin_held(struct fs *fs, struct writer *w)
 {
+	FS_LOCK_HELD(fs);
 	pthread_mutex_lock(&w->lock);
 	w->pins--;
 	unref_locked(fs, w);
@@ -448,11 +450,11 @@ void writer_unpin_held(struct fs *fs, struct writer *w)
 
 void writer_unpin(struct fs *fs, struct writer *w)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	w->pins--;
 	unref_locked(fs, w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 long long writer_size(const struct writer *w)
@@ -591,16 +593,16 @@ static int commit_now(struct fs *fs, struct writer *w)
 
 	w->running = 1;
 	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	attach_attrs(fs, w, time(NULL));
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	STAT_ADD(uploads_pending, 1);
 	rc = send_state(fs, w, size, etag, sizeof(etag), 1);
 	STAT_SUB(uploads_pending, 1);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	sent(fs, w, rc, etag);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return rc;
 }
 
@@ -620,24 +622,24 @@ static void job_run(void *arg)
 	pthread_mutex_lock(&w->lock);
 	if (!w->queued || w->seq != seq || w->running || is_stopping(fs)) {
 		pthread_mutex_unlock(&w->lock);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		pthread_mutex_lock(&w->lock);
 		w->inq--;
 		unref_locked(fs, w);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return;
 	}
 	w->queued = 0;
 	w->running = 1;
 	size = w->size;
 	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	attach_attrs(fs, w, time(NULL));
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 
 	rc = send_state(fs, w, size, etag, sizeof(etag), 0);
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	pending_add(fs, -1);
 	sent(fs, w, rc, etag);
@@ -660,7 +662,7 @@ static void job_run(void *arg)
 	}
 	w->inq--;
 	unref_locked(fs, w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 /* ---- the operations ---- */
@@ -673,7 +675,7 @@ static int join_writer(struct fs *fs, struct writer *w, int trunc, struct writer
 	pthread_mutex_lock(&w->lock);
 	w->handles++;
 	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	rc = trunc ? writer_truncate(fs, w, 0) : 0;
 	if (rc < 0) {
 		writer_release(fs, w);
@@ -692,7 +694,7 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (n->w)
 		return join_writer(fs, n->w, trunc, out);
 	long long size = n->size;
@@ -700,7 +702,7 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 	time_t mtime = n->mtime;
 	int exists = n->type == NODE_FILE && !exclusive;
 	snprintf(etag, sizeof(etag), "%s", n->etag);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (keep && exists && size > 0) {
 		/* Modifying an existing object: have all of it first. */
 		struct cache_entry *ce;
@@ -713,12 +715,12 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 		if (rc < 0)
 			return rc == -ENOSPC ? rc : -EIO;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (n->w) /* another opener was faster */
 		return join_writer(fs, n->w, trunc, out);
 	w = writer_new(fs, n, &t, keep && exists, &rc);
 	if (!w) {
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return rc;
 	}
 	w->handles = 1;
@@ -729,18 +731,18 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 	n->w = w;
 	n->type = NODE_FILE;
 	n->mtime = time(NULL);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	*out = w;
 	return 0;
 }
 
 void writer_release(struct fs *fs, struct writer *w)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	w->handles--;
 	unref_locked(fs, w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 /* write_ahead in parts: how many may wait or be in flight per file. */
@@ -765,11 +767,11 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 		/* A multipart upload may start with this write: it takes the
 		 * attributes now (its metadata cannot change later). */
 		pthread_mutex_unlock(&w->lock);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		pthread_mutex_lock(&w->lock);
 		if (w->up && !w->running && !upload_mpu_created(w->up))
 			attach_attrs(fs, w, time(NULL));
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (w->broken) {
 		rc = w->error;
@@ -968,7 +970,7 @@ static int unlink_writer(struct fs *fs, struct node *n, int retire_object)
 	pthread_mutex_unlock(&w->lock);
 	if (stored && retire_object)
 		rc = fs->store.ops->retire(fs->store.ctx, &t);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	if (w->node) {
 		if (w->node->w == w)
@@ -981,7 +983,7 @@ static int unlink_writer(struct fs *fs, struct node *n, int retire_object)
 	cache_drop(fs->cache, w->ce);
 	w->pins--;
 	unref_locked(fs, w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (rc < 0)
 		return rc == -EACCES ? rc : -EIO;
 	return 1;
@@ -996,10 +998,10 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	enum delay was;
 	int dirty, stored, rc = 0;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	dst = node_find(fs, to);
 	int dst_busy = dst && writer_live(dst->w) && dst->w != from->w;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (dst_busy)
 		return -EBUSY;
 	w = pin_writer(fs, from);
@@ -1021,13 +1023,13 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	struct attrs_meta am;
 	size_t nm = 0;
 	unsigned gen = 0;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (from->type == NODE_FILE && (attrs_state_dirty(&from->attrs) ||
 					tt->bucket->key_layout == KEY_LAYOUT_FLAT)) {
 		gen = attrs_state_snapshot(&from->attrs, from->mtime, &a);
 		nm = attrs_to_meta(&a, &am);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	/* Attributes changed since the upload (rsync's utimens after close)
 	 * replace the metadata in the copy. */
 	/* A retained or held object cannot leave its key: refuse first. */
@@ -1047,7 +1049,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 		up = upload_new(&fs->up, tt, w->ce->fd);
 	}
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	if (rc == 0) {
 		w->up = up;
@@ -1101,7 +1103,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 		queue_job(fs, w, was == DELAY_EMPTY ? DELAY_EMPTY : DELAY_NOW);
 	w->pins--;
 	unref_locked(fs, w);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (rc < 0)
 		return rc == -EACCES || rc == -ENOMEM || rc == -EPERM ? rc : -EIO;
 	return 1;
@@ -1126,14 +1128,14 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 			  path, strerror(-rc), cache_dir(fs->cache), name);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = node_add(fs, path);
 	if (n) {
 		n->type = NODE_FILE;
 		node_mark_parents(fs, path);
 		w = writer_new(fs, n, &t, 1, &rc);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!n)
 		return;
 	if (!w) {
@@ -1151,14 +1153,14 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 			  rec->checksum, cache_dir(fs->cache), name);
 		journal_quarantine(cache_dir(fs->cache), name);
 		cache_write_done(fs->cache, w->ce, NULL);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		node_unref(fs, n);
 		node_set_absent(fs, path);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		writer_destroy(fs, w);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
 	w->dirty = 1;
 	w->journaled = 1;
@@ -1169,7 +1171,7 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 	log_info("journal: resuming upload of %s (%lld bytes)", path, w->size);
 	queue_job(fs, w, DELAY_NOW);
 	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 void writer_discard(struct fs *fs, struct writer *w)
