@@ -22,6 +22,10 @@
 #define PART_NUMBER_MAX 10000
 #define LIST_MAX 1000
 #define MIN_PART_DEFAULT (5LL * 1024 * 1024) /* S3's EntityTooSmall limit */
+/* Tokens of items too long to be one (list_token): a start no key made
+ * by map_path can have (it refuses control characters). */
+#define LONG_TOKEN "\001store-mem-token:"
+#define LONG_TOKENS 64
 #define SINK_DEFAULT_CAP ((size_t)16 << 20)  /* http.h: an owned memory sink's 16 MiB */
 
 struct mobj {
@@ -80,6 +84,8 @@ struct store_mem {
 	} fail[STORE_MEM_NOPS];
 	time_t now; /* 0: the real clock */
 	long long min_part;
+	char *long_tokens[LONG_TOKENS];
+	unsigned long long long_seq;
 };
 
 /* ---- small helpers ---- */
@@ -787,6 +793,28 @@ static const char *list_last(const struct s3_list_result *out, int *is_prefix)
 	return *is_prefix ? p : k;
 }
 
+/* The next page's token: the page's last item, or for an item too long
+ * for a token (a 1024-byte key), LONG_TOKEN and a number that names it in
+ * a ring of the last LONG_TOKENS such items. lock held. */
+static int list_token(struct store_mem *m, struct s3_list_result *out)
+{
+	int lp;
+	const char *l = list_last(out, &lp);
+	size_t slot;
+
+	if (strlen(l) < sizeof(out->next_token)) {
+		snprintf(out->next_token, sizeof(out->next_token), "%s", l);
+		return 0;
+	}
+	slot = (size_t)(m->long_seq % LONG_TOKENS);
+	free(m->long_tokens[slot]);
+	m->long_tokens[slot] = strdup(l);
+	if (!m->long_tokens[slot])
+		return -ENOMEM;
+	snprintf(out->next_token, sizeof(out->next_token), "%s%llu", LONG_TOKEN, m->long_seq++);
+	return 0;
+}
+
 /* Items (keys, common prefixes) come in S3's order, interleaved; the
  * token is the last item given: the next page starts past it. */
 static int mem_list(void *ctx, const struct bucket_conf *b, const char *prefix,
@@ -813,6 +841,15 @@ static int mem_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 	max = max_keys > 0 && max_keys < LIST_MAX ? (size_t)max_keys : LIST_MAX;
 
 	pthread_mutex_lock(&m->lock);
+	if (token && strncmp(token, LONG_TOKEN, strlen(LONG_TOKEN)) == 0) {
+		char *end;
+		unsigned long long seq = strtoull(token + strlen(LONG_TOKEN), &end, 10);
+		if (*end || seq >= m->long_seq || m->long_seq - seq > LONG_TOKENS) {
+			pthread_mutex_unlock(&m->lock);
+			return -EINVAL; /* S3: InvalidArgument, 400 */
+		}
+		token = m->long_tokens[seq % LONG_TOKENS];
+	}
 	i = obj_lower(m, b->name, token && strcmp(token, prefix) > 0 ? token : prefix);
 	for (; i < m->nobjs && rc == 0; i++) {
 		const struct mobj *o = m->objs[i];
@@ -850,24 +887,9 @@ static int mem_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 			nitems++;
 		}
 	}
+	if (rc == 0 && out->is_truncated)
+		rc = list_token(m, out);
 	pthread_mutex_unlock(&m->lock);
-	if (rc == 0 && out->is_truncated) {
-		int lp;
-		const char *l = list_last(out, &lp);
-		/* A 1024-byte item cannot be a token (S3_TOKEN_MAX): it opens
-		 * the next page instead. */
-		if (strlen(l) >= sizeof(out->next_token) && nitems > 1) {
-			if (lp)
-				free(out->prefixes[--out->nprefixes]);
-			else
-				free(out->objects[--out->nobjects].key);
-			l = list_last(out, &lp);
-		}
-		if (strlen(l) >= sizeof(out->next_token))
-			rc = -ENAMETOOLONG;
-		else
-			snprintf(out->next_token, sizeof(out->next_token), "%s", l);
-	}
 	if (rc < 0)
 		s3xml_list_result_free(out);
 	return rc;
@@ -1111,7 +1133,7 @@ static int mem_mpu_complete(void *ctx, const struct target *t, const char *uploa
 
 	if (rc == 0)
 		rc = target_ok(t);
-	if (rc == 0 && !upload_id)
+	if (rc == 0 && (!upload_id || nparts > PART_NUMBER_MAX))
 		rc = -EINVAL;
 	if (rc < 0)
 		return rc;
@@ -1221,6 +1243,8 @@ void store_mem_free(struct store_mem *m)
 		m->uploads = u->next;
 		upload_free(u);
 	}
+	for (size_t i = 0; i < LONG_TOKENS; i++)
+		free(m->long_tokens[i]);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -21,8 +21,9 @@
  *   - copies keep the source's ETag and checksums (S3 does for single-
  *     part objects; for a multipart source it may give another ETag);
  *   - continuation tokens are the last key or common prefix returned
- *     (S3's are opaque); a token that is not one of ours is still taken
- *     as a start-after key;
+ *     (S3's are opaque); one too long for S3_TOKEN_MAX (a 1024-byte key)
+ *     is a number naming it among the last 64 such (older: -EINVAL); a
+ *     token that is not one of ours is taken as a start-after key;
  *   - a put without a checksum stores none (S3 now adds CRC64NVME);
  *   - a ranged get gives no checksums (as S3), a whole one does;
  *   - retire with on_delete = tag:K=V hides the object from this store's

@@ -351,6 +351,30 @@ START_TEST(list_delimiter_pages)
 }
 END_TEST
 
+/* Keys of S3's full 1024 bytes still page (no token can hold them). */
+START_TEST(list_long_keys)
+{
+	char key[S3_KEY_MAX + 1], out[4 * (S3_KEY_MAX + 8)];
+	int pages;
+
+	memset(key, 'k', S3_KEY_MAX);
+	key[S3_KEY_MAX] = '\0';
+	for (char c = 'a'; c <= 'c'; c++) {
+		key[S3_KEY_MAX - 1] = c;
+		ck_assert_int_eq(put_str(&bk, key, "v", NULL), 0);
+	}
+	for (int max = 1; max <= 3; max++) {
+		list_all(&bk, "", "/", max, out, sizeof(out), &pages);
+		ck_assert_int_eq(pages, (3 + max - 1) / max);
+		ck_assert_uint_eq(strlen(out), 3 * (S3_KEY_MAX + 2) + 2);
+		ck_assert_int_eq(out[S3_KEY_MAX + 1], 'a');
+		ck_assert_int_eq(out[strlen(out) - 1], 'c');
+	}
+	struct s3_list_result r;
+	ck_assert_int_eq(ops->list(m, &bk, "", "/", "\001store-mem-token:999", 1, &r), -EINVAL);
+}
+END_TEST
+
 START_TEST(copy_and_copy_meta)
 {
 	struct target a = tgt(&bk, "a"), b = tgt(&bk, "b"), far = tgt(&bk2, "x");
@@ -664,6 +688,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, put_new_semantics);
 	tcase_add_test(tc, remove_and_retire);
 	tcase_add_test(tc, list_delimiter_pages);
+	tcase_add_test(tc, list_long_keys);
 	tcase_add_test(tc, copy_and_copy_meta);
 	tcase_add_test(tc, multipart);
 	tcase_add_test(tc, multipart_small_parts);
