@@ -81,7 +81,7 @@ struct store_mem {
 	struct {
 		int n;
 		int err;
-	} fail[STORE_MEM_NOPS];
+	} fail[STORE_MEM_NOPS], lost[STORE_MEM_NOPS];
 	time_t now; /* 0: the real clock */
 	long long min_part;
 	char *long_tokens[LONG_TOKENS];
@@ -1189,20 +1189,123 @@ static int mem_mpu_abort(void *ctx, const struct target *t, const char *upload_i
 	return 0; /* one that is gone already too, as s3_mpu_abort */
 }
 
+/* ---- answers lost after the work (store_mem_fail_after) ---- */
+
+static int lost(struct store_mem *m, enum store_mem_op op, int rc)
+{
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	if (m->lost[op].n > 0) {
+		m->lost[op].n--;
+		rc = m->lost[op].err;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int w_get(void *ctx, const struct target *t, long long off, long long len,
+		 const char *if_match, struct http_sink *sink, struct s3_obj_info *info)
+{
+	return lost(ctx, STORE_MEM_GET, mem_get(ctx, t, off, len, if_match, sink, info));
+}
+
+static int w_head(void *ctx, const struct target *t, struct s3_obj_info *info)
+{
+	return lost(ctx, STORE_MEM_HEAD, mem_head(ctx, t, info));
+}
+
+static int w_put(void *ctx, const struct target *t, const struct http_body *body,
+		 const char *content_md5, const struct s3_checksum *ck,
+		 const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_PUT,
+		    mem_put(ctx, t, body, content_md5, ck, meta, nmeta, etag, etaglen));
+}
+
+static int w_put_new(void *ctx, const struct target *t, const struct http_body *body,
+		     const char *content_md5, const struct s3_checksum *ck,
+		     const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_PUT_NEW,
+		    mem_put_new(ctx, t, body, content_md5, ck, meta, nmeta, etag, etaglen));
+}
+
+static int w_remove(void *ctx, const struct target *t)
+{
+	return lost(ctx, STORE_MEM_REMOVE, mem_remove(ctx, t));
+}
+
+static int w_retire(void *ctx, const struct target *t)
+{
+	return lost(ctx, STORE_MEM_RETIRE, mem_retire(ctx, t));
+}
+
+static int w_copy(void *ctx, const struct target *from, const struct target *to, char *etag,
+		  size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_COPY, mem_copy(ctx, from, to, etag, etaglen));
+}
+
+static int w_copy_meta(void *ctx, const struct target *from, const struct target *to,
+		       const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_COPY_META,
+		    mem_copy_meta(ctx, from, to, meta, nmeta, etag, etaglen));
+}
+
+static int w_list(void *ctx, const struct bucket_conf *b, const char *prefix,
+		  const char *delimiter, const char *token, int max_keys,
+		  struct s3_list_result *out)
+{
+	int rc = lost(ctx, STORE_MEM_LIST, mem_list(ctx, b, prefix, delimiter, token, max_keys, out));
+	if (rc < 0)
+		s3xml_list_result_free(out); /* a failed list gives nothing to free */
+	return rc;
+}
+
+static int w_mpu_create(void *ctx, const struct target *t, const struct s3_meta_pair *meta,
+			size_t nmeta, enum checksum_alg alg, char *upload_id, size_t idlen)
+{
+	return lost(ctx, STORE_MEM_MPU_CREATE,
+		    mem_mpu_create(ctx, t, meta, nmeta, alg, upload_id, idlen));
+}
+
+static int w_mpu_part(void *ctx, const struct target *t, const char *upload_id, int number,
+		      const struct http_body *body, const char *content_md5,
+		      const struct s3_checksum *ck, char *etag, size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_MPU_PART,
+		    mem_mpu_part(ctx, t, upload_id, number, body, content_md5, ck, etag, etaglen));
+}
+
+static int w_mpu_complete(void *ctx, const struct target *t, const char *upload_id,
+			  const struct s3_part *parts, size_t nparts,
+			  const struct s3_checksum *full, char *etag, size_t etaglen)
+{
+	return lost(ctx, STORE_MEM_MPU_COMPLETE,
+		    mem_mpu_complete(ctx, t, upload_id, parts, nparts, full, etag, etaglen));
+}
+
+static int w_mpu_abort(void *ctx, const struct target *t, const char *upload_id)
+{
+	return lost(ctx, STORE_MEM_MPU_ABORT, mem_mpu_abort(ctx, t, upload_id));
+}
+
 const struct store_ops store_mem_ops = {
-	.get = mem_get,
-	.head = mem_head,
-	.put = mem_put,
-	.put_new = mem_put_new,
-	.remove = mem_remove,
-	.retire = mem_retire,
-	.copy = mem_copy,
-	.copy_meta = mem_copy_meta,
-	.list = mem_list,
-	.mpu_create = mem_mpu_create,
-	.mpu_part = mem_mpu_part,
-	.mpu_complete = mem_mpu_complete,
-	.mpu_abort = mem_mpu_abort,
+	.get = w_get,
+	.head = w_head,
+	.put = w_put,
+	.put_new = w_put_new,
+	.remove = w_remove,
+	.retire = w_retire,
+	.copy = w_copy,
+	.copy_meta = w_copy_meta,
+	.list = w_list,
+	.mpu_create = w_mpu_create,
+	.mpu_part = w_mpu_part,
+	.mpu_complete = w_mpu_complete,
+	.mpu_abort = w_mpu_abort,
 };
 
 /* ---- the test side ---- */
@@ -1279,6 +1382,17 @@ int store_mem_fail_next(struct store_mem *m, enum store_mem_op op, int n, int er
 	pthread_mutex_lock(&m->lock);
 	m->fail[op].n = n;
 	m->fail[op].err = err > 0 ? -err : err;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+int store_mem_fail_after(struct store_mem *m, enum store_mem_op op, int n, int err)
+{
+	if ((int)op < 0 || op >= STORE_MEM_NOPS || n < 0 || err == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	m->lost[op].n = n;
+	m->lost[op].err = err > 0 ? -err : err;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

@@ -82,6 +82,11 @@ void store_mem_reset_counts(struct store_mem *m);
  * doing anything (counted still); n = 0 cancels. Returns 0, or -EINVAL
  * for an op out of range, n < 0 or err 0. */
 int store_mem_fail_next(struct store_mem *m, enum store_mem_op op, int n, int err);
+/* A lost answer: the next n calls of op that succeed do all their work
+ * (the object is written, the upload completed, ...) and then answer
+ * -err, as when a reply never arrives; a list gives no result then.
+ * n = 0 cancels. Returns 0 or -EINVAL as store_mem_fail_next. */
+int store_mem_fail_after(struct store_mem *m, enum store_mem_op op, int n, int err);
 
 /* The object's bytes as a malloc'd copy (NUL-terminated past len, so
  * *data is never NULL on success), retired ones too; the caller frees

@@ -630,6 +630,49 @@ START_TEST(faults_and_counts)
 }
 END_TEST
 
+/* A reply lost after the work: the object is there; put_new's retry of
+ * the same bytes is success, as store.h promises. */
+START_TEST(lost_answers)
+{
+	struct target t = tgt(&bk, "lost");
+	struct http_body b = { .kind = HTTP_BODY_MEM, .mem = "bytes", .len = 5 };
+	struct s3_list_result l;
+	char etag[S3_ETAG_MAX], want[33], id[S3_UPLOAD_ID_MAX];
+	struct s3_part part = { .number = 1 };
+
+	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_PUT_NEW, 1, ECONNRESET), 0);
+	ck_assert_int_eq(ops->put_new(m, &t, &b, NULL, NULL, NULL, 0, etag, sizeof(etag)),
+			 -ECONNRESET);
+	ck_assert_uint_eq(store_mem_nobjects(m), 1);
+	ck_assert_int_eq(ops->put_new(m, &t, &b, NULL, NULL, NULL, 0, etag, sizeof(etag)), 0);
+	md5_hex("bytes", 5, want);
+	ck_assert_str_eq(etag, want);
+	ck_assert_int_eq(store_mem_count(m, STORE_MEM_PUT_NEW), 2);
+
+	/* Only successes lose their answer. */
+	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_HEAD, 1, EIO), 0);
+	struct target none = tgt(&bk, "none");
+	struct s3_obj_info info;
+	ck_assert_int_eq(ops->head(m, &none, &info), -ENOENT);
+	ck_assert_int_eq(ops->head(m, &t, &info), -EIO);
+	ck_assert_int_eq(ops->head(m, &t, &info), 0);
+
+	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_LIST, 1, ETIMEDOUT), 0);
+	ck_assert_int_eq(ops->list(m, &bk, "", "/", NULL, 0, &l), -ETIMEDOUT);
+	ck_assert_uint_eq(l.nobjects, 0);
+	ck_assert_ptr_null(l.objects);
+
+	ck_assert_int_eq(ops->mpu_create(m, &t, NULL, 0, CK_NONE, id, sizeof(id)), 0);
+	ck_assert_int_eq(ops->mpu_part(m, &t, id, 1, &b, NULL, NULL, part.etag, sizeof(part.etag)), 0);
+	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_MPU_COMPLETE, 1, EIO), 0);
+	ck_assert_int_eq(ops->mpu_complete(m, &t, id, &part, 1, NULL, etag, sizeof(etag)), -EIO);
+	ck_assert_uint_eq(store_mem_nuploads(m), 0);
+	ck_assert_int_eq(ops->head(m, &t, &info), 0);
+	ck_assert_ptr_nonnull(strstr(info.etag, "-1"));
+	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_GET, 1, 0), -EINVAL);
+}
+END_TEST
+
 START_TEST(put_raw_other_host)
 {
 	char etag[S3_ETAG_MAX], want[33], buf[16];
@@ -695,6 +738,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, multipart_abort);
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, faults_and_counts);
+	tcase_add_test(tc, lost_answers);
 	tcase_add_test(tc, put_raw_other_host);
 	tcase_add_test(tc, threads);
 	suite_add_tcase(s, tc);
