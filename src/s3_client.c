@@ -1371,16 +1371,15 @@ static int create_bucket(struct s3_client *c, const char *bucket, int object_loc
 {
 	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket };
 	struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
-	char xml[256];
+	char xml[512];
 	struct http_response resp;
 	int rc;
 
 	/* Outside us-east-1, AWS wants the region named in the body. */
 	if (strcmp(c->region, "us-east-1") != 0) {
-		int n = snprintf(xml, sizeof(xml),
-				 "<CreateBucketConfiguration><LocationConstraint>%s"
-				 "</LocationConstraint></CreateBucketConfiguration>",
-				 c->region);
+		int n = s3xml_build_create_bucket(c->region, xml, sizeof(xml));
+		if (n < 0)
+			return n;
 		hb.mem = xml;
 		hb.len = (size_t)n;
 	}
@@ -1534,14 +1533,9 @@ int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, 
 	char xml[512], b64[25];
 	int rc, n;
 
-	if (days < 1 || !tier || strcspn(tier, "<>&") != strlen(tier))
-		return -EINVAL;
-	n = snprintf(xml, sizeof(xml),
-		     "<RestoreRequest><Days>%d</Days><GlacierJobParameters><Tier>%s</Tier>"
-		     "</GlacierJobParameters></RestoreRequest>",
-		     days, tier);
-	if (n < 0 || (size_t)n >= sizeof(xml))
-		return -EINVAL;
+	n = s3xml_build_restore(days, tier, xml, sizeof(xml));
+	if (n < 0)
+		return n;
 	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 	if (rc == 0)
 		rc = perform(c, &r, &resp, st);
@@ -1560,9 +1554,8 @@ int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char
 	struct http_body hb;
 	struct http_response resp;
 	char xml[128], b64[25];
-	int n = snprintf(xml, sizeof(xml), "<LegalHold><Status>%s</Status></LegalHold>",
-			 on ? "ON" : "OFF");
-	int rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+	int n = s3xml_build_legal_hold(on, xml, sizeof(xml));
+	int rc = n < 0 ? n : attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 
 	return rc ? rc : perform(c, &r, &resp, st);
 }
@@ -1692,14 +1685,9 @@ int s3_put_object_retention(struct s3_client *c, const char *bucket, const char 
 	char xml[256], b64[25];
 	int n, rc;
 
-	if (!mode || !until || strcspn(mode, "<>&") != strlen(mode) ||
-	    strcspn(until, "<>&") != strlen(until))
-		return -EINVAL;
-	n = snprintf(xml, sizeof(xml),
-		     "<Retention><Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
-		     mode, until);
-	if (n < 0 || (size_t)n >= sizeof(xml))
-		return -EINVAL;
+	n = s3xml_build_retention(mode, until, xml, sizeof(xml));
+	if (n < 0)
+		return n;
 	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 	return rc ? rc : perform(c, &r, &resp, st);
 }
