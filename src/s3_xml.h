@@ -131,9 +131,15 @@ int s3xml_build_legal_hold(int on, char *buf, size_t bufsz);
  * for a NULL mode or until, or one with '<', '>' or '&'. */
 int s3xml_build_retention(const char *mode, const char *until, char *buf, size_t bufsz);
 
-/* Parses "2009-10-12T17:50:30.000Z" (fraction optional; "Z" or an offset
- * "+01:00") as UTC; -1 on error or before 1970. The one ISO 8601 parser of
- * the project (listings, STS, metadata services, credential_process). */
+/* The one ISO 8601 parser of the project (listings, STS, metadata
+ * services, credential_process, SSO, Object Lock headers). Accepts
+ * exactly "YYYY-MM-DDTHH:MM:SS", then optionally '.' and one or more
+ * digits (ignored: whole seconds), then "Z" or an offset "+HH:MM" /
+ * "-HH:MM" (HH <= 23, MM <= 59), and nothing after. Returns the instant
+ * as seconds since the epoch (UTC), or -1 for NULL, any other shape, an
+ * impossible date or time (month 13, 30 February, hour 24, second 60), a
+ * year before 1970, or an instant before the epoch. Reads no further
+ * than the first mismatch; locale-independent; reentrant; errno untouched. */
 time_t s3xml_parse_iso8601(const char *s);
 
 /* GetObjectLockConfiguration's answer. */

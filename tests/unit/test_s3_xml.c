@@ -1080,6 +1080,8 @@ START_TEST(test_iso8601)
 		"2009-10-12T17:50:60Z", "1969-12-31T23:59:59Z", "-009-10-12T17:50:30Z",
 		"2009-1-12T17:50:30Z", "2009-10-12T17:50:3Z", " 2009-10-12T17:50:30Z",
 		"2009-10-12T17:50:30.0.0Z", "+2009-10-12T17:50:30Z", "2009/10/12T17:50:30Z",
+		"2009-10-12T17:50:30.000+01:00junk", "2009-10-12T17:50:30Z ", "2009-10-12T17:50:30.ZZ",
+		"2009-10-12T17:50:30+1:00", "2009-10-12T17:50:30+01:0", "2009-10-12T17:50",
 	};
 
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.000Z"), 1255369830);
@@ -1095,6 +1097,11 @@ START_TEST(test_iso8601)
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30+00:00"), 1255369830);
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T19:50:30.25+02:00"), 1255369830);
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T12:20:30-05:30"), 1255369830);
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.000+00:00"), 1255369830);
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.999999Z"), 1255369830);
+	/* An offset can carry the date over midnight and the year end. */
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-12-31T23:30:00-01:00"), 1262305800);
+	ck_assert_int_eq(s3xml_parse_iso8601("1970-01-01T01:00:00+01:00"), 0);
 	ck_assert_int_eq(s3xml_parse_iso8601(NULL), -1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(s3xml_parse_iso8601(bad[i]) == -1, "accepted \"%s\"", bad[i]);
