@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "s3_client.h"
 #include "sigv4.h"
@@ -22,7 +23,6 @@
 #define URL_MAX (S3_KEY_MAX * 3 + 4096)
 #define QUERY_MAX (S3_KEY_MAX * 3 + S3_TOKEN_MAX * 3 + 512)
 #define MAX_HEADERS 24
-#define BACKOFF_CAP_MS 20000L
 
 struct s3_client {
 	char scheme[8];
@@ -233,30 +233,6 @@ static int body_md5(const struct http_body *body, unsigned char md5[16])
 	return rc;
 }
 
-/* Thread-local xorshift: jitter needs spread, not cryptographic quality. */
-static uint64_t jitter_rand(void)
-{
-	static __thread uint64_t s;
-	if (!s) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		s = (uint64_t)ts.tv_nsec ^ ((uint64_t)(uintptr_t)&s << 16) ^ (uint64_t)ts.tv_sec;
-		if (!s)
-			s = 0x9e3779b97f4a7c15ULL;
-	}
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 struct s3_request {
 	enum s3_op op;
 	const char *method;
@@ -363,20 +339,6 @@ int s3_client_past_deadline(void)
 	return http_deadline_left_ms() == 0;
 }
 
-/* The wait before the next try (exponential cap, full jitter), or -1 when
- * waiting it would end past retry_max_ms since start or the process is
- * past its deadline (s3_client_deadline). */
-static long backoff_ms(const struct s3_client *c, int tries, long start)
-{
-	long cap = c->retry_base_ms << (tries < 16 ? tries : 16);
-	if (cap > BACKOFF_CAP_MS || cap <= 0)
-		cap = BACKOFF_CAP_MS;
-	long delay = (long)(jitter_rand() % (uint64_t)(cap + 1));
-	if (s3_client_past_deadline())
-		return -1;
-	return now_ms() + delay - start > c->retry_max_ms ? -1 : delay;
-}
-
 /* A backoff wait; it ends early at the deadline (s3_client_deadline). */
 static void sleep_ms(long ms)
 {
@@ -387,6 +349,22 @@ static void sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* A schedule with the client's bounds (max_retries, retry_base_ms,
+ * retry_max_ms), starting now. */
+static void backoff_start(const struct s3_client *c, struct backoff *b)
+{
+	backoff_init(b, c->max_retries, c->retry_base_ms, c->retry_max_ms, backoff_now_ms());
+}
+
+/* The wait before the next retry on b, or -1 when b's bounds are spent
+ * or the process is past its deadline (s3_client_deadline). */
+static long backoff_delay(struct backoff *b)
+{
+	if (s3_client_past_deadline())
+		return -1;
+	return backoff_next(b, backoff_now_ms(), backoff_rand());
 }
 
 /* Builds "https://host/bucket/key?query" and the path that is signed. */
@@ -531,12 +509,13 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 		   struct s3_status *st)
 {
 	struct s3_status local;
-	long start = now_ms();
+	struct backoff b;
 	int rc = 0;
 
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
+	backoff_start(c, &b);
 	for (int tries = 0;; tries++) {
 		char errbuf[256];
 		int transient;
@@ -580,9 +559,9 @@ static int perform(struct s3_client *c, struct s3_request *r, struct http_respon
 			transient = s3_error_is_transient(resp->status, st->code);
 			rc = map_s3_error(resp->status, st->code, r->op);
 		}
-		if (!transient || tries >= c->max_retries)
+		if (!transient)
 			break;
-		long delay = backoff_ms(c, tries, start);
+		long delay = backoff_delay(&b);
 		if (delay < 0)
 			break;
 		char sbuf[512];
@@ -1208,7 +1187,7 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 	struct s3_error err;
 	const char *body;
 	size_t blen, xlen;
-	long start = now_ms();
+	struct backoff b;
 	int rc, md5_possible;
 	char *xml;
 
@@ -1224,11 +1203,12 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 	     req_header(&r, "x-amz-checksum-type", "FULL_OBJECT") < 0))
 		rc = -E2BIG;
 	/* S3 may fail a completion after its 200 is sent, with an <Error>
-	 * body: a transient one is retried like any other, within the same
-	 * bounds (max_retries, retry_max_ms). */
-	for (int tries = 0; rc == 0; tries++) {
+	 * body: a transient one is retried like any other, on one schedule
+	 * with the same bounds (max_retries, retry_max_ms, the deadline). */
+	backoff_start(c, &b);
+	while (rc == 0) {
 		rc = perform(c, &r, &resp, st);
-		if (rc < 0 || tries >= c->max_retries)
+		if (rc < 0)
 			break;
 		const char *body0;
 		size_t blen0;
@@ -1236,7 +1216,7 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 		if (s3xml_parse_complete_mpu(body0, blen0, tag, sizeof(tag), &err) != -EIO ||
 		    !s3_error_is_transient(500, err.code))
 			break;
-		long delay = backoff_ms(c, tries, start);
+		long delay = backoff_delay(&b);
 		if (delay < 0)
 			break;
 		STAT_ADD(retries, 1);
@@ -1391,16 +1371,15 @@ static int create_bucket(struct s3_client *c, const char *bucket, int object_loc
 {
 	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket };
 	struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
-	char xml[256];
+	char xml[512];
 	struct http_response resp;
 	int rc;
 
 	/* Outside us-east-1, AWS wants the region named in the body. */
 	if (strcmp(c->region, "us-east-1") != 0) {
-		int n = snprintf(xml, sizeof(xml),
-				 "<CreateBucketConfiguration><LocationConstraint>%s"
-				 "</LocationConstraint></CreateBucketConfiguration>",
-				 c->region);
+		int n = s3xml_build_create_bucket(c->region, xml, sizeof(xml));
+		if (n < 0)
+			return n;
 		hb.mem = xml;
 		hb.len = (size_t)n;
 	}
@@ -1554,14 +1533,9 @@ int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, 
 	char xml[512], b64[25];
 	int rc, n;
 
-	if (days < 1 || !tier || strcspn(tier, "<>&") != strlen(tier))
-		return -EINVAL;
-	n = snprintf(xml, sizeof(xml),
-		     "<RestoreRequest><Days>%d</Days><GlacierJobParameters><Tier>%s</Tier>"
-		     "</GlacierJobParameters></RestoreRequest>",
-		     days, tier);
-	if (n < 0 || (size_t)n >= sizeof(xml))
-		return -EINVAL;
+	n = s3xml_build_restore(days, tier, xml, sizeof(xml));
+	if (n < 0)
+		return n;
 	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 	if (rc == 0)
 		rc = perform(c, &r, &resp, st);
@@ -1580,9 +1554,8 @@ int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char
 	struct http_body hb;
 	struct http_response resp;
 	char xml[128], b64[25];
-	int n = snprintf(xml, sizeof(xml), "<LegalHold><Status>%s</Status></LegalHold>",
-			 on ? "ON" : "OFF");
-	int rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
+	int n = s3xml_build_legal_hold(on, xml, sizeof(xml));
+	int rc = n < 0 ? n : attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 
 	return rc ? rc : perform(c, &r, &resp, st);
 }
@@ -1712,14 +1685,9 @@ int s3_put_object_retention(struct s3_client *c, const char *bucket, const char 
 	char xml[256], b64[25];
 	int n, rc;
 
-	if (!mode || !until || strcspn(mode, "<>&") != strlen(mode) ||
-	    strcspn(until, "<>&") != strlen(until))
-		return -EINVAL;
-	n = snprintf(xml, sizeof(xml),
-		     "<Retention><Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
-		     mode, until);
-	if (n < 0 || (size_t)n >= sizeof(xml))
-		return -EINVAL;
+	n = s3xml_build_retention(mode, until, xml, sizeof(xml));
+	if (n < 0)
+		return n;
 	rc = attach_xml_body(&r, &hb, xml, (size_t)n, b64);
 	return rc ? rc : perform(c, &r, &resp, st);
 }

@@ -256,7 +256,8 @@ int s3_presign_get(struct s3_client *c, const char *bucket, const char *key, lon
  * "Bulk", "Expedited"). *accepted (when given): 1 for a new restore (202),
  * 0 when the object was restored already and its copy's expiry moved
  * (200). A restore in progress is -EALREADY; an object that is not
- * archived -ENODATA. */
+ * archived -ENODATA; days < 1 or a tier that is not a plain word
+ * (s3xml_build_restore) -EINVAL, with no request sent. */
 int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, int days,
 		      const char *tier, int *accepted, struct s3_status *st);
 
@@ -264,7 +265,9 @@ int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, 
 int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char *key, int on,
 			     struct s3_status *st);
 
-/* PutObjectRetention: mode "GOVERNANCE"/"COMPLIANCE" until (ISO 8601). */
+/* PutObjectRetention: mode "GOVERNANCE"/"COMPLIANCE" until (ISO 8601).
+ * -EINVAL, with no request sent, for a NULL mode or until or one that is
+ * not a plain word or date (s3xml_build_retention). */
 int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
 			    const char *mode, const char *until, struct s3_status *st);
 

@@ -1,5 +1,5 @@
-/* s3_xml.c - S3 XML responses in (libxml2 trees), CompleteMultipartUpload
- * body out (plain string building).
+/* s3_xml.c - the project's one XML module: S3 XML responses in (libxml2
+ * trees), request bodies out (bounded string building, one escaper).
  *
  * Everything here is reentrant: no static mutable state, one libxml2
  * document per call. xmlCleanupParser is never called (process-wide). */
@@ -613,125 +613,6 @@ int s3xml_parse_list_mpu(const char *body, size_t len, struct s3_mpu_list *out)
 	return rc;
 }
 
-/* ---- CompleteMultipartUpload request body ------------------------------ */
-
-/* Bytes needed for s once &, <, > and " are escaped. */
-static size_t escaped_len(const char *s, size_t n)
-{
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&': len += 5; break;  /* &amp; */
-		case '<':
-		case '>': len += 4; break;  /* &lt; &gt; */
-		case '"': len += 6; break;  /* &quot; */
-		default: len += 1; break;
-		}
-	}
-	return len;
-}
-
-static char *put(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
-}
-
-static char *put_escaped(char *p, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&': p = put(p, "&amp;", 5); break;
-		case '<': p = put(p, "&lt;", 4); break;
-		case '>': p = put(p, "&gt;", 4); break;
-		case '"': p = put(p, "&quot;", 6); break;
-		default: *p++ = s[i]; break;
-		}
-	}
-	return p;
-}
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len)
-{
-	return s3xml_build_complete_mpu_ck(parts, nparts, NULL, len);
-}
-
-char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
-				  const char *alg_upper, size_t *len)
-{
-	static const char head_open[] = "<CompleteMultipartUpload xmlns=\"";
-	static const char head_close[] = "\">";
-	static const char tail[] = "</CompleteMultipartUpload>";
-	static const char part_open[] = "<Part><PartNumber>";
-	static const char part_mid[] = "</PartNumber><ETag>\"";
-	static const char etag_close[] = "\"</ETag>";
-	static const char part_close[] = "</Part>";
-	char num[16], ck_open[32], ck_close[32];
-	size_t total, n, alen = alg_upper ? strlen(alg_upper) : 0;
-	char *buf, *p;
-	int nl;
-
-	if ((nparts > 0 && parts == NULL) || alen > 16) {
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(ck_open, sizeof(ck_open), "<Checksum%s>", alen ? alg_upper : "");
-	snprintf(ck_close, sizeof(ck_close), "</Checksum%s>", alen ? alg_upper : "");
-	/* First pass: check the header's preconditions and size the body
-	 * exactly. Strictly ascending numbers in 1..10000 also cap nparts at
-	 * 10000, so the sum cannot overflow. */
-	total = sizeof(head_open) - 1 + sizeof(s3_ns) - 1 + sizeof(head_close) - 1 +
-		sizeof(tail) - 1;
-	for (size_t i = 0; i < nparts; i++) {
-		if (parts[i].number < 1 || parts[i].number > 10000 ||
-		    (i > 0 && parts[i].number <= parts[i - 1].number)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		nl = snprintf(num, sizeof(num), "%d", parts[i].number);
-		n = strnlen(parts[i].etag, sizeof(parts[i].etag));
-		total += sizeof(part_open) - 1 + (size_t)nl + sizeof(part_mid) - 1 +
-			 escaped_len(parts[i].etag, n) + sizeof(etag_close) - 1 +
-			 sizeof(part_close) - 1;
-		if (alen && parts[i].checksum[0])
-			total += strlen(ck_open) + strlen(ck_close) +
-				 escaped_len(parts[i].checksum,
-					     strnlen(parts[i].checksum, sizeof(parts[i].checksum)));
-	}
-	buf = malloc(total + 1);
-	if (buf == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	p = put(buf, LIT(head_open));
-	p = put(p, LIT(s3_ns));
-	p = put(p, LIT(head_close));
-	for (size_t i = 0; i < nparts; i++) {
-		nl = snprintf(num, sizeof(num), "%d", parts[i].number);
-		n = strnlen(parts[i].etag, sizeof(parts[i].etag));
-		p = put(p, LIT(part_open));
-		p = put(p, num, (size_t)nl);
-		p = put(p, LIT(part_mid));
-		p = put_escaped(p, parts[i].etag, n);
-		p = put(p, LIT(etag_close));
-		if (alen && parts[i].checksum[0]) {
-			p = put(p, ck_open, strlen(ck_open));
-			p = put_escaped(p, parts[i].checksum,
-					strnlen(parts[i].checksum, sizeof(parts[i].checksum)));
-			p = put(p, ck_close, strlen(ck_close));
-		}
-		p = put(p, LIT(part_close));
-	}
-	p = put(p, LIT(tail));
-	*p = '\0';
-	if (len != NULL)
-		*len = (size_t)(p - buf);
-	return buf;
-}
-
 /* ---- object tagging --------------------------------------------------- */
 
 int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
@@ -786,37 +667,257 @@ int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_
 	return rc;
 }
 
-char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len)
-{
-	static const char head[] = "<Tagging><TagSet>";
-	static const char tail[] = "</TagSet></Tagging>";
-	static const char k_open[] = "<Tag><Key>", k_close[] = "</Key><Value>";
-	static const char v_close[] = "</Value></Tag>";
-	size_t total = sizeof(head) - 1 + sizeof(tail) - 1;
-	char *buf, *p;
+/* ---- request bodies ---------------------------------------------------- */
 
-	for (size_t i = 0; i < n; i++)
-		total += sizeof(k_open) - 1 + sizeof(k_close) - 1 + sizeof(v_close) - 1 +
-			 escaped_len(tags[i].key, strnlen(tags[i].key, sizeof(tags[i].key))) +
-			 escaped_len(tags[i].value, strnlen(tags[i].value, sizeof(tags[i].value)));
-	buf = malloc(total + 1);
-	if (buf == NULL) {
+/* A bounded writer: into the caller's buffer, or, with p NULL, only
+ * measuring (so a malloc'd body is sized by the very code that writes
+ * it). Once a piece does not fit, the rest is dropped and sb_end says so. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int over;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->over)
+		return;
+	if (b->p == NULL) {
+		if (n > SIZE_MAX - 1 - b->len)
+			b->over = 1;
+		else
+			b->len += n;
+		return;
+	}
+	/* One byte stays for the NUL. */
+	if (n >= b->cap - b->len) {
+		b->over = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+/* The one XML escaper of the project: &, <, > and " as entities. */
+static void sb_escaped(struct sbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&': sb_str(b, "&amp;"); break;
+		case '<': sb_str(b, "&lt;"); break;
+		case '>': sb_str(b, "&gt;"); break;
+		case '"': sb_str(b, "&quot;"); break;
+		default: sb_put(b, s + i, 1); break;
+		}
+	}
+}
+
+/* Starts writing into buf[0..bufsz). */
+static int sb_begin(struct sbuf *b, char *buf, size_t bufsz)
+{
+	if (buf == NULL || bufsz == 0)
+		return -EINVAL;
+	*b = (struct sbuf){ .p = buf, .cap = bufsz };
+	return 0;
+}
+
+/* The body's length (NUL-terminated), or -EINVAL when it did not fit. */
+static int sb_end(struct sbuf *b)
+{
+	if (b->over || b->len > INT_MAX)
+		return -EINVAL;
+	b->p[b->len] = '\0';
+	return (int)b->len;
+}
+
+typedef void (*emit_fn)(struct sbuf *b, const void *arg);
+
+/* emit's body in a fresh buffer: measured, then written. NULL with errno
+ * ENOMEM when it cannot be allocated. */
+static char *build_malloc(emit_fn emit, const void *arg, size_t *len)
+{
+	struct sbuf m = { 0 }, w;
+	char *buf;
+
+	emit(&m, arg);
+	if (m.over || (buf = malloc(m.len + 1)) == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = put(buf, LIT(head));
-	for (size_t i = 0; i < n; i++) {
-		p = put(p, LIT(k_open));
-		p = put_escaped(p, tags[i].key, strnlen(tags[i].key, sizeof(tags[i].key)));
-		p = put(p, LIT(k_close));
-		p = put_escaped(p, tags[i].value, strnlen(tags[i].value, sizeof(tags[i].value)));
-		p = put(p, LIT(v_close));
-	}
-	p = put(p, LIT(tail));
-	*p = '\0';
+	w = (struct sbuf){ .p = buf, .cap = m.len + 1 };
+	emit(&w, arg);
+	buf[w.len] = '\0';
 	if (len != NULL)
-		*len = (size_t)(p - buf);
+		*len = w.len;
 	return buf;
+}
+
+struct complete_args {
+	const struct s3_part *parts;
+	size_t nparts;
+	const char *alg; /* NULL or "" : no checksums */
+};
+
+static void emit_complete(struct sbuf *b, const void *arg)
+{
+	const struct complete_args *a = arg;
+	char num[16];
+
+	sb_str(b, "<CompleteMultipartUpload xmlns=\"");
+	sb_str(b, s3_ns);
+	sb_str(b, "\">");
+	for (size_t i = 0; i < a->nparts; i++) {
+		const struct s3_part *pt = &a->parts[i];
+
+		snprintf(num, sizeof(num), "%d", pt->number);
+		sb_str(b, "<Part><PartNumber>");
+		sb_str(b, num);
+		sb_str(b, "</PartNumber><ETag>\"");
+		sb_escaped(b, pt->etag, strnlen(pt->etag, sizeof(pt->etag)));
+		sb_str(b, "\"</ETag>");
+		if (a->alg != NULL && a->alg[0] != '\0' && pt->checksum[0] != '\0') {
+			sb_str(b, "<Checksum");
+			sb_str(b, a->alg);
+			sb_str(b, ">");
+			sb_escaped(b, pt->checksum, strnlen(pt->checksum, sizeof(pt->checksum)));
+			sb_str(b, "</Checksum");
+			sb_str(b, a->alg);
+			sb_str(b, ">");
+		}
+		sb_str(b, "</Part>");
+	}
+	sb_str(b, "</CompleteMultipartUpload>");
+}
+
+char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len)
+{
+	return s3xml_build_complete_mpu_ck(parts, nparts, NULL, len);
+}
+
+char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
+				  const char *alg_upper, size_t *len)
+{
+	struct complete_args a = { parts, nparts, alg_upper };
+
+	/* The algorithm goes into an element name unescaped: only the short
+	 * upper-case names of checksum.h are expected. */
+	if ((nparts > 0 && parts == NULL) ||
+	    (alg_upper != NULL && (strlen(alg_upper) > 16 ||
+				   strspn(alg_upper, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+					   strlen(alg_upper)))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* S3's preconditions: strictly ascending numbers in 1..10000 (which
+	 * also caps nparts at 10000). */
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].number < 1 || parts[i].number > 10000 ||
+		    (i > 0 && parts[i].number <= parts[i - 1].number)) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	return build_malloc(emit_complete, &a, len);
+}
+
+struct tagging_args {
+	const struct s3_tag *tags;
+	size_t n;
+};
+
+static void emit_tagging(struct sbuf *b, const void *arg)
+{
+	const struct tagging_args *a = arg;
+
+	sb_str(b, "<Tagging><TagSet>");
+	for (size_t i = 0; i < a->n; i++) {
+		const struct s3_tag *t = &a->tags[i];
+
+		sb_str(b, "<Tag><Key>");
+		sb_escaped(b, t->key, strnlen(t->key, sizeof(t->key)));
+		sb_str(b, "</Key><Value>");
+		sb_escaped(b, t->value, strnlen(t->value, sizeof(t->value)));
+		sb_str(b, "</Value></Tag>");
+	}
+	sb_str(b, "</TagSet></Tagging>");
+}
+
+char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len)
+{
+	struct tagging_args a = { tags, n };
+
+	if (n > 0 && tags == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return build_malloc(emit_tagging, &a, len);
+}
+
+/* The callers' values are S3 words and dates: markup in one is a caller's
+ * error, refused (-EINVAL) rather than escaped into something S3 rejects. */
+static int has_markup(const char *s)
+{
+	return strpbrk(s, "<>&") != NULL;
+}
+
+int s3xml_build_create_bucket(const char *region, char *buf, size_t bufsz)
+{
+	struct sbuf b;
+
+	if (region == NULL || region[0] == '\0' || sb_begin(&b, buf, bufsz) != 0)
+		return -EINVAL;
+	sb_str(&b, "<CreateBucketConfiguration><LocationConstraint>");
+	sb_escaped(&b, region, strlen(region));
+	sb_str(&b, "</LocationConstraint></CreateBucketConfiguration>");
+	return sb_end(&b);
+}
+
+int s3xml_build_restore(int days, const char *tier, char *buf, size_t bufsz)
+{
+	struct sbuf b;
+	char num[16];
+
+	if (days < 1 || tier == NULL || has_markup(tier) || sb_begin(&b, buf, bufsz) != 0)
+		return -EINVAL;
+	snprintf(num, sizeof(num), "%d", days);
+	sb_str(&b, "<RestoreRequest><Days>");
+	sb_str(&b, num);
+	sb_str(&b, "</Days><GlacierJobParameters><Tier>");
+	sb_str(&b, tier);
+	sb_str(&b, "</Tier></GlacierJobParameters></RestoreRequest>");
+	return sb_end(&b);
+}
+
+int s3xml_build_legal_hold(int on, char *buf, size_t bufsz)
+{
+	struct sbuf b;
+
+	if (sb_begin(&b, buf, bufsz) != 0)
+		return -EINVAL;
+	sb_str(&b, "<LegalHold><Status>");
+	sb_str(&b, on ? "ON" : "OFF");
+	sb_str(&b, "</Status></LegalHold>");
+	return sb_end(&b);
+}
+
+int s3xml_build_retention(const char *mode, const char *until, char *buf, size_t bufsz)
+{
+	struct sbuf b;
+
+	if (mode == NULL || until == NULL || has_markup(mode) || has_markup(until) ||
+	    sb_begin(&b, buf, bufsz) != 0)
+		return -EINVAL;
+	sb_str(&b, "<Retention><Mode>");
+	sb_str(&b, mode);
+	sb_str(&b, "</Mode><RetainUntilDate>");
+	sb_str(&b, until);
+	sb_str(&b, "</RetainUntilDate></Retention>");
+	return sb_end(&b);
 }
 
 /* ---- ISO 8601 ---------------------------------------------------------- */

@@ -83,11 +83,15 @@ struct s3_part {
 	char checksum[28];        /* base64 of the part's flexible checksum, "" if none */
 };
 /* <CompleteMultipartUpload><Part><PartNumber/><ETag>"..."</ETag></Part>...
- * Parts must be given in ascending order. Returns a malloc'd NUL-terminated
- * string (length in *len) or NULL on allocation failure. */
+ * with the ETags escaped. Parts must be given in strictly ascending order
+ * of numbers 1..10000. Returns a malloc'd NUL-terminated string (length
+ * in *len when len is given), or NULL with errno EINVAL (parts NULL,
+ * numbers out of order or range) or ENOMEM. */
 char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_t *len);
 /* The same, with <Checksum{ALG}>parts[i].checksum</Checksum{ALG}> in each
- * part that has one (alg_upper "CRC64NVME", ...; NULL: none). */
+ * part that has one (alg_upper "CRC64NVME", ...; NULL or "": none);
+ * errno EINVAL also for an alg_upper over 16 characters or with others
+ * than A-Z and 0-9 (it becomes part of an element name). */
 char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
 				  const char *alg_upper, size_t *len);
 
@@ -105,12 +109,37 @@ struct s3_tag {
 int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
 			size_t *n);
 /* The PutObjectTagging body for tags[0..n), escaped; malloc'd (length in
- * *len), NULL on allocation failure. */
+ * *len when len is given), NULL with errno EINVAL (tags NULL with n > 0)
+ * or ENOMEM. */
 char *s3xml_build_tagging(const struct s3_tag *tags, size_t n, size_t *len);
 
-/* Parses "2009-10-12T17:50:30.000Z" (fraction optional; "Z" or an offset
- * "+01:00") as UTC; -1 on error or before 1970. The one ISO 8601 parser of
- * the project (listings, STS, metadata services, credential_process). */
+/* Small request bodies, written into the caller's buf[0..bufsz) and
+ * NUL-terminated; each returns the body's length, or -EINVAL (buf left
+ * unspecified) when an argument is out of range or the body does not fit
+ * (no value that S3 accepts is that long). No allocation. */
+
+/* <CreateBucketConfiguration><LocationConstraint>region (escaped);
+ * -EINVAL also for a NULL or empty region. */
+int s3xml_build_create_bucket(const char *region, char *buf, size_t bufsz);
+/* <RestoreRequest><Days>days</Days><GlacierJobParameters><Tier>tier...;
+ * -EINVAL also for days < 1 and a NULL tier or one with '<', '>' or '&'
+ * (S3's tiers are plain words). */
+int s3xml_build_restore(int days, const char *tier, char *buf, size_t bufsz);
+/* <LegalHold><Status>ON or OFF (on != 0: ON). */
+int s3xml_build_legal_hold(int on, char *buf, size_t bufsz);
+/* <Retention><Mode>mode</Mode><RetainUntilDate>until...; -EINVAL also
+ * for a NULL mode or until, or one with '<', '>' or '&'. */
+int s3xml_build_retention(const char *mode, const char *until, char *buf, size_t bufsz);
+
+/* The one ISO 8601 parser of the project (listings, STS, metadata
+ * services, credential_process, SSO, Object Lock headers). Accepts
+ * exactly "YYYY-MM-DDTHH:MM:SS", then optionally '.' and one or more
+ * digits (ignored: whole seconds), then "Z" or an offset "+HH:MM" /
+ * "-HH:MM" (HH <= 23, MM <= 59), and nothing after. Returns the instant
+ * as seconds since the epoch (UTC), or -1 for NULL, any other shape, an
+ * impossible date or time (month 13, 30 February, hour 24, second 60), a
+ * year before 1970, or an instant before the epoch. Reads no further
+ * than the first mismatch; locale-independent; reentrant; errno untouched. */
 time_t s3xml_parse_iso8601(const char *s);
 
 /* GetObjectLockConfiguration's answer. */

@@ -976,6 +976,95 @@ START_TEST(test_build_complete)
 }
 END_TEST
 
+/* ---- small request bodies --------------------------------------------- */
+
+START_TEST(test_build_small_bodies)
+{
+	char buf[512], tiny[8];
+	int n;
+
+	n = s3xml_build_create_bucket("eu-west-1", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "<CreateBucketConfiguration><LocationConstraint>eu-west-1"
+			      "</LocationConstraint></CreateBucketConfiguration>");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	/* A region is configuration, not an S3 word: escaped, not refused. */
+	ck_assert_int_gt(s3xml_build_create_bucket("a&<b>\"", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "<CreateBucketConfiguration><LocationConstraint>a&amp;&lt;b&gt;"
+			      "&quot;</LocationConstraint></CreateBucketConfiguration>");
+	ck_assert_int_eq(s3xml_build_create_bucket("", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_create_bucket(NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_create_bucket("eu-west-1", tiny, sizeof(tiny)), -EINVAL);
+
+	n = s3xml_build_restore(7, "Bulk", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "<RestoreRequest><Days>7</Days><GlacierJobParameters><Tier>Bulk"
+			      "</Tier></GlacierJobParameters></RestoreRequest>");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_int_eq(s3xml_build_restore(0, "Bulk", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_restore(1, NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_restore(1, "a<b", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_restore(1, "a&b", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_restore(1, "Bulk", tiny, sizeof(tiny)), -EINVAL);
+
+	n = s3xml_build_legal_hold(1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "<LegalHold><Status>ON</Status></LegalHold>");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_int_gt(s3xml_build_legal_hold(0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "<LegalHold><Status>OFF</Status></LegalHold>");
+	ck_assert_int_eq(s3xml_build_legal_hold(1, tiny, sizeof(tiny)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_legal_hold(1, NULL, 0), -EINVAL);
+
+	n = s3xml_build_retention("GOVERNANCE", "2030-01-01T00:00:00Z", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+			      "2030-01-01T00:00:00Z</RetainUntilDate></Retention>");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_int_eq(s3xml_build_retention(NULL, "x", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_retention("x", NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_retention("G>", "x", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(s3xml_build_retention("G", "2030&", buf, sizeof(buf)), -EINVAL);
+	/* Exactly full (the NUL needs a byte of its own) fails; one more fits. */
+	n = s3xml_build_retention("G", "d", buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(s3xml_build_retention("G", "d", buf, (size_t)n), -EINVAL);
+	ck_assert_int_eq(s3xml_build_retention("G", "d", buf, (size_t)n + 1), n);
+}
+END_TEST
+
+START_TEST(test_build_bad_args)
+{
+	struct s3_part p = { .number = 1, .etag = "e" };
+	size_t len;
+
+	errno = 0;
+	ck_assert_ptr_null(s3xml_build_complete_mpu(NULL, 1, &len));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(s3xml_build_complete_mpu_ck(&p, 1, "CRC32<", &len));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(s3xml_build_complete_mpu_ck(&p, 1, "ABCDEFGHIJKLMNOPQ", &len));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(s3xml_build_tagging(NULL, 1, &len));
+	ck_assert_int_eq(errno, EINVAL);
+	/* No parts, no tags: the empty documents. */
+	char *s = s3xml_build_complete_mpu(NULL, 0, &len);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/"
+			    "2006-03-01/\"></CompleteMultipartUpload>");
+	ck_assert_uint_eq(len, strlen(s));
+	free(s);
+	s = s3xml_build_tagging(NULL, 0, &len);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "<Tagging><TagSet></TagSet></Tagging>");
+	free(s);
+	/* An empty algorithm is none. */
+	s = s3xml_build_complete_mpu_ck(&p, 1, "", NULL);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_null(strstr(s, "Checksum"));
+	free(s);
+}
+END_TEST
+
 /* ---- ISO 8601 ---------------------------------------------------------- */
 
 START_TEST(test_iso8601)
@@ -991,6 +1080,8 @@ START_TEST(test_iso8601)
 		"2009-10-12T17:50:60Z", "1969-12-31T23:59:59Z", "-009-10-12T17:50:30Z",
 		"2009-1-12T17:50:30Z", "2009-10-12T17:50:3Z", " 2009-10-12T17:50:30Z",
 		"2009-10-12T17:50:30.0.0Z", "+2009-10-12T17:50:30Z", "2009/10/12T17:50:30Z",
+		"2009-10-12T17:50:30.000+01:00junk", "2009-10-12T17:50:30Z ", "2009-10-12T17:50:30.ZZ",
+		"2009-10-12T17:50:30+1:00", "2009-10-12T17:50:30+01:0", "2009-10-12T17:50",
 	};
 
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.000Z"), 1255369830);
@@ -1006,6 +1097,11 @@ START_TEST(test_iso8601)
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30+00:00"), 1255369830);
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T19:50:30.25+02:00"), 1255369830);
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T12:20:30-05:30"), 1255369830);
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.000+00:00"), 1255369830);
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.999999Z"), 1255369830);
+	/* An offset can carry the date over midnight and the year end. */
+	ck_assert_int_eq(s3xml_parse_iso8601("2009-12-31T23:30:00-01:00"), 1262305800);
+	ck_assert_int_eq(s3xml_parse_iso8601("1970-01-01T01:00:00+01:00"), 0);
 	ck_assert_int_eq(s3xml_parse_iso8601(NULL), -1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(s3xml_parse_iso8601(bad[i]) == -1, "accepted \"%s\"", bad[i]);
@@ -1117,6 +1213,8 @@ static Suite *s3_xml_suite(void)
 	tcase_add_test(tc, test_list_mpu);
 	tcase_add_test(tc, test_list_mpu_bad);
 	tcase_add_test(tc, test_build_complete);
+	tcase_add_test(tc, test_build_small_bodies);
+	tcase_add_test(tc, test_build_bad_args);
 	tcase_add_test(tc, test_iso8601);
 	tcase_add_test(tc, test_tagging_and_checksums);
 	tcase_add_test(tc, test_threads);
