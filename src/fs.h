@@ -47,6 +47,10 @@ long fs_pending(const struct fs *fs);
  * 1 if nothing was left pending, else 0. */
 int fs_free(struct fs *fs);
 
+/* The filesystem the operations table works on (op_init binds the one it
+ * builds; a test outside FUSE binds its own, NULL after fs_free). */
+void fs_ops_bind(struct fs *fs);
+
 /* Pending async uploads (for shutdown and sd_notify STATUS). */
 long fs_pending_uploads(void);
 

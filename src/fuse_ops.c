@@ -49,6 +49,11 @@
 static struct fs *g_fs;
 static int clean_shutdown;
 
+void fs_ops_bind(struct fs *fs)
+{
+	g_fs = fs;
+}
+
 int fs_clean_shutdown(void)
 {
 	return clean_shutdown;
