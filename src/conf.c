@@ -483,10 +483,9 @@ static int scan_file(struct ctx *c, FILE *f)
 			len = cut_line(buf, len, &continued);
 		buf[len] = '\0';
 		line = trim(buf);
-		if (!continued)
-			rc = scan_line(c, line, start);
-		else if (*line && *line != '#' && *line != ';')
-			/* iniparser dropped such a line; reading it now would change
+		rc = scan_line(c, line, start);
+		if (rc == 0 && continued && *line && *line != '#' && *line != ';')
+			/* iniparser dropped such a line; taking it now would change
 			 * what the file means, so it is refused */
 			rc = fail(c, NULL, NULL,
 				  "line %d: continued with '\\' but the file ends there; remove "
