@@ -443,7 +443,7 @@ static int scan_file(struct ctx *c, FILE *f)
 {
 	char buf[LINE_MAX_CHARS + 1];
 	size_t len = 0, fresh = 0; /* fresh: bytes read of the current physical line */
-	int phys = 1, start = 1, continued = 0, rc = 0, ch;
+	int phys = 1, start = 1, continued = 0, rc = 0, ch, blank;
 	char *line;
 
 	while (rc == 0 && (ch = getc(f)) != EOF) {
@@ -483,8 +483,9 @@ static int scan_file(struct ctx *c, FILE *f)
 			len = cut_line(buf, len, &continued);
 		buf[len] = '\0';
 		line = trim(buf);
+		blank = !*line || *line == '#' || *line == ';';
 		rc = scan_line(c, line, start);
-		if (rc == 0 && continued && *line && *line != '#' && *line != ';')
+		if (rc == 0 && continued && !blank)
 			/* iniparser dropped such a line; taking it now would change
 			 * what the file means, so it is refused */
 			rc = fail(c, NULL, NULL,
