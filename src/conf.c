@@ -1,10 +1,12 @@
-/* conf.c - loads and validates s3csfs.conf (iniparser) into struct config.
+/* conf.c - loads and validates s3csfs.conf into struct config.
  *
- * iniparser gives the values; a second, structural pass over the file gives
- * what iniparser cannot: sections in file order (its section API skips any
- * name holding ':', i.e. every [bucket:NAME]), line numbers, keys outside a
- * section, and repeated sections or keys (iniparser silently keeps the
- * last, so "paths" written twice would lose the first list). */
+ * The file is read once, by the reader below: it keeps sections in file
+ * order with their line numbers, so that a key outside a section, a section
+ * or key written twice (iniparser, which read the file before, silently
+ * kept the last) and a syntax error are refused with the line. The syntax
+ * and the values are iniparser 4.1's, so every file that loaded still loads
+ * the same. iniparser itself reads only the AWS shared config file here
+ * (aws_region), as aws_profile.c does. */
 #include "config.h"
 
 #include <ctype.h>
@@ -182,19 +184,30 @@ static int in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-/* ---- the structural pass ---- */
+/* ---- the reader ---- */
 
 #define SYNTAX_ERROR                                                                        \
 	"syntax error; expected '[section]', 'key = value' or a comment starting with ';' " \
 	"or '#' (a comment after a [section] header needs its own line)"
 
+/* The syntax is iniparser 4.1's, which read this file before: its
+ * 1024-byte buffer held a line of 1022 characters, continuations included,
+ * plus the newline. */
+#define LINE_MAX_CHARS 1022
+/* Bounds on what a file can make the reader hold. No file that loads comes
+ * near them: a section takes at most 32 distinct keys, a repeated key is
+ * refused, and each bucket needs a section. */
+#define MAX_SECTIONS 1024
+#define MAX_KEYS 256
+
 struct scan_key {
-	char *name;
+	char *name;  /* lower case */
+	char *value; /* as written, quotes and comment removed; wiped when freed */
 	int line;
 };
 
 struct scan_sec {
-	char *name; /* lower case, as iniparser stores it */
+	char *name; /* lower case */
 	int line;
 	struct scan_key *keys;
 	size_t nkeys;
@@ -204,8 +217,7 @@ struct ctx {
 	const char *path;
 	char *err;
 	size_t errlen;
-	dictionary *d;
-	struct scan_sec *secs;
+	struct scan_sec *secs; /* in file order */
 	size_t nsecs;
 	struct config *cfg;
 };
@@ -246,7 +258,7 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* Trims isspace() both ends in place, as iniparser's strstrip does. */
+/* Trims isspace() both ends in place. */
 static char *trim(char *s)
 {
 	size_t n;
@@ -270,8 +282,10 @@ static void wipe_free(char *s)
 static void scan_free(struct ctx *c)
 {
 	for (size_t i = 0; i < c->nsecs; i++) {
-		for (size_t k = 0; k < c->secs[i].nkeys; k++)
+		for (size_t k = 0; k < c->secs[i].nkeys; k++) {
 			free(c->secs[i].keys[k].name);
+			wipe_free(c->secs[i].keys[k].value); /* any value may be a secret */
+		}
 		free(c->secs[i].keys);
 		free(c->secs[i].name);
 	}
@@ -280,10 +294,11 @@ static void scan_free(struct ctx *c)
 	c->nsecs = 0;
 }
 
+/* Names are stored lower case; the lookup ignores case, as iniparser's did. */
 static struct scan_sec *scan_find(struct ctx *c, const char *name)
 {
 	for (size_t i = 0; i < c->nsecs; i++)
-		if (strcmp(c->secs[i].name, name) == 0)
+		if (strcasecmp(c->secs[i].name, name) == 0)
 			return &c->secs[i];
 	return NULL;
 }
@@ -291,187 +306,206 @@ static struct scan_sec *scan_find(struct ctx *c, const char *name)
 static const struct scan_key *sec_key(const struct scan_sec *s, const char *name)
 {
 	for (size_t k = 0; k < s->nkeys; k++)
-		if (strcmp(s->keys[k].name, name) == 0)
+		if (strcasecmp(s->keys[k].name, name) == 0)
 			return &s->keys[k];
 	return NULL;
+}
+
+/* The value after '=', in place, by iniparser 4.1's rules (files that
+ * loaded keep their values): "..." or '...' is taken as it is up to the
+ * closing quote (or the line's end) and the rest of the line is ignored;
+ * otherwise the value ends at the first ';' or '#', is trimmed, and a bare
+ * "" or '' means empty. */
+static char *scan_value(char *v)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	if ((*v == '"' || *v == '\'') && v[1] && v[1] != *v) {
+		char quote[2] = { *v, '\0' };
+
+		v++;
+		v[strcspn(v, quote)] = '\0';
+		return v;
+	}
+	v[strcspn(v, ";#")] = '\0';
+	v = trim(v);
+	if (strcmp(v, "\"\"") == 0 || strcmp(v, "''") == 0)
+		*v = '\0';
+	return v;
+}
+
+static int scan_section(struct ctx *c, char *line, int lineno)
+{
+	char *name = line + 1, *copy;
+	struct scan_sec *prev, *grown;
+
+	/* "[a]b]" names "a", as iniparser's "[%[^]]" did */
+	name[strcspn(name, "]")] = '\0';
+	name = trim(name);
+	lower(name);
+	if (!*name)
+		return fail(c, NULL, NULL,
+			    "line %d: empty section name '[]'; use [general], [s3] or "
+			    "[bucket:NAME]",
+			    lineno);
+	prev = scan_find(c, name);
+	if (prev)
+		return fail(c, name, NULL,
+			    "section appears twice (lines %d and %d); merge them into one",
+			    prev->line, lineno);
+	if (c->nsecs >= MAX_SECTIONS)
+		return fail(c, NULL, NULL,
+			    "line %d: more than %d sections; a file needs [general], [s3] and "
+			    "one [bucket:NAME] a bucket",
+			    lineno, MAX_SECTIONS);
+	copy = strdup(name);
+	grown = copy ? realloc(c->secs, (c->nsecs + 1) * sizeof(*c->secs)) : NULL;
+	if (!grown) {
+		free(copy);
+		return fail(c, NULL, NULL, "out of memory");
+	}
+	c->secs = grown;
+	c->secs[c->nsecs++] = (struct scan_sec){ .name = copy, .line = lineno };
+	return 0;
+}
+
+/* key is trimmed and lower case; value points into the same line. */
+static int scan_key(struct ctx *c, char *key, char *value, int lineno)
+{
+	struct scan_sec *cur = c->nsecs ? &c->secs[c->nsecs - 1] : NULL;
+	const struct scan_key *prev;
+	struct scan_key *grown;
+	char *name, *copy;
+
+	if (!cur)
+		return fail(c, NULL, NULL,
+			    "line %d: key '%.64s' is outside any section; put it under "
+			    "[general], [s3] or [bucket:NAME]",
+			    lineno, key);
+	prev = sec_key(cur, key);
+	if (prev)
+		return fail(c, cur->name, key, "set twice (lines %d and %d); keep one line%s",
+			    prev->line, lineno,
+			    strcmp(key, "paths") == 0 ? " (list several globs separated by commas)"
+						      : "");
+	if (cur->nkeys >= MAX_KEYS)
+		return fail(c, cur->name, NULL,
+			    "line %d: more than %d keys in one section; see s3csfs.conf(5) for "
+			    "the keys it takes",
+			    lineno, MAX_KEYS);
+	name = strdup(key);
+	copy = name ? strdup(scan_value(value)) : NULL;
+	grown = copy ? realloc(cur->keys, (cur->nkeys + 1) * sizeof(*cur->keys)) : NULL;
+	if (!grown) {
+		free(name);
+		wipe_free(copy);
+		return fail(c, NULL, NULL, "out of memory");
+	}
+	cur->keys = grown;
+	cur->keys[cur->nkeys++] = (struct scan_key){ .name = name, .value = copy, .line = lineno };
+	return 0;
 }
 
 /* One logical line (continuations joined, trimmed) of the file. */
 static int scan_line(struct ctx *c, char *line, int lineno)
 {
-	struct scan_sec *cur = c->nsecs ? &c->secs[c->nsecs - 1] : NULL;
 	size_t len = strlen(line);
 	char *eq;
 
 	if (len == 0 || line[0] == '#' || line[0] == ';')
 		return 0;
-	if (line[0] == '[' && line[len - 1] == ']') {
-		/* iniparser: "[%[^]]", stripped, lower-cased */
-		char *name = line + 1, *copy;
-		struct scan_sec *prev, *grown;
-
-		name[strcspn(name, "]")] = '\0';
-		name = trim(name);
-		lower(name);
-		if (!*name)
-			return fail(c, NULL, NULL,
-				    "line %d: empty section name '[]'; use [general], [s3] or "
-				    "[bucket:NAME]",
-				    lineno);
-		prev = scan_find(c, name);
-		if (prev)
-			return fail(c, name, NULL,
-				    "section appears twice (lines %d and %d); merge them into one",
-				    prev->line, lineno);
-		copy = strdup(name);
-		grown = copy ? realloc(c->secs, (c->nsecs + 1) * sizeof(*c->secs)) : NULL;
-		if (!grown) {
-			free(copy);
-			return fail(c, NULL, NULL, "out of memory");
-		}
-		c->secs = grown;
-		c->secs[c->nsecs++] = (struct scan_sec){ .name = copy, .line = lineno };
-		return 0;
-	}
+	if (line[0] == '[' && line[len - 1] == ']')
+		return scan_section(c, line, lineno);
 	eq = strchr(line, '=');
-	if (!eq || eq == line) /* iniparser refuses these too; never echo: could be a secret */
+	if (!eq || eq == line) /* never echo the line: it could be a secret */
 		return fail(c, NULL, NULL, "line %d: " SYNTAX_ERROR, lineno);
 	*eq = '\0';
 	line = trim(line);
 	lower(line);
-	if (!cur)
-		return fail(c, NULL, NULL,
-			    "line %d: key '%.64s' is outside any section; put it under "
-			    "[general], [s3] or [bucket:NAME]",
-			    lineno, line);
-	{
-		const struct scan_key *prev = sec_key(cur, line);
-		struct scan_key *grown;
-		char *name;
-
-		if (prev)
-			return fail(c, cur->name, line,
-				    "set twice (lines %d and %d); keep one line%s", prev->line,
-				    lineno,
-				    strcmp(line, "paths") == 0 ? " (list several globs separated by commas)"
-							       : "");
-		name = strdup(line);
-		grown = name ? realloc(cur->keys, (cur->nkeys + 1) * sizeof(*cur->keys)) : NULL;
-		if (!grown) {
-			free(name);
-			return fail(c, NULL, NULL, "out of memory");
-		}
-		cur->keys = grown;
-		cur->keys[cur->nkeys++] = (struct scan_key){ .name = name, .line = lineno };
-	}
-	return 0;
+	return scan_key(c, line, eq + 1, lineno);
 }
 
-/* Reads the file as iniparser 4.1 does: physical lines, trailing spaces
- * cut, a trailing '\' joins the next line. The buffers held secrets, so
- * they are wiped. */
+/* Cuts trailing spaces off buf[0..len), then a trailing '\', which says
+ * the next physical line continues this one (*continued). Returns the new
+ * length. As iniparser 4.1 did, the cut reaches into continued lines. */
+static size_t cut_line(char *buf, size_t len, int *continued)
+{
+	while (len && isspace((unsigned char)buf[len - 1]))
+		len--;
+	*continued = len && buf[len - 1] == '\\';
+	return *continued ? len - 1 : len;
+}
+
+/* Reads the file into c->secs, a byte at a time into one bounded buffer
+ * that holds a logical line (a continued line goes where its '\' was). The
+ * buffer held secrets, so it is wiped. Errors come in file order. */
 static int scan_file(struct ctx *c, FILE *f)
 {
-	char *line = NULL, *logical = NULL;
-	size_t cap = 0, llen = 0;
-	ssize_t n;
-	int lineno = 0, start = 0, rc = 0;
+	char buf[LINE_MAX_CHARS + 1];
+	size_t len = 0, fresh = 0; /* fresh: bytes read of the current physical line */
+	int phys = 1, start = 1, continued = 0, rc = 0, ch, blank;
+	char *line;
 
-	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		char *grown;
-		size_t len = (size_t)n;
-
-		lineno++;
-		if (strlen(line) != len) /* iniparser would stop reading the line there */
+	while (rc == 0 && (ch = getc(f)) != EOF) {
+		if (ch == '\0') {
+			/* iniparser's C strings stopped there: refused, not cut */
 			rc = fail(c, NULL, NULL,
 				  "line %d: holds a NUL byte; is this a text file? save it as plain "
 				  "text",
-				  lineno);
-		while (len && isspace((unsigned char)line[len - 1]))
-			line[--len] = '\0';
-		if (rc < 0)
-			break;
-		if (!logical)
-			start = lineno;
-		grown = realloc(logical, llen + len + 1);
-		if (!grown) {
-			rc = fail(c, NULL, NULL, "out of memory");
-			break;
+				  phys);
+		} else if (ch != '\n') {
+			fresh++;
+			if (len < LINE_MAX_CHARS)
+				buf[len++] = (char)ch;
+			else
+				rc = fail(c, NULL, NULL,
+					  "line %d: line too long (at most %d characters a line, "
+					  "continued lines included); shorten it, or take long "
+					  "credentials from the environment",
+					  phys, LINE_MAX_CHARS);
+		} else {
+			phys++;
+			fresh = 0;
+			len = cut_line(buf, len, &continued);
+			if (continued)
+				continue;
+			buf[len] = '\0';
+			rc = scan_line(c, trim(buf), start);
+			len = 0;
+			start = phys;
 		}
-		logical = grown;
-		memcpy(logical + llen, line, len + 1);
-		llen += len;
-		if (len && line[len - 1] == '\\') {
-			logical[--llen] = '\0';
-			continue;
-		}
-		rc = scan_line(c, trim(logical), start);
-		explicit_bzero(logical, llen);
-		free(logical);
-		logical = NULL;
-		llen = 0;
 	}
-	if (rc == 0 && logical)
-		rc = scan_line(c, trim(logical), start);
 	if (rc == 0 && ferror(f))
 		rc = fail(c, NULL, NULL, "read error: %s", strerror(errno));
-	if (logical) {
-		explicit_bzero(logical, llen);
-		free(logical);
+	if (rc == 0) {
+		/* the last line, if it has no newline */
+		if (fresh)
+			len = cut_line(buf, len, &continued);
+		buf[len] = '\0';
+		line = trim(buf);
+		blank = !*line || *line == '#' || *line == ';';
+		rc = scan_line(c, line, start);
+		if (rc == 0 && continued && !blank)
+			/* iniparser dropped such a line; taking it now would change
+			 * what the file means, so it is refused */
+			rc = fail(c, NULL, NULL,
+				  "line %d: continued with '\\' but the file ends there; remove "
+				  "the '\\' or add the line it continues on",
+				  start);
 	}
-	if (line) {
-		explicit_bzero(line, cap);
-		free(line);
-	}
+	explicit_bzero(buf, sizeof(buf));
 	return rc;
-}
-
-/* ---- iniparser's error messages ---- */
-
-static _Thread_local char ini_msg[512];
-
-__attribute__((format(printf, 1, 2))) static int ini_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ini_msg[0]) /* keep the first: later ones are often consequences */
-		return 0;
-	va_start(ap, fmt);
-	vsnprintf(ini_msg, sizeof(ini_msg), fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-/* Turns iniparser's "... in FILE (LINE):\n-> TEXT" into our line; the text
- * is dropped, it may hold a secret. */
-static int ini_fail(struct ctx *c)
-{
-	const char *paren = strrchr(ini_msg, '(');
-	int line = 0;
-
-	if (paren)
-		sscanf(paren, "(%d)", &line);
-	if (strstr(ini_msg, "too long"))
-		return fail(c, NULL, NULL,
-			    "line %d: line too long (at most 1022 characters a line, continued "
-			    "lines included); shorten it, or take long credentials from the "
-			    "environment",
-			    line);
-	if (strstr(ini_msg, "syntax error"))
-		return fail(c, NULL, NULL, "line %d: " SYNTAX_ERROR, line);
-	if (strstr(ini_msg, "cannot open"))
-		return fail(c, NULL, NULL, "cannot open; check the file exists and is readable");
-	return fail(c, NULL, NULL, "cannot be parsed (iniparser failed; out of memory?)");
 }
 
 /* ---- value helpers ---- */
 
+/* The value of key in section sec, NULL if the file does not set it. */
 static const char *val(struct ctx *c, const char *sec, const char *key)
 {
-	char full[1100]; /* a whole line at most */
+	const struct scan_sec *s = scan_find(c, sec);
+	const struct scan_key *k = s ? sec_key(s, key) : NULL;
 
-	snprintf(full, sizeof(full), "%s:%s", sec, key);
-	return iniparser_getstring(c->d, full, NULL);
+	return k ? k->value : NULL;
 }
 
 static int edit_distance(const char *a, const char *b)
@@ -1829,30 +1863,15 @@ static void defaults(struct config *cfg)
 	};
 }
 
-/* Overwrites the dictionary's copies of secrets before it is freed. */
-static void wipe_dict_secrets(struct ctx *c)
-{
-	for (size_t i = 0; i < c->nsecs; i++)
-		for (size_t k = 0; k < c->secs[i].nkeys; k++) {
-			const char *name = c->secs[i].keys[k].name;
-			char *v;
-			if (strcmp(name, "secret_key") && strcmp(name, "session_token") &&
-			    strcmp(name, "access_key"))
-				continue;
-			v = (char *)val(c, c->secs[i].name, name);
-			if (v)
-				explicit_bzero(v, strlen(v));
-		}
-}
-
 static int load(struct ctx *c)
 {
 	struct config *cfg = c->cfg;
 	struct stat st;
+	char iobuf[4096];
 	FILE *f;
 	int rc, *dflt = NULL;
 	struct s3_conn_conf *own = NULL;
-	size_t nentries = 0, b = 0;
+	size_t b = 0;
 	const char *v;
 
 	f = fopen(c->path, "r");
@@ -1863,24 +1882,14 @@ static int load(struct ctx *c)
 		fclose(f);
 		return fail(c, NULL, NULL, "not a regular file; give the path of s3csfs.conf");
 	}
+	/* our buffer, so that the bytes stdio held (secrets) can be wiped; if
+	 * refused, stdio keeps its own and only that wipe is lost */
+	(void)setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	rc = scan_file(c, f);
 	fclose(f);
+	explicit_bzero(iobuf, sizeof(iobuf));
 	if (rc < 0)
 		return -1;
-	ini_msg[0] = '\0';
-	iniparser_set_error_callback(ini_error);
-	c->d = iniparser_load(c->path);
-	iniparser_set_error_callback(NULL);
-	if (!c->d)
-		return ini_fail(c);
-	/* Both readings must agree, or values would be looked up wrong. */
-	for (size_t i = 0; i < c->nsecs; i++)
-		nentries += 1 + c->secs[i].nkeys;
-	if ((int)nentries != c->d->n)
-		return fail(c, NULL, NULL,
-			    "iniparser read %d entries where s3csfs read %zu; simplify the file "
-			    "(one 'key = value' per line)",
-			    c->d->n, nentries);
 	if (check_mode(c, &st) < 0 || check_sections(c) < 0)
 		return -1;
 	if (set_str(c, &cfg->path, c->path) < 0 ||
@@ -1942,10 +1951,6 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
 		rc = fail(&c, NULL, NULL, "no configuration file given; use -o conf=FILE");
 	else
 		rc = load(&c);
-	if (c.d) {
-		wipe_dict_secrets(&c);
-		iniparser_freedict(c.d);
-	}
 	scan_free(&c);
 	if (rc < 0)
 		config_free(out); /* leaves it zeroed: config_free again is harmless */

@@ -1,10 +1,12 @@
-/* conf.h - the configuration file (iniparser) and mount options.
+/* conf.h - the configuration file and mount options.
  *
- * Promises: config_load either fills a whole, validated struct config or
- * returns -1 with a one-line message in err naming the file, the section
- * and key, and the fix; it never exits and never logs a secret; unknown
- * sections and keys are refused (a typo must not silently fall back to a
- * default); every string in the struct is owned by it (config_free). */
+ * Promises: config_load reads the file once, with the INI syntax of
+ * s3csfs.conf(5) (iniparser 4.1's, which read it before), and either fills
+ * a whole, validated struct config or returns -1 with a one-line message in
+ * err naming the file, the line or the section and key, and the fix; it
+ * never exits and never logs a secret; unknown sections and keys are
+ * refused (a typo must not silently fall back to a default); every string
+ * in the struct is owned by it (config_free). */
 #ifndef S3CSFS_CONF_H
 #define S3CSFS_CONF_H
 
@@ -112,8 +114,16 @@ struct config {
 };
 
 /* Loads and validates path. Also refuses a file holding a secret_key that
- * group or others can read. Returns 0, or -1 with err filled. */
+ * group or others can read. Refused with the line: a syntax error, a key
+ * outside a section, a section or key written twice, a NUL byte, a line
+ * over 1022 characters (continued lines included), a '\'-continued line
+ * the file ends in, more than 1024 sections or 256 keys in one. Memory held
+ * while reading is bounded by those limits and wiped (it held secrets).
+ * Returns 0, or -1 with err filled (truncated to errlen; err may be NULL)
+ * and *out zeroed. */
 int config_load(const char *path, struct config *out, char *err, size_t errlen);
+/* Frees what config_load filled and zeroes *cfg (NULL, or twice: harmless);
+ * credentials are wiped before they are freed. */
 void config_free(struct config *cfg);
 
 /* "8M", "8MiB", "10G", "4096" (bytes; K/M/G/T are powers of 1024). */

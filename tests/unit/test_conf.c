@@ -758,6 +758,210 @@ START_TEST(test_odd_bytes)
 }
 END_TEST
 
+/* ---- the reader's bounds and iniparser 4.1's syntax ---- */
+
+#define BASE "[s3]\nendpoint = http://127.0.0.1:7480\n[bucket:main]\nname = contentstore\n"
+
+/* Loads text as tmpdir/r.conf (0600); returns config_load's result. */
+static int load_text(const char *text, struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = write_conf("r.conf", text, 0600);
+	int rc = config_load(path, cfg, err, errlen);
+
+	if (rc < 0)
+		check_message(path, err);
+	return rc;
+}
+
+/* BASE, then head, n times c, tail; malloc'd. */
+static char *long_text(const char *head, size_t n, char c, const char *tail)
+{
+	size_t hl = strlen(BASE) + strlen(head), tl = strlen(tail);
+	char *t = malloc(hl + n + tl + 1);
+
+	ck_assert_ptr_nonnull(t);
+	snprintf(t, hl + 1, "%s%s", BASE, head);
+	memset(t + hl, c, n);
+	memcpy(t + hl + n, tail, tl + 1);
+	return t;
+}
+
+/* 1022 characters a line, continued lines included; the line that goes
+ * over is named. */
+START_TEST(test_line_length)
+{
+	static const struct {
+		const char *head, *tail;
+		size_t n; /* of 'x' */
+		int line; /* refused there; 0: loads */
+	} cases[] = {
+		{ "; ", "\n", 1020, 0 },	  /* 1022 */
+		{ "; ", "\n", 1021, 5 },	  /* 1023 */
+		{ "; ", "", 1020, 0 },		  /* the last line, no newline */
+		{ "; ", "", 1021, 5 },
+		{ "; ", "   \n", 1017, 0 },	  /* trailing spaces count before the cut */
+		{ "; ", "    \n", 1017, 5 },
+		{ ";\\\n", "\n", 1021, 0 },	  /* ";" + 1021: the '\' gives its place */
+		{ ";\\\n", "\n", 1022, 6 },	  /* named: the continuing line */
+		{ "; ", "\n", 100000, 5 },	  /* never held whole */
+	};
+	struct config cfg;
+	char err[1024];
+
+	make_tmpdir();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = long_text(cases[i].head, cases[i].n, 'x', cases[i].tail);
+		char want[64];
+		int rc = load_text(t, &cfg, err, sizeof(err));
+
+		free(t);
+		if (!cases[i].line) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+			config_free(&cfg);
+			continue;
+		}
+		ck_assert_msg(rc == -1, "case %zu loaded", i);
+		snprintf(want, sizeof(want), "line %d: line too long (at most 1022 characters",
+			 cases[i].line);
+		ck_assert_msg(strstr(err, want), "case %zu: %s", i, err);
+	}
+	remove_tmpdir();
+}
+END_TEST
+
+/* A NUL byte anywhere, a secret's line included, is refused by its line
+ * and never shown; a '\' the file ends in continues nothing. */
+START_TEST(test_reader_refuses)
+{
+	static const char secret_nul[] = "[s3]\nendpoint = http://127.0.0.1:7480\naccess_key = AK\n"
+					 "secret_key = " SECRET_MARK "\0" SECRET_MARK "\n"
+					 "[bucket:main]\nname = contentstore\n";
+	static const struct {
+		const char *text, *want; /* want NULL: loads */
+	} cases[] = {
+		{ BASE "region = x \\\n", "line 5: continued with '\\' but the file ends there" },
+		{ BASE "region = x \\", "line 5: continued with '\\' but the file ends there" },
+		{ BASE "region = x\\\n  \\\n", "line 5: continued with '\\'" },
+		{ BASE "[general] \\\n", "line 5: continued with '\\'" },
+		{ BASE "name = x \\\n", "[bucket:main] name: set twice (lines 4 and 5)" },
+		{ BASE "# a comment \\\n", NULL },
+		{ BASE "\\\n", NULL },
+		{ BASE "region = eu-west-\\\n1", NULL },
+		{ BASE "\n\n\n", NULL },
+	};
+	struct config cfg;
+	char err[1024], path[300];
+	FILE *f;
+
+	make_tmpdir();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = load_text(cases[i].text, &cfg, err, sizeof(err));
+
+		if (!cases[i].want) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+			config_free(&cfg);
+			continue;
+		}
+		ck_assert_msg(rc == -1, "case %zu loaded", i);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: %s", i, err);
+	}
+	snprintf(path, sizeof(path), "%s/nul.conf", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(secret_nul, 1, sizeof(secret_nul) - 1, f), sizeof(secret_nul) - 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(config_load(path, &cfg, err, sizeof(err)), -1);
+	check_message(path, err);
+	ck_assert_msg(strstr(err, "line 4: holds a NUL byte"), "%s", err);
+	remove_tmpdir();
+}
+END_TEST
+
+/* At most 1024 sections and 256 keys a section are held. */
+START_TEST(test_reader_counts)
+{
+	struct config cfg;
+	char err[1024], *t;
+	size_t cap = 64 * 1024, n;
+
+	make_tmpdir();
+	t = malloc(cap);
+	ck_assert_ptr_nonnull(t);
+	/* 256 distinct keys: read, then the first unknown one is named */
+	n = (size_t)snprintf(t, cap, "%s[general]\n", BASE);
+	for (int k = 0; k < 256; k++)
+		n += (size_t)snprintf(t + n, cap - n, "k%d = v\n", k);
+	ck_assert_int_eq(load_text(t, &cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "[general] k0: unknown key"), "%s", err);
+	snprintf(t + n, cap - n, "k256 = v\n");
+	ck_assert_int_eq(load_text(t, &cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "[general]: line 262: more than 256 keys in one section"), "%s",
+		      err);
+
+	n = (size_t)snprintf(t, cap, "%s", BASE);
+	for (int b = 1; b < 1023; b++) /* with BASE's two: 1024 */
+		n += (size_t)snprintf(t + n, cap - n, "[bucket:b%d]\nname = b%d-x\n", b, b);
+	ck_assert_int_eq(load_text(t, &cfg, err, sizeof(err)), -1);
+	ck_assert_msg(!strstr(err, "more than"), "%s", err);
+	snprintf(t + n, cap - n, "[bucket:b1023]\n");
+	ck_assert_int_eq(load_text(t, &cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "line 2049: more than 1024 sections"), "%s", err);
+	free(t);
+	remove_tmpdir();
+}
+END_TEST
+
+/* Values as iniparser 4.1 took them: quotes keep spaces, ';' and '#' and
+ * end at the closing quote (or the line's end); otherwise ';' or '#' starts
+ * a comment; "" and '' are empty; a continued line takes the '\''s place. */
+START_TEST(test_value_syntax)
+{
+	static const struct {
+		const char *line, *cache_dir;
+	} cases[] = {
+		{ "cache_dir = /a/b", "/a/b" },
+		{ "CACHE_DIR=/a/b", "/a/b" },
+		{ "cache_dir\t=\t/a/b\t", "/a/b" },
+		{ "cache_dir = /a b ; a comment", "/a b" },
+		{ "cache_dir = /a#b", "/a" },
+		{ "cache_dir = \"/a;b#c\" ; a comment", "/a;b#c" },
+		{ "cache_dir = '/a;b' then ignored", "/a;b" },
+		{ "cache_dir = \"/a b  \"", "/a b  " },
+		{ "cache_dir = \"/no closing quote", "/no closing quote" },
+		{ "cache_dir = '/x\"y'", "/x\"y" },
+		{ "cache_dir = /a=b", "/a=b" },
+		{ "cache_dir = /a \\\n  /b", "/a   /b" },
+		{ "cache_dir = /a\\\n\\\n/b", "/a/b" },
+	};
+	static const char *const empty[] = { "cache_dir =", "cache_dir = \"\"", "cache_dir = ''",
+					     "cache_dir = ; c", "cache_dir = #" };
+	struct config cfg;
+	char err[1024], text[512];
+
+	make_tmpdir();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[general]\n%s\n%s", cases[i].line, BASE);
+		ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == 0, "case %zu: %s", i, err);
+		ck_assert_msg(strcmp(cfg.cache_dir, cases[i].cache_dir) == 0, "case %zu: '%s'", i,
+			      cfg.cache_dir);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		snprintf(text, sizeof(text), "[general]\n%s\n%s", empty[i], BASE);
+		ck_assert_int_eq(load_text(text, &cfg, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "[general] cache_dir: empty value"), "'%s': %s", empty[i],
+			      err);
+	}
+	/* "[a]b]" names [a]; names ignore case and spaces inside the brackets */
+	ck_assert_msg(load_text("[ General ]x]\ncache_dir = /c\n" BASE, &cfg, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_str_eq(cfg.cache_dir, "/c");
+	config_free(&cfg);
+	remove_tmpdir();
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -777,6 +981,10 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_spellings);
 	tcase_add_test(tc, test_odd_bytes);
 	tcase_add_test(tc, test_example_file);
+	tcase_add_test(tc, test_line_length);
+	tcase_add_test(tc, test_reader_refuses);
+	tcase_add_test(tc, test_reader_counts);
+	tcase_add_test(tc, test_value_syntax);
 	suite_add_tcase(s, tc);
 	return s;
 }
