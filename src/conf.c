@@ -142,7 +142,6 @@ static const char *const general_keys[] = {
 	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
 	"write_ahead",	    "empty_file_delay",
 	"mount_timeout",
-	"write_ahead",
 	"direct_url_expiry",
 	"fallback_dir",	    "fallback_upload", "price_put",	  "price_get",
 	"metrics_listen",   "metrics_allow_remote",
