@@ -22,17 +22,24 @@
 #include "s3_xml.h"
 #include "store.h"
 
-/* Any local child (a dir made here, a file being written) under dir? */
+struct under {
+	const char *dir;
+	size_t dl;
+};
+
+static int is_below(struct node *n, void *arg)
+{
+	const struct under *u = arg;
+	return strncmp(n->path, u->dir, u->dl) == 0 && n->path[u->dl] == '/';
+}
+
+/* Any local child (a dir made here, a file being written) under dir?
+ * What S3 holds below is dir_s3_content's to tell. */
 int dir_has_local_child(struct fs *fs, const char *dir)
 {
+	struct under u = { dir, strlen(dir) };
 	FS_LOCK_HELD(fs);
-	size_t dl = strlen(dir);
-	for (size_t i = 0; i < NODE_HASH; i++)
-		for (struct node *n = fs->table[i]; n; n = n->hnext)
-			if (n->type != NODE_ABSENT && strncmp(n->path, dir, dl) == 0 &&
-			    n->path[dl] == '/')
-				return 1;
-	return 0;
+	return node_each_local(fs, is_below, &u);
 }
 
 /* What S3 holds under directory path: 1 if anything but the directory's
@@ -69,11 +76,49 @@ int dir_s3_content(struct fs *fs, const char *path, const struct bucket_conf **m
 	return 0;
 }
 
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+/* The slot of name: where it is, or the free one where it goes. */
+static size_t *dl_slot(const struct dirent_list *d, const char *name)
+{
+	size_t mask = d->nslots - 1, i = name_hash(name) & mask;
+	while (d->slots[i] && strcmp(d->names[d->slots[i] - 1], name) != 0)
+		i = (i + 1) & mask;
+	return &d->slots[i];
+}
+
+/* Room in the hash for one more name. */
+static int dl_grow_slots(struct dirent_list *d)
+{
+	if ((d->n + 1) * 2 <= d->nslots)
+		return 0;
+	size_t ns = d->nslots ? d->nslots * 2 : 128;
+	size_t *old = d->slots, oldn = d->nslots;
+	if (!(d->slots = calloc(ns, sizeof(*d->slots)))) {
+		d->slots = old;
+		return -ENOMEM;
+	}
+	d->nslots = ns;
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i])
+			*dl_slot(d, d->names[old[i] - 1]) = old[i];
+	free(old);
+	return 0;
+}
+
 static int dl_add_entry(struct dirent_list *d, const char *name, const struct stat *st, int plus)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->names[i], name) == 0)
-			return 0;
+	if (dl_grow_slots(d) < 0)
+		return -ENOMEM;
+	size_t *slot = dl_slot(d, name);
+	if (*slot)
+		return 0; /* listed already: the first bucket's entry wins */
 	if (d->n == d->alloc) {
 		size_t na = d->alloc ? d->alloc * 2 : 64;
 		char **nn = realloc(d->names, na * sizeof(*nn));
@@ -95,6 +140,7 @@ static int dl_add_entry(struct dirent_list *d, const char *name, const struct st
 	d->st[d->n] = *st;
 	d->plus[d->n] = (unsigned char)plus;
 	d->n++;
+	*slot = d->n;
 	return 0;
 }
 
@@ -116,6 +162,7 @@ void dl_free(struct dirent_list *d)
 	free(d->names);
 	free(d->st);
 	free(d->plus);
+	free(d->slots);
 }
 
 /* Lists dir in one bucket, all pages, recording what it learns. */
@@ -201,12 +248,31 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 	return rc;
 }
 
+struct local_entries {
+	struct dirent_list *d;
+	const char *dir;
+	size_t dl;
+};
+
+/* A local node that is a child of le->dir, into le->d. */
+static int add_local(struct node *n, void *arg)
+{
+	const struct local_entries *le = arg;
+	const char *name = n->path + le->dl + (le->dl ? 1 : 0);
+	struct stat st;
+
+	if ((le->dl && (strncmp(n->path, le->dir, le->dl) != 0 || n->path[le->dl] != '/')) ||
+	    !*n->path || strchr(name, '/'))
+		return 0;
+	node_fill_stat(n, &st);
+	return dl_add(le->d, name, &st);
+}
+
 /* Lists directory path: every bucket's entries, the fallback's, then what
  * is here and not (yet) in S3. */
 int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
 {
 	const struct bucket_conf *bs[64];
-	struct stat st;
 	size_t nb, dl = strlen(path);
 	int rc = 0;
 
@@ -219,18 +285,9 @@ int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
 		return rc == -ENOMEM ? rc : -EIO;
 	/* What is here and not (yet) in S3: files being written or pending,
 	 * directories made with mkdir. */
+	struct local_entries le = { d, path, dl };
 	fs_lock(fs);
-	for (size_t i = 0; i < NODE_HASH && !rc; i++)
-		for (struct node *n = fs->table[i]; n && !rc; n = n->hnext) {
-			if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
-				continue;
-			const char *name = n->path + dl + (dl ? 1 : 0);
-			if ((dl && (strncmp(n->path, path, dl) != 0 || n->path[dl] != '/')) ||
-			    !*n->path || strchr(name, '/'))
-				continue;
-			node_fill_stat(n, &st);
-			rc = dl_add(d, name, &st);
-		}
+	rc = node_each_local(fs, add_local, &le);
 	fs_unlock(fs);
 	return rc;
 }

@@ -18,6 +18,9 @@ struct dirent_list {
 	struct stat *st;
 	unsigned char *plus; /* st is the whole entry (else only its type, if any) */
 	size_t n, alloc;
+	/* names by hash: index + 1, 0 free; nslots a power of two, at least
+	 * twice n (each name is added once in O(1), not after a scan). */
+	size_t *slots, nslots;
 };
 
 /* The entries of directory path ("" the root) into d (zeroed by the

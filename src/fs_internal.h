@@ -67,6 +67,11 @@ struct node {
 	struct attrs_state attrs;
 	int attrs_from_list; /* known from a listing only: metadata unread */
 	char *link;          /* a symbolic link's target, once read */
+	/* On fs->local (node_mark_local): it may be here and not (yet) in S3
+	 * (w or local_dir set), so a listing adds it. A node on the list
+	 * stays in the table. */
+	struct node *lnext;
+	int on_local;
 };
 
 struct handle {
@@ -100,6 +105,9 @@ struct fs {
 	int lock_held;
 	struct node *table[NODE_HASH];
 	struct handle *readers;  /* read handles with no writer pinned (fs->lock) */
+	/* Nodes that may be local (fs->lock): what a listing merges in and
+	 * rmdir checks, instead of a walk of the whole table. */
+	struct node *local;
 	long pending;            /* background uploads not yet durable (atomic) */
 	int stopping;            /* unmounting: failed uploads stay journaled (atomic) */
 	time_t mounted_at;
@@ -140,6 +148,12 @@ void node_set_absent(struct fs *fs, const char *path);
 void node_forget(struct fs *fs, const char *path);
 /* The parent directories of path exist. */
 void node_mark_parents(struct fs *fs, const char *path);
+/* n has just got a writer or become a directory made here: on fs->local. */
+void node_mark_local(struct fs *fs, struct node *n);
+/* Calls fn(n, arg) for each node of fs->local that is still local (a
+ * writer, or a directory made here, and not absent), dropping the others
+ * from the list, until fn returns nonzero (returned). */
+int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *arg);
 /* n names the object (size, etag, mtime, storage class; sc may be NULL). */
 void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
 		   time_t mtime, const char *sc);

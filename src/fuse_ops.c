@@ -165,6 +165,7 @@ static int op_mkdir(const char *fpath, mode_t mode)
 		n->children_absent_until = n->absent_until;
 		n->type = NODE_DIR;
 		n->local_dir = 1;
+		node_mark_local(fs, n);
 		n->mtime = time(NULL);
 	}
 	fs_unlock(fs);

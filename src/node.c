@@ -140,6 +140,36 @@ static int parent_knows_absent(struct fs *fs, const char *path, double *until)
 	return 1;
 }
 
+void node_mark_local(struct fs *fs, struct node *n)
+{
+	FS_LOCK_HELD(fs);
+	if (n->on_local)
+		return;
+	n->on_local = 1;
+	n->lnext = fs->local;
+	fs->local = n;
+}
+
+int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *arg)
+{
+	struct node **p = &fs->local;
+	int rc = 0;
+
+	FS_LOCK_HELD(fs);
+	while (*p && !rc) {
+		struct node *n = *p;
+		if (n->type == NODE_ABSENT || !(n->w || n->local_dir)) {
+			*p = n->lnext; /* not local any more: off the list */
+			n->on_local = 0;
+			n->lnext = NULL;
+			continue;
+		}
+		rc = fn(n, arg);
+		p = &n->lnext;
+	}
+	return rc;
+}
+
 void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
 			  time_t mtime, const char *sc)
 {

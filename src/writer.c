@@ -729,6 +729,7 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 	if (exclusive)
 		upload_set_exclusive(w->up);
 	n->w = w;
+	node_mark_local(fs, n);
 	n->type = NODE_FILE;
 	n->mtime = time(NULL);
 	fs_unlock(fs);
@@ -1078,6 +1079,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 			if (nd != n)
 				nd->gen++; /* the name now holds another file */
 			nd->w = w;
+			node_mark_local(fs, nd);
 			nd->type = NODE_FILE;
 			nd->local_dir = 0;
 			nd->size = w->size;
@@ -1166,6 +1168,7 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 	w->journaled = 1;
 	w->stored = 1; /* an earlier try may have stored it */
 	n->w = w;
+	node_mark_local(fs, n);
 	n->size = w->size;
 	n->mtime = time(NULL);
 	log_info("journal: resuming upload of %s (%lld bytes)", path, w->size);

@@ -301,6 +301,49 @@ START_TEST(listing_merges_store_and_local)
 }
 END_TEST
 
+static int count_fill(void *buf, const char *name, const struct stat *st, off_t off,
+		      enum fuse_fill_dir_flags flags)
+{
+	(void)name;
+	(void)st;
+	(void)off;
+	(void)flags;
+	++*(long *)buf;
+	return 0;
+}
+
+/* A directory of 2500 objects: three pages, each name once, plus the
+ * files written here and not yet listed. */
+START_TEST(listing_of_many_pages)
+{
+	char key[128], etag[64];
+	long n = 0;
+	for (int i = 0; i < 2500; i++) {
+		snprintf(key, sizeof(key), "2026/12/2/17/6/%08d-1111-4222-8333-944455556666.bin", i);
+		ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, key, "x", 1, NULL, etag, sizeof(etag)), 0);
+	}
+	ck_assert_int_eq(write_file("/2026/12/2/17/6/local-1111-4222-8333-944455556666.bin",
+				    O_CREAT | O_WRONLY | O_EXCL, 'l', 10), 0);
+	store_mem_reset_counts(mem);
+	ck_assert_int_eq(ops->readdir("/2026/12/2/17/6", &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), 3);
+	ck_assert_int_eq(n, 2 + 2501); /* ".", "..", the objects, the local file once */
+}
+END_TEST
+
+START_TEST(rmdir_of_local_and_stored_directories)
+{
+	char etag[64];
+	ck_assert_int_eq(ops->mkdir("/2026/12/2/17/7", 0755), 0);
+	ck_assert_int_eq(ops->mkdir("/2026/12/2/17/7/sub", 0755), 0);
+	ck_assert_int_eq(ops->rmdir("/2026/12/2/17/7"), -ENOTEMPTY); /* a local child */
+	ck_assert_int_eq(ops->rmdir("/2026/12/2/17/7/sub"), 0);
+	ck_assert_int_eq(ops->rmdir("/2026/12/2/17/7"), 0);
+	ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, FILE1, "x", 1, NULL, etag, sizeof(etag)), 0);
+	ck_assert_int_eq(ops->rmdir("/2026/12/2/17/5"), -ENOTEMPTY); /* an object below */
+}
+END_TEST
+
 /* upload = async: a file whose upload cannot land stays in the journal
  * at the unmount and is uploaded by the next mount on the same cache. */
 START_TEST(journal_replay_after_unmount)
@@ -341,6 +384,8 @@ static Suite *suite(void)
 		tcase_add_test(tc, unlink_removes_the_object);
 		tcase_add_test(tc, unlink_while_writing_stores_nothing);
 		tcase_add_test(tc, listing_merges_store_and_local);
+		tcase_add_test(tc, listing_of_many_pages);
+		tcase_add_test(tc, rmdir_of_local_and_stored_directories);
 		if (i == 1)
 			tcase_add_test(tc, journal_replay_after_unmount);
 		suite_add_tcase(s, tc);
