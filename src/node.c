@@ -387,91 +387,116 @@ static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_i
 	return rc;
 }
 
-/* Resolves path to a referenced node of type FILE or DIR, asking S3 when
- * the daemon does not know. */
-int node_resolve(struct fs *fs, const char *path, struct node **out)
+/* What the table already says of path, fs->lock held: 0 (a referenced
+ * node in *n), -ENOENT (trusted absent), or 1: the store must be asked
+ * (*from_list: a file known from a listing, whose metadata a HEAD reads). */
+static int known_locked(struct fs *fs, const char *path, struct node **n, int *from_list)
 {
-	struct s3_obj_info info;
-	struct node *n;
-	int rc, is_file = 0;
-
-	fs_lock(fs);
-	n = node_find(fs, path);
-	/* A file known from a listing: its metadata says what it is. */
-	int from_list = n && n->type == NODE_FILE && n->attrs_from_list && !n->w;
-	if (n && !from_list && (n->type != NODE_ABSENT || fs_now() < n->absent_until)) {
-		rc = n->type == NODE_ABSENT ? -ENOENT : 0;
-		if (!rc)
-			n->refs++;
-		fs_unlock(fs);
-		*out = rc ? NULL : n;
-		return rc;
-	}
+	struct node *k = node_find(fs, path);
 	double until;
+
+	*from_list = k && k->type == NODE_FILE && k->attrs_from_list && !k->w;
+	if (k && !*from_list && (k->type != NODE_ABSENT || fs_now() < k->absent_until)) {
+		if (k->type == NODE_ABSENT)
+			return -ENOENT;
+		k->refs++;
+		*n = k;
+		return 0;
+	}
 	if (*path && parent_knows_absent(fs, path, &until)) {
 		/* A new name in a directory made here: nothing to ask S3. */
 		node_set_absent(fs, path);
-		n = node_find(fs, path);
-		if (n && n->type == NODE_ABSENT)
-			n->absent_until = until;
+		k = node_find(fs, path);
+		if (k && k->type == NODE_ABSENT)
+			k->absent_until = until;
 		STAT_ADD(lookups_local, 1);
-		fs_unlock(fs);
 		return -ENOENT;
 	}
-	fs_unlock(fs);
+	return 1;
+}
 
+/* Asks the store (no lock held) what path is: 0 (*is_file, *info), or
+ * the store's -errno (-ENOENT: nothing there, nor in fallback_dir). */
+static int ask_store(struct fs *fs, const char *path, int from_list, struct s3_obj_info *info,
+		     int *is_file)
+{
+	int rc;
+
+	*is_file = 0;
 	if (!*path) {
 		rc = 0;
 	} else if (from_list) {
 		struct target t;
 		rc = map_path(fs->cfg, path, &t);
 		if (rc == 0)
-			rc = fs->store.ops->head(fs->store.ctx, &t, &info);
-		is_file = rc == 0;
+			rc = fs->store.ops->head(fs->store.ctx, &t, info);
+		*is_file = rc == 0;
 	} else if (name_is_filelike(path)) {
-		rc = probe_file(fs, path, &info);
-		is_file = rc == 0;
+		rc = probe_file(fs, path, info);
+		*is_file = rc == 0;
 	} else {
-		rc = probe_dir(fs, path, &info, &is_file);
+		rc = probe_dir(fs, path, info, is_file);
 		/* The listing found a file; its metadata (a link?) is in a GET. */
-		if (rc == 0 && is_file) {
-			rc = probe_file(fs, path, &info);
-			is_file = rc == 0;
+		if (rc == 0 && *is_file) {
+			rc = probe_file(fs, path, info);
+			*is_file = rc == 0;
 		}
 	}
 	if (rc == -ENOENT)
-		rc = fallback_probe(path, &info, &is_file); /* fallback_dir, issue 17 */
+		rc = fallback_probe(path, info, is_file); /* fallback_dir, issue 17 */
+	return rc;
+}
 
-	fs_lock(fs);
+/* Records the store's answer rc for path, fs->lock held: 0 with a
+ * referenced node in *n, or the errno node_resolve returns. */
+static int record_locked(struct fs *fs, const char *path, int rc, int is_file,
+			 const struct s3_obj_info *info, struct node **n)
+{
+	struct node *k;
+
 	if (rc == -ENOENT) {
 		node_set_absent(fs, path);
-		fs_unlock(fs);
 		return rc;
 	}
-	if (rc < 0) {
-		fs_unlock(fs);
+	if (rc < 0)
 		return rc == -ENAMETOOLONG || rc == -EINVAL || rc == -EACCES ? rc : -EIO;
-	}
-	n = node_add(fs, path);
-	if (!n) {
-		fs_unlock(fs);
+	if (!(k = node_add(fs, path)))
 		return -ENOMEM;
-	}
 	/* Someone may have created it while we asked: theirs wins. */
-	if (n->type == NODE_ABSENT || (!n->w && !n->local_dir)) {
+	if (k->type == NODE_ABSENT || (!k->w && !k->local_dir)) {
 		if (is_file) {
-			node_set_file(fs, n, info.size, info.etag, info.mtime, info.storage_class);
-			node_read_attrs(n, &info);
-		} else if (n->type != NODE_FILE) {
-			n->type = NODE_DIR;
-			n->mtime = time(NULL);
+			node_set_file(fs, k, info->size, info->etag, info->mtime, info->storage_class);
+			node_read_attrs(k, info);
+		} else if (k->type != NODE_FILE) {
+			k->type = NODE_DIR;
+			k->mtime = time(NULL);
 		}
 	}
 	node_mark_parents(fs, path);
-	n->refs++;
-	fs_unlock(fs);
-	*out = n;
+	k->refs++;
+	*n = k;
 	return 0;
+}
+
+/* Resolves path to a referenced node of type FILE or DIR, asking S3 when
+ * the daemon does not know. */
+int node_resolve(struct fs *fs, const char *path, struct node **out)
+{
+	struct s3_obj_info info;
+	struct node *n = NULL;
+	int from_list, is_file, rc;
+
+	fs_lock(fs);
+	rc = known_locked(fs, path, &n, &from_list);
+	fs_unlock(fs);
+	if (rc == 1) {
+		rc = ask_store(fs, path, from_list, &info, &is_file);
+		fs_lock(fs);
+		rc = record_locked(fs, path, rc, is_file, &info, &n);
+		fs_unlock(fs);
+	}
+	*out = rc == 0 ? n : NULL;
+	return rc;
 }
 
 /* CopyObject from -> to (to may be from): with the metadata replaced by
