@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "dynbuf.h"
 #include "journal.h"
 #include "log.h"
 #include "objfile.h"
@@ -179,13 +180,15 @@ static void entry_free(struct cache_entry *e)
 static void write_meta(struct cache *c, const struct cache_entry *e)
 {
 	char body[META_MAX];
-	int n, rc;
+	struct dynbuf b;
+	int rc;
 
 	if (!e->target.bucket)
 		return;
-	n = snprintf(body, sizeof(body), "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
-		     e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
-	if (n < 0 || (size_t)n >= sizeof(body))
+	dynbuf_init_fixed(&b, body, sizeof(body));
+	if (dynbuf_addf(&b, "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
+			e->target.bucket->name, e->size, e->etag, (long long)e->mtime,
+			e->target.key) < 0)
 		return;
 	if (e->expect.kind > INTEGRITY_NONE) {
 		/* What the bytes were checked against: the next run checks
@@ -193,20 +196,19 @@ static void write_meta(struct cache *c, const struct cache_entry *e)
 		char hex[33];
 		for (int i = 0; i < 16; i++)
 			snprintf(hex + 2 * i, 3, "%02x", e->expect.digest[i]);
-		int m = snprintf(body + n, sizeof(body) - (size_t)n, "digest %d %d %s %lld %d\n",
-				 (int)e->expect.kind, (int)e->expect.alg, hex, e->expect.part_size,
-				 e->expect.nparts);
-		if (m > 0 && (size_t)m < sizeof(body) - (size_t)n)
-			n += m;
+		/* A line that does not fit is left out, the rest kept. */
+		dynbuf_addf(&b, "digest %d %d %s %lld %d\n", (int)e->expect.kind,
+			    (int)e->expect.alg, hex, e->expect.part_size, e->expect.nparts);
 	}
 	if (!__atomic_load_n(&c->meta_sidecars, __ATOMIC_RELAXED)) {
-		rc = objfile_xattr_write(c->dir, OBJFILE_META, e->name, -1, body, (size_t)n);
+		rc = objfile_xattr_write(c->dir, OBJFILE_META, e->name, -1, dynbuf_ptr(&b),
+					 dynbuf_len(&b));
 		if (rc != -ENOTSUP)
 			return; /* set, or not kept across a restart: fetched again then */
 		log_info("cache: %s has no user xattrs; records go to sidecar files", c->dir);
 		__atomic_store_n(&c->meta_sidecars, 1, __ATOMIC_RELAXED);
 	}
-	objfile_sidecar_write(c->dir, OBJFILE_META, e->name, body, (size_t)n, 0);
+	objfile_sidecar_write(c->dir, OBJFILE_META, e->name, dynbuf_ptr(&b), dynbuf_len(&b), 0);
 }
 
 /* Forgets an entry's record: its data is about to change. */
