@@ -120,11 +120,10 @@ ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char 
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	/* A read error keeps what came before it: the sidecar is there, and
+	 * callers take "there is a record" to mean "keep the data file". */
 	n = (ssize_t)fread(body, 1, len - 1, f);
-	rc = ferror(f) ? -EIO : 0;
 	fclose(f);
-	if (rc)
-		return rc;
 	body[n] = '\0';
 	return n;
 }

@@ -50,7 +50,8 @@ ssize_t objfile_xattr_read(const char *path, enum objfile_kind kind, char *body,
 /* The record of kind of name: its xattr, else its sidecar (the first
  * len - 1 bytes), into body, NUL-terminated. Its length, or -ENOENT (in
  * neither place), -EINVAL (len 0, unknown kind), -ENAMETOOLONG (no
- * sidecar path), or another -errno of opening or reading the sidecar. */
+ * sidecar path), or another -errno of opening the sidecar (an error
+ * reading it returns the bytes read before it, as a record). */
 ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char *name,
 			    char *body, size_t len);
 
