@@ -9,15 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "dynbuf.h"
 #include "journal.h"
 #include "log.h"
+#include "objfile.h"
 #include "stats.h"
 
 #define HASH_BUCKETS 65536
@@ -101,14 +102,12 @@ const char *cache_dir(const struct cache *c)
 
 int cache_data_path(const struct cache *c, const char *name, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s/objects/%.2s/%s", c->dir, name, name);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+	return objfile_data_path(c->dir, name, out, len);
 }
 
 static int meta_path(const struct cache *c, const char *name, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s/objects/%.2s/%s.meta", c->dir, name, name);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+	return objfile_sidecar_path(c->dir, OBJFILE_META, name, out, len);
 }
 
 static void lru_unlink(struct cache *c, struct cache_entry *e)
@@ -175,20 +174,21 @@ static void entry_free(struct cache_entry *e)
 /* An entry's record (bucket, size, ETag, mtime, key) lives in an extended
  * attribute of its data file: no second file to create, rename or delete
  * per object.  Where the cache's filesystem has no user xattrs, in a
- * sidecar NAME.meta instead (written by rename, never seen half-done). */
-#define META_XATTR "user.s3csfs.meta"
+ * sidecar NAME.meta instead (written by rename, never seen half-done):
+ * objfile's OBJFILE_META record. */
 
 static void write_meta(struct cache *c, const struct cache_entry *e)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], body[META_MAX];
-	int n;
-	FILE *f;
+	char body[META_MAX];
+	struct dynbuf b;
+	int rc;
 
 	if (!e->target.bucket)
 		return;
-	n = snprintf(body, sizeof(body), "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
-		     e->target.bucket->name, e->size, e->etag, (long long)e->mtime, e->target.key);
-	if (n < 0 || (size_t)n >= sizeof(body))
+	dynbuf_init_fixed(&b, body, sizeof(body));
+	if (dynbuf_addf(&b, "s3csfs-cache 1\nbucket %s\nsize %lld\netag %s\nmtime %lld\nkey %s\n",
+			e->target.bucket->name, e->size, e->etag, (long long)e->mtime,
+			e->target.key) < 0)
 		return;
 	if (e->expect.kind > INTEGRITY_NONE) {
 		/* What the bytes were checked against: the next run checks
@@ -196,42 +196,26 @@ static void write_meta(struct cache *c, const struct cache_entry *e)
 		char hex[33];
 		for (int i = 0; i < 16; i++)
 			snprintf(hex + 2 * i, 3, "%02x", e->expect.digest[i]);
-		int m = snprintf(body + n, sizeof(body) - (size_t)n, "digest %d %d %s %lld %d\n",
-				 (int)e->expect.kind, (int)e->expect.alg, hex, e->expect.part_size,
-				 e->expect.nparts);
-		if (m > 0 && (size_t)m < sizeof(body) - (size_t)n)
-			n += m;
+		/* A line that does not fit is left out, the rest kept. */
+		dynbuf_addf(&b, "digest %d %d %s %lld %d\n", (int)e->expect.kind,
+			    (int)e->expect.alg, hex, e->expect.part_size, e->expect.nparts);
 	}
 	if (!__atomic_load_n(&c->meta_sidecars, __ATOMIC_RELAXED)) {
-		if (cache_data_path(c, e->name, path, sizeof(path)) < 0)
-			return;
-		if (setxattr(path, META_XATTR, body, (size_t)n, 0) == 0)
-			return;
-		if (errno != ENOTSUP && errno != EOPNOTSUPP)
-			return; /* not kept across a restart: fetched again then */
+		rc = objfile_xattr_write(c->dir, OBJFILE_META, e->name, -1, dynbuf_ptr(&b),
+					 dynbuf_len(&b));
+		if (rc != -ENOTSUP)
+			return; /* set, or not kept across a restart: fetched again then */
 		log_info("cache: %s has no user xattrs; records go to sidecar files", c->dir);
 		__atomic_store_n(&c->meta_sidecars, 1, __ATOMIC_RELAXED);
 	}
-	if (meta_path(c, e->name, path, sizeof(path)) < 0)
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fwrite(body, 1, (size_t)n, f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		unlink(tmp);
+	objfile_sidecar_write(c->dir, OBJFILE_META, e->name, dynbuf_ptr(&b), dynbuf_len(&b), 0);
 }
 
 /* Forgets an entry's record: its data is about to change. */
 static void clear_meta(struct cache *c, const char *name)
 {
-	char path[PATH_MAX];
-
-	if (cache_data_path(c, name, path, sizeof(path)) == 0)
-		removexattr(path, META_XATTR);
-	if (meta_path(c, name, path, sizeof(path)) == 0)
-		unlink(path);
+	objfile_xattr_remove(c->dir, OBJFILE_META, name);
+	objfile_sidecar_remove(c->dir, OBJFILE_META, name);
 }
 
 static void remove_files(struct cache *c, const char *name)
@@ -239,8 +223,7 @@ static void remove_files(struct cache *c, const char *name)
 	char path[PATH_MAX];
 	if (cache_data_path(c, name, path, sizeof(path)) == 0)
 		unlink(path);
-	if (meta_path(c, name, path, sizeof(path)) == 0)
-		unlink(path);
+	objfile_sidecar_remove(c->dir, OBJFILE_META, name);
 }
 
 /* Reads an entry's record; 0 if it describes a complete file of the
@@ -256,17 +239,9 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 	etag[0] = '\0';
 	if (cache_data_path(c, name, path, sizeof(path)) < 0)
 		return -ENOENT;
-	len = getxattr(path, META_XATTR, body, sizeof(body) - 1);
-	if (len < 0 && meta_path(c, name, path, sizeof(path)) == 0) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			len = (ssize_t)fread(body, 1, sizeof(body) - 1, f);
-			fclose(f);
-		}
-	}
+	len = objfile_record_read(c->dir, OBJFILE_META, name, body, sizeof(body));
 	if (len < 0)
 		return -ENOENT;
-	body[len] = '\0';
 	if (strncmp(body, "s3csfs-cache 1\n", 15) != 0)
 		return -EINVAL;
 	for (char *line = body + 15, *next; *line; line = next) {
@@ -333,8 +308,7 @@ static void scan(struct cache *c)
 	long long n = 0;
 
 	for (int i = 0; i < 256; i++) {
-		snprintf(sub, sizeof(sub), "%s/objects/%02x", c->dir, i);
-		DIR *d = opendir(sub);
+		DIR *d = objfile_shard_dir(c->dir, i, sub, sizeof(sub)) == 0 ? opendir(sub) : NULL;
 		struct dirent *de;
 		if (!d)
 			continue;
@@ -387,13 +361,12 @@ struct cache *cache_open(const char *dir, long long max_size, const struct store
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->fetched, NULL);
 	rc = mkdir_p1(dir);
-	snprintf(path, sizeof(path), "%s/objects", dir);
+	int prc = objfile_objects_dir(dir, path, sizeof(path));
 	if (!rc)
-		rc = mkdir_p1(path);
-	for (int i = 0; !rc && i < 256; i++) {
-		snprintf(path, sizeof(path), "%s/objects/%02x", dir, i);
-		rc = mkdir_p1(path);
-	}
+		rc = prc ? prc : mkdir_p1(path);
+	for (int i = 0; !rc && i < 256; i++)
+		if (!(rc = objfile_shard_dir(dir, i, path, sizeof(path))))
+			rc = mkdir_p1(path);
 	if (rc) {
 		snprintf(err, errlen, "cache_dir %s: cannot create %s: %s", dir, path, strerror(-rc));
 		cache_close(c);

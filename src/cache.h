@@ -6,7 +6,8 @@
  * entries are evicted least recently used first once the cache holds
  * more than max_size; complete clean entries survive a restart (an
  * xattr of the data file, or a sidecar file where the cache's filesystem
- * has no user xattrs, records bucket, key, size and ETag; the caller re-validates
+ * has no user xattrs, records bucket, key, size and ETag: objfile.h's
+ * OBJFILE_META record; the caller re-validates
  * the ETag with S3 once per run, see cache_entry.verified); bytes are
  * fetched in blocks of CACHE_BLOCK, each block by one request at a
  * time, with waiters woken when it lands; a failed fetch leaves the

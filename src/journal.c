@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "checksum.h"
 #include "journal.h"
 #include "log.h"
+#include "objfile.h"
 #include "s3_client.h"
 #include "stats.h"
 
@@ -25,24 +25,18 @@
 int journal_init(const char *cache_dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+	int rc = objfile_journal_dir(cache_dir, path, sizeof(path));
 
-	snprintf(path, sizeof(path), "%s/journal", cache_dir);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot create journal in %s: %s", cache_dir, strerror(-rc));
+		return rc;
+	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create journal %s: %s", path, strerror(errno));
-		return -errno;
+		rc = -errno; /* before snprintf can change errno */
+		snprintf(err, errlen, "cannot create journal %s: %s", path, strerror(-rc));
+		return rc;
 	}
 	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static void hex_of(const unsigned char md[16], char hex[33])
@@ -193,41 +187,8 @@ int journal_file_check(int fd, const struct journal_record *rec)
 /* A record lives in an extended attribute of the cache file it is about,
  * so journaling a file costs no file of its own to create, rename, sync
  * and later delete; where the cache's filesystem has no user xattrs, in a
- * file journal/NAME (written by rename, never seen half-done). */
-#define JOURNAL_XATTR "user.s3csfs.journal"
-
-static int data_path(const char *cache_dir, const char *name, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s/objects/%.2s/%s", cache_dir, name, name);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
-}
-
-static int record_file_write(const char *cache_dir, const char *name, const char *body,
-			     size_t n, int do_fsync)
-{
-	char dir[PATH_MAX], rec[PATH_MAX + 300], tmp[PATH_MAX + 310];
-	int fd, rc = 0;
-
-	snprintf(dir, sizeof(dir), "%s/journal", cache_dir);
-	snprintf(rec, sizeof(rec), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", rec);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, body, n) != (ssize_t)n)
-		rc = errno ? -errno : -EIO;
-	if (!rc && do_fsync && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, rec) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	return do_fsync ? fsync_dir(dir) : 0;
-}
+ * file journal/NAME (written by rename, never seen half-done): both are
+ * objfile's OBJFILE_JOURNAL record. */
 
 static int record_write(const char *cache_dir, const char *name, const char *path, int data_fd,
 			long long size, const char *digest, long long part_size,
@@ -250,11 +211,9 @@ static int record_write(const char *cache_dir, const char *name, const char *pat
 	/* The data first: a record must never point at bytes not on disk. */
 	if (do_fsync && fdatasync(data_fd) < 0)
 		return -errno;
-	if (fsetxattr(data_fd, JOURNAL_XATTR, body, (size_t)n, 0) == 0)
-		return do_fsync && fsync(data_fd) < 0 ? -errno : 0;
-	if (errno != ENOTSUP && errno != EOPNOTSUPP)
-		return -errno;
-	return record_file_write(cache_dir, name, body, (size_t)n, do_fsync);
+	rc = objfile_record_write(cache_dir, OBJFILE_JOURNAL, name, data_fd, body, (size_t)n,
+				  do_fsync);
+	return rc < 0 ? rc : 0;
 }
 
 int journal_add_ck(const char *cache_dir, const char *name, const char *path, int data_fd,
@@ -278,66 +237,49 @@ int journal_add(const char *cache_dir, const char *name, const char *path, int d
 			      do_fsync);
 }
 
-/* The record of name, from its xattr or its file, into body; its length. */
-static ssize_t record_read(const char *cache_dir, const char *name, char *body, size_t len)
-{
-	char p[PATH_MAX + 300];
-	ssize_t n = -1;
-
-	if (data_path(cache_dir, name, p, sizeof(p)) == 0)
-		n = getxattr(p, JOURNAL_XATTR, body, len - 1);
-	if (n < 0) {
-		snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
-		FILE *f = fopen(p, "r");
-		if (f) {
-			n = (ssize_t)fread(body, 1, len - 1, f);
-			fclose(f);
-		}
-	}
-	if (n >= 0)
-		body[n] = '\0';
-	return n;
-}
-
 int journal_holds(const char *cache_dir, const char *name)
 {
 	char body[RECORD_MAX];
-	return record_read(cache_dir, name, body, sizeof(body)) >= 0;
+	return objfile_record_read(cache_dir, OBJFILE_JOURNAL, name, body, sizeof(body)) >= 0;
 }
 
 void journal_remove(const char *cache_dir, const char *name)
 {
-	char p[PATH_MAX + 300];
+	char p[PATH_MAX];
+	int rc;
 
-	if (data_path(cache_dir, name, p, sizeof(p)) == 0 && removexattr(p, JOURNAL_XATTR) == 0) {
+	if (objfile_xattr_remove(cache_dir, OBJFILE_JOURNAL, name) == 0) {
 		STAT_SUB(journal_records, 1);
 		return;
 	}
-	snprintf(p, sizeof(p), "%s/journal/%s", cache_dir, name);
-	if (unlink(p) == 0)
+	rc = objfile_sidecar_remove(cache_dir, OBJFILE_JOURNAL, name);
+	if (rc == 0)
 		STAT_SUB(journal_records, 1);
-	else if (errno != ENOENT)
-		log_warn("journal: cannot remove %s: %s", p, strerror(errno));
+	else if (rc != -ENOENT && objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, name, p,
+							sizeof(p)) == 0)
+		log_warn("journal: cannot remove %s: %s", p, strerror(-rc));
+	else if (rc != -ENOENT)
+		log_warn("journal: cannot remove the record of %s: %s", name, strerror(-rc));
 }
 
 void journal_quarantine(const char *cache_dir, const char *name)
 {
-	char body[RECORD_MAX], bad[PATH_MAX + 320];
-	ssize_t n = record_read(cache_dir, name, body, sizeof(body));
+	char body[RECORD_MAX], rec[PATH_MAX], bad[PATH_MAX];
+	ssize_t n = objfile_record_read(cache_dir, OBJFILE_JOURNAL, name, body, sizeof(body));
 
-	snprintf(bad, sizeof(bad), "%s/journal/%s.damaged", cache_dir, name);
-	if (n < 0 || record_file_write(cache_dir, name, body, (size_t)n, 0) < 0) {
+	/* The record goes to its sidecar (wherever it was), which is then
+	 * renamed aside: replay skips names with a dot. */
+	if (n < 0 || objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, name, rec, sizeof(rec)) < 0 ||
+	    snprintf(bad, sizeof(bad), "%s.damaged", rec) >= (int)sizeof(bad) ||
+	    objfile_sidecar_write(cache_dir, OBJFILE_JOURNAL, name, body, (size_t)n, 0) < 0) {
 		log_warn("journal: cannot set the record of %s aside", name);
 		return;
 	}
-	char rec[PATH_MAX + 300];
-	snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, name);
 	if (rename(rec, bad) < 0)
 		log_warn("journal: cannot set %s aside: %s", rec, strerror(errno));
 	else
 		STAT_SUB(journal_records, 1);
-	if (data_path(cache_dir, name, rec, sizeof(rec)) == 0)
-		removexattr(rec, JOURNAL_XATTR);
+	objfile_xattr_remove(cache_dir, OBJFILE_JOURNAL, name);
 }
 
 /* Parses a record body; fn gets it. 0, or -1 if it is unreadable. */
@@ -375,27 +317,26 @@ static int record_parse(char *body, const char *name,
 int journal_replay(const char *cache_dir,
 		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 600], body[RECORD_MAX];
+	char dir[PATH_MAX], sub[PATH_MAX], p[PATH_MAX], body[RECORD_MAX];
 	struct dirent *de, *fe;
 	int count = 0;
 	DIR *d;
 
 	/* Records in files: where there are no xattrs, or left by an older
 	 * version. */
-	snprintf(dir, sizeof(dir), "%s/journal", cache_dir);
-	if ((d = opendir(dir))) {
+	if (objfile_journal_dir(cache_dir, dir, sizeof(dir)) == 0 && (d = opendir(dir))) {
 		while ((de = readdir(d))) {
 			size_t len = strlen(de->d_name);
-			if (de->d_name[0] == '.')
+			if (de->d_name[0] == '.' || objfile_join(p, sizeof(p), dir, de->d_name) < 0)
 				continue;
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 			if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
 				unlink(p); /* never renamed: its close() had not returned */
 				continue;
 			}
 			if (strchr(de->d_name, '.'))
 				continue; /* NAME.damaged: set aside */
-			if (record_read(cache_dir, de->d_name, body, sizeof(body)) < 0 ||
+			if (objfile_record_read(cache_dir, OBJFILE_JOURNAL, de->d_name, body,
+						sizeof(body)) < 0 ||
 			    record_parse(body, de->d_name, fn, ctx) < 0)
 				log_error("journal: unreadable record %s kept for inspection", p);
 			else
@@ -404,37 +345,33 @@ int journal_replay(const char *cache_dir,
 		closedir(d);
 	}
 	/* Records in xattrs of the cache files, objects/XX/NAME. */
-	snprintf(dir, sizeof(dir), "%s/objects", cache_dir);
-	if (!(d = opendir(dir))) {
+	if (objfile_objects_dir(cache_dir, dir, sizeof(dir)) < 0 || !(d = opendir(dir))) {
 		STAT_ADD(journal_records, count);
 		return count;
 	}
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || objfile_join(sub, sizeof(sub), dir, de->d_name) < 0)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		DIR *sub = opendir(p);
-		if (!sub)
+		DIR *sd = opendir(sub);
+		if (!sd)
 			continue;
-		while ((fe = readdir(sub))) {
-			if (fe->d_name[0] == '.' || strchr(fe->d_name, '.'))
+		while ((fe = readdir(sd))) {
+			if (fe->d_name[0] == '.' || strchr(fe->d_name, '.') ||
+			    objfile_join(p, sizeof(p), sub, fe->d_name) < 0)
 				continue;
-			snprintf(p, sizeof(p), "%s/%s/%s", dir, de->d_name, fe->d_name);
-			ssize_t n = getxattr(p, JOURNAL_XATTR, body, sizeof(body) - 1);
-			if (n < 0)
+			if (objfile_xattr_read(p, OBJFILE_JOURNAL, body, sizeof(body)) < 0)
 				continue;
-			body[n] = '\0';
 			/* A file record of the same name was replayed above. */
-			char rec[PATH_MAX + 300];
-			snprintf(rec, sizeof(rec), "%s/journal/%s", cache_dir, fe->d_name);
-			if (access(rec, F_OK) == 0)
+			char rec[PATH_MAX];
+			if (objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, fe->d_name, rec,
+						 sizeof(rec)) == 0 && access(rec, F_OK) == 0)
 				continue;
 			if (record_parse(body, fe->d_name, fn, ctx) < 0)
 				log_error("journal: unreadable record on %s kept for inspection", p);
 			else
 				count++;
 		}
-		closedir(sub);
+		closedir(sd);
 	}
 	closedir(d);
 	STAT_ADD(journal_records, count);

@@ -6,8 +6,9 @@
  * close() returned is uploaded after a crash or restart; a record is an
  * xattr (user.s3csfs.journal) of the cache file CACHE_DIR/objects/XX/NAME
  * it is about, or, where the filesystem has no user xattrs, a small file
- * journal/NAME created by rename (never seen half-written); journal_replay
- * calls fn for each record left behind. */
+ * journal/NAME created by rename (never seen half-written) - the layout
+ * of objfile.h, OBJFILE_JOURNAL; journal_replay calls fn for each record
+ * left behind. */
 #ifndef S3CSFS_JOURNAL_H
 #define S3CSFS_JOURNAL_H
 

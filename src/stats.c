@@ -1,13 +1,16 @@
 /* stats.c - counters and their two text renderings. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "dynbuf.h"
 #include "stats.h"
 
 struct stats g_stats;
@@ -77,42 +80,44 @@ void stats_upload_started(void)
 		;
 }
 
-struct outbuf {
-	char *buf;
-	size_t len, used;
-};
+static void out(struct dynbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void out(struct outbuf *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void out(struct outbuf *o, const char *fmt, ...)
+/* Appends a line to the caller's buffer. One that does not fit is cut to
+ * what room is left, as these renderings always truncated (snprintf's
+ * way): the output stays a prefix of the whole, and what follows finds
+ * the buffer full. */
+static void out(struct dynbuf *o, const char *fmt, ...)
 {
+	struct dynbuf line;
 	va_list ap;
-	int n;
+	int rc;
 
-	if (o->used + 1 >= o->len)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+	rc = dynbuf_vaddf(o, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (rc != -E2BIG || dynbuf_room(o) == 0)
 		return;
-	o->used += (size_t)n;
-	if (o->used >= o->len)
-		o->used = o->len - 1;
+	dynbuf_init(&line, SIZE_MAX);
+	va_start(ap, fmt);
+	rc = dynbuf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		dynbuf_add(o, dynbuf_ptr(&line), dynbuf_room(o)); /* the room: fits */
+	dynbuf_free(&line);
 }
 
 #define U64(field) ((uint64_t)STAT_GET(field))
 #define I64(field) ((int64_t)STAT_GET(field))
 
+static void render_cost_text(struct dynbuf *o);
+static void render_cost_prometheus(struct dynbuf *o);
+
 size_t stats_render_text(char *buf, size_t len)
 {
-	struct outbuf o = { buf, len, 0 };
+	struct dynbuf o;
 	uint64_t total = 0, errs = 0;
 
-	if (len == 0)
-		return 0;
-	buf[0] = '\0';
+	dynbuf_init_fixed(&o, buf, len);
 	for (int i = 0; i < S3OP_COUNT; i++) {
 		total += U64(requests[i]);
 		errs += U64(errors[i]);
@@ -140,15 +145,15 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "uploads_failed %" PRIu64 "\n", U64(uploads_failed));
 	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
 	out(&o, "reaper_aborts %" PRIu64 "\n", U64(reaper_aborts));
-	o.used += stats_render_cost_text(buf + o.used, len - o.used);
+	render_cost_text(&o);
 	out(&o, "journal_records %" PRId64 "\n", I64(journal_records));
 	out(&o, "credentials_expiry %" PRId64 "\n", I64(creds_expiry));
-	return o.used;
+	return dynbuf_len(&o);
 }
 
 /* The latency histogram: cumulative buckets from a snapshot of the
  * per-bucket counts, so that each op's _count is its +Inf bucket. */
-static void render_latency(struct outbuf *o)
+static void render_latency(struct dynbuf *o)
 {
 	static const char name[] = "s3csfs_request_duration_seconds";
 
@@ -174,11 +179,9 @@ static void render_latency(struct outbuf *o)
 
 size_t stats_render_prometheus(char *buf, size_t len)
 {
-	struct outbuf o = { buf, len, 0 };
+	struct dynbuf o;
 
-	if (len == 0)
-		return 0;
-	buf[0] = '\0';
+	dynbuf_init_fixed(&o, buf, len);
 	out(&o, "# HELP s3csfs_requests_total S3 requests sent, by operation.\n"
 		"# TYPE s3csfs_requests_total counter\n");
 	for (int i = 0; i < S3OP_COUNT; i++)
@@ -219,8 +222,8 @@ size_t stats_render_prometheus(char *buf, size_t len)
 #undef COUNTER
 #undef GAUGE
 	render_latency(&o);
-	o.used += stats_render_cost_prometheus(buf + o.used, len - o.used);
-	return o.used;
+	render_cost_prometheus(&o);
+	return dynbuf_len(&o);
 }
 
 /* ---- cost (issue 17) ---- */
@@ -310,60 +313,69 @@ double stats_request_cost(double put_per_1000, double get_per_1000)
 
 #define CU64(field) ((uint64_t)atomic_load_explicit(&g_cost.field, memory_order_relaxed))
 
-/* The cost lines of the text rendering. */
-size_t stats_render_cost_text(char *buf, size_t len)
+/* The cost lines of the text rendering, appended to o. */
+static void render_cost_text(struct dynbuf *o)
 {
-	struct outbuf o = { buf, len, 0 };
 	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
 
-	if (len == 0)
-		return 0;
-	buf[0] = '\0';
 	for (int i = 0; i < nb; i++)
 		for (int c = 0; c < STATS_CLASS_COUNT; c++)
-			out(&o, "requests_by_bucket.%s.%s %" PRIu64 "\n", g_cost.bucket[i],
+			out(o, "requests_by_bucket.%s.%s %" PRIu64 "\n", g_cost.bucket[i],
 			    class_names[c], CU64(bucket_requests[i][c]));
 	for (int i = 0; i < nc; i++)
-		out(&o, "stored_bytes.%s %" PRIu64 "\nstored_objects.%s %" PRIu64 "\n",
+		out(o, "stored_bytes.%s %" PRIu64 "\nstored_objects.%s %" PRIu64 "\n",
 		    g_cost.storage_class[i], CU64(stored_bytes[i]), g_cost.storage_class[i],
 		    CU64(stored_objects[i]));
-	out(&o, "fallback_reads %" PRIu64 "\nfallback_bytes %" PRIu64 "\n", CU64(fallback_reads),
+	out(o, "fallback_reads %" PRIu64 "\nfallback_bytes %" PRIu64 "\n", CU64(fallback_reads),
 	    CU64(fallback_bytes));
-	out(&o, "fallback_uploads %" PRIu64 "\nfallback_upload_failed %" PRIu64 "\n",
+	out(o, "fallback_uploads %" PRIu64 "\nfallback_upload_failed %" PRIu64 "\n",
 	    CU64(fallback_uploads), CU64(fallback_upload_failed));
-	out(&o, "cost.price_put_per_1000 %.6f\ncost.price_get_per_1000 %.6f\n", g_cost.price_put,
+	out(o, "cost.price_put_per_1000 %.6f\ncost.price_get_per_1000 %.6f\n", g_cost.price_put,
 	    g_cost.price_get);
-	out(&o, "cost.requests_usd %.6f\n", stats_request_cost(g_cost.price_put, g_cost.price_get));
-	return o.used;
+	out(o, "cost.requests_usd %.6f\n", stats_request_cost(g_cost.price_put, g_cost.price_get));
+}
+
+size_t stats_render_cost_text(char *buf, size_t len)
+{
+	struct dynbuf o;
+
+	dynbuf_init_fixed(&o, buf, len);
+	render_cost_text(&o);
+	return dynbuf_len(&o);
+}
+
+/* The cost series of the Prometheus rendering, appended to o. */
+static void render_cost_prometheus(struct dynbuf *o)
+{
+	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
+
+	out(o, "# HELP s3csfs_bucket_requests_total S3 requests by bucket and billing class.\n"
+		"# TYPE s3csfs_bucket_requests_total counter\n");
+	for (int i = 0; i < nb; i++)
+		for (int c = 0; c < STATS_CLASS_COUNT; c++)
+			out(o, "s3csfs_bucket_requests_total{bucket=\"%s\",class=\"%s\"} %" PRIu64 "\n",
+			    g_cost.bucket[i], class_names[c], CU64(bucket_requests[i][c]));
+	out(o, "# HELP s3csfs_stored_bytes_total Bytes this host stored, by storage class.\n"
+		"# TYPE s3csfs_stored_bytes_total counter\n");
+	for (int i = 0; i < nc; i++)
+		out(o, "s3csfs_stored_bytes_total{storage_class=\"%s\"} %" PRIu64 "\n",
+		    g_cost.storage_class[i], CU64(stored_bytes[i]));
+	out(o, "# HELP s3csfs_fallback_reads_total Reads served from fallback_dir.\n"
+		"# TYPE s3csfs_fallback_reads_total counter\ns3csfs_fallback_reads_total %" PRIu64 "\n",
+	    CU64(fallback_reads));
+	out(o, "# HELP s3csfs_fallback_uploads_total fallback_dir files stored in S3.\n"
+		"# TYPE s3csfs_fallback_uploads_total counter\ns3csfs_fallback_uploads_total %" PRIu64
+		"\n", CU64(fallback_uploads));
+	out(o, "# HELP s3csfs_request_cost_usd Estimated request cost at the configured prices.\n"
+		"# TYPE s3csfs_request_cost_usd gauge\ns3csfs_request_cost_usd %.6f\n",
+	    stats_request_cost(g_cost.price_put, g_cost.price_get));
 }
 
 size_t stats_render_cost_prometheus(char *buf, size_t len)
 {
-	struct outbuf o = { buf, len, 0 };
-	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
+	struct dynbuf o;
 
-	if (len == 0)
-		return 0;
-	buf[0] = '\0';
-	out(&o, "# HELP s3csfs_bucket_requests_total S3 requests by bucket and billing class.\n"
-		"# TYPE s3csfs_bucket_requests_total counter\n");
-	for (int i = 0; i < nb; i++)
-		for (int c = 0; c < STATS_CLASS_COUNT; c++)
-			out(&o, "s3csfs_bucket_requests_total{bucket=\"%s\",class=\"%s\"} %" PRIu64 "\n",
-			    g_cost.bucket[i], class_names[c], CU64(bucket_requests[i][c]));
-	out(&o, "# HELP s3csfs_stored_bytes_total Bytes this host stored, by storage class.\n"
-		"# TYPE s3csfs_stored_bytes_total counter\n");
-	for (int i = 0; i < nc; i++)
-		out(&o, "s3csfs_stored_bytes_total{storage_class=\"%s\"} %" PRIu64 "\n",
-		    g_cost.storage_class[i], CU64(stored_bytes[i]));
-	out(&o, "# HELP s3csfs_fallback_reads_total Reads served from fallback_dir.\n"
-		"# TYPE s3csfs_fallback_reads_total counter\ns3csfs_fallback_reads_total %" PRIu64 "\n",
-	    CU64(fallback_reads));
-	out(&o, "# HELP s3csfs_fallback_uploads_total fallback_dir files stored in S3.\n"
-		"# TYPE s3csfs_fallback_uploads_total counter\ns3csfs_fallback_uploads_total %" PRIu64
-		"\n", CU64(fallback_uploads));
-	out(&o, "# HELP s3csfs_request_cost_usd Estimated request cost at the configured prices.\n"
-		"# TYPE s3csfs_request_cost_usd gauge\ns3csfs_request_cost_usd %.6f\n",
-	    stats_request_cost(g_cost.price_put, g_cost.price_get));
-	return o.used;
+	dynbuf_init_fixed(&o, buf, len);
+	render_cost_prometheus(&o);
+	return dynbuf_len(&o);
 }
