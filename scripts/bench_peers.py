@@ -881,7 +881,7 @@ class Run:
 
 
 def wl_small_write(x):
-    b, pid, n = x.b, x.peer.pid, b.nfiles
+    b, pid, n = x.b, x.peer.pid, x.b.nfiles
     log("%s mounted (pid %d); writing %d x 64 KiB files" % (x.tag, pid, n))
     b.proxy_reset()
     c0 = cpu_of(pid)
@@ -950,7 +950,7 @@ def wl_big_write(x):
 
 
 def wl_small_read(x, again=False):
-    b, pid, n = x.b, x.peer.pid, b.nfiles
+    b, pid, n = x.b, x.peer.pid, x.b.nfiles
     if not again:
         log("%s remounted with an empty cache; reading %d files cold" % (x.tag, n))
     b.proxy_reset()
