@@ -542,6 +542,8 @@ class Bench:
         self.endpoint = vals[0]
         port = self.endpoint.rsplit(":", 1)[1]
         pfile = os.path.join(self.work, "proxy.port")
+        if os.path.exists(pfile):
+            os.unlink(pfile)
         with open(os.path.join(self.work, "logs/proxy.log"), "w") as lf:
             self.proxy = subprocess.Popen(
                 [sys.executable, os.path.join(TOP, "tests/tools/s3proxy.py"), "--listen", "127.0.0.1:0",
