@@ -287,7 +287,7 @@ static struct cache_entry *entry_new(const char *name)
 	if (!e)
 		return NULL;
 	memcpy(e->name, name, CACHE_NAME_LEN + 1);
-	e->size = -1;
+	__atomic_store_n(&e->size, -1, __ATOMIC_RELAXED);
 	e->fd = -1;
 	return e;
 }
@@ -320,7 +320,7 @@ static void scan(struct cache *c)
 				break;
 			if (read_meta(c, de->d_name, &e->size, e->etag, sizeof(e->etag),
 				      &e->mtime, &e->expect) == 0) {
-				e->complete = 1;
+				__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 				e->kept_unchecked = e->expect.kind > INTEGRITY_NONE;
 				table_add(c, e);
 				set_disk_bytes(c, e, e->size);
@@ -536,7 +536,7 @@ static void reset_data(struct cache *c, struct cache_entry *e)
 	free(e->blocks);
 	e->blocks = NULL;
 	e->nblocks = 0;
-	e->complete = 0;
+	__atomic_store_n(&e->complete, 0, __ATOMIC_RELAXED);
 	set_disk_bytes(c, e, 0);
 	clear_meta(c, e->name);
 }
@@ -548,7 +548,7 @@ static int ensure_blocks(struct cache_entry *e)
 		return 0;
 	e->nblocks = (e->size + CACHE_BLOCK - 1) / CACHE_BLOCK;
 	if (e->nblocks == 0) {
-		e->complete = 1;
+		__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	e->blocks = calloc((size_t)e->nblocks, 1);
@@ -564,7 +564,7 @@ void cache_set_object(struct cache *c, struct cache_entry *e, long long size, co
 			reset_data(c, e);
 			memset(&e->expect, 0, sizeof(e->expect));
 		}
-		e->size = size;
+		__atomic_store_n(&e->size, size, __ATOMIC_RELAXED);
 		snprintf(e->etag, sizeof(e->etag), "%s", etag);
 		e->mtime = mtime;
 		e->verified = 1;
@@ -576,7 +576,7 @@ void cache_set_object(struct cache *c, struct cache_entry *e, long long size, co
 /* With the lock: every byte is here and checked; the entry is complete. */
 static void mark_complete(struct cache *c, struct cache_entry *e)
 {
-	e->complete = 1;
+	__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 	free(e->blocks);
 	e->blocks = NULL;
 	set_disk_bytes(c, e, e->size);
@@ -665,6 +665,17 @@ static void verify_entry(struct cache *c, struct cache_entry *e)
 	}
 	pthread_cond_broadcast(&c->fetched);
 	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_entry_present(const struct cache_entry *e)
+{
+	return __atomic_load_n(&e->complete, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&e->dirty, __ATOMIC_RELAXED);
+}
+
+long long cache_entry_size(const struct cache_entry *e)
+{
+	return __atomic_load_n(&e->size, __ATOMIC_RELAXED);
 }
 
 int cache_check_kept(struct cache *c, struct cache_entry *e)
@@ -901,7 +912,7 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 			reset_data(c, e);
 			memset(&e->expect, 0, sizeof(e->expect));
 		}
-		e->size = info->size;
+		__atomic_store_n(&e->size, info->size, __ATOMIC_RELAXED);
 		snprintf(e->etag, sizeof(e->etag), "%s", info->etag);
 		e->mtime = info->mtime;
 		e->verified = 1;
@@ -934,18 +945,18 @@ int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data)
 	pthread_mutex_lock(&c->lock);
 	if (!keep_data) {
 		reset_data(c, e);
-		e->size = 0;
+		__atomic_store_n(&e->size, 0, __ATOMIC_RELAXED);
 	} else if (fstat(e->fd, &sb) == 0) {
 		free(e->blocks);
 		e->blocks = NULL;
-		e->size = sb.st_size;
+		__atomic_store_n(&e->size, sb.st_size, __ATOMIC_RELAXED);
 		set_disk_bytes(c, e, sb.st_size);
 		clear_meta(c, e->name);
 	} else {
 		rc = -errno;
 	}
-	e->dirty = 1;
-	e->complete = 1;
+	__atomic_store_n(&e->dirty, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 	e->etag[0] = '\0';
 	e->verified = 1;
 	pthread_mutex_unlock(&c->lock);
@@ -955,7 +966,7 @@ int cache_begin_write(struct cache *c, struct cache_entry *e, int keep_data)
 void cache_written(struct cache *c, struct cache_entry *e, long long size)
 {
 	pthread_mutex_lock(&c->lock);
-	e->size = size;
+	__atomic_store_n(&e->size, size, __ATOMIC_RELAXED);
 	set_disk_bytes(c, e, size);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -963,11 +974,11 @@ void cache_written(struct cache *c, struct cache_entry *e, long long size)
 void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag)
 {
 	pthread_mutex_lock(&c->lock);
-	e->dirty = 0;
+	__atomic_store_n(&e->dirty, 0, __ATOMIC_RELAXED);
 	if (etag) {
 		snprintf(e->etag, sizeof(e->etag), "%s", etag);
 		e->mtime = time(NULL);
-		e->complete = 1;
+		__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 		/* What S3 now says of the bytes written here: recorded, so
 		 * the next run can check the kept file. */
 		struct s3_obj_info info;
@@ -981,7 +992,7 @@ void cache_write_done(struct cache *c, struct cache_entry *e, const char *etag)
 		write_meta(c, e);
 	} else {
 		reset_data(c, e);
-		e->size = -1;
+		__atomic_store_n(&e->size, -1, __ATOMIC_RELAXED);
 		e->etag[0] = '\0';
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -1012,9 +1023,9 @@ void cache_drop(struct cache *c, struct cache_entry *e)
 	free(e->blocks);
 	e->blocks = NULL;
 	e->nblocks = -1;
-	e->complete = 0;
-	e->dirty = 0;
-	e->size = -1;
+	__atomic_store_n(&e->complete, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->dirty, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->size, -1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -1044,8 +1055,9 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 		free(other->blocks);
 		other->blocks = NULL;
 		other->nblocks = -1;
-		other->complete = other->dirty = 0;
-		other->size = -1;
+		__atomic_store_n(&other->complete, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&other->dirty, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&other->size, -1, __ATOMIC_RELAXED);
 		if (other->pins == 0)
 			entry_free(other);
 	}

@@ -45,10 +45,10 @@ struct cache_entry {
 	char name[CACHE_NAME_LEN + 1];
 	struct target target;
 	/* Guarded by the cache lock. */
-	long long size;      /* object size; -1 unknown */
+	long long size;      /* object size; -1 unknown (stored atomically: cache_entry_size) */
 	char etag[S3_ETAG_MAX];
 	time_t mtime;
-	int complete;        /* every byte present */
+	int complete;        /* every byte present (stored atomically: cache_entry_present) */
 	int dirty;           /* being written or not yet uploaded */
 	int verified;        /* ETag confirmed with S3 (or written) this run */
 	int fd;              /* open while pinned, else -1 */
@@ -121,6 +121,15 @@ int cache_read_direct(struct cache *c, struct cache_entry *e, char *buf, size_t 
  * none), -EBADMSG it was damaged on disk (the bytes are dropped and
  * fetched again, as if never cached). Cheap once checked. */
 int cache_check_kept(struct cache *c, struct cache_entry *e);
+
+/* Read without the cache lock, for a reader's fast path (e pinned): 1 if
+ * every byte of e is in its file (complete, or being written here), as of
+ * some moment since the call began; once 1 it stays so while e is pinned
+ * and nobody writes or drops it. complete and dirty are stored atomically
+ * (under the lock) for this. */
+int cache_entry_present(const struct cache_entry *e);
+/* e's object size (-1 unknown), read as cache_entry_present reads. */
+long long cache_entry_size(const struct cache_entry *e);
 
 /* The writer's side: begin truncates and marks dirty; written records
  * that [0, size) is the file; done marks it clean with its ETag (a

@@ -166,7 +166,7 @@ int handle_read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 			return 0;
 		}
 		/* Renamed: the entry moved with the name; its object's size. */
-		long long csize = __atomic_load_n(&ce->size, __ATOMIC_RELAXED);
+		long long csize = cache_entry_size(ce);
 		if (csize >= 0)
 			fsize = csize;
 		else if (!same)
@@ -178,7 +178,7 @@ int handle_read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 		if ((long long)*size > fsize - off)
 			*size = (size_t)(fsize - off);
 		/* A file kept from the last run is hashed at its first read. */
-		if ((ce->complete || ce->dirty) && cache_check_kept(fs->cache, ce) == 0) {
+		if (cache_entry_present(ce) && cache_check_kept(fs->cache, ce) == 0) {
 			STAT_ADD(cache_hits, 1);
 		} else {
 			long long ahead = off == h->next_off ? fs->cfg->read_ahead : 0;

@@ -343,7 +343,7 @@ static struct writer *writer_new(struct fs *fs, struct node *n, const struct tar
 		*err = rc;
 		return NULL;
 	}
-	w->size = keep_data ? w->ce->size : 0;
+	w->size = keep_data ? cache_entry_size(w->ce) : 0;
 	w->dirty = !keep_data;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->settled, NULL);
