@@ -667,6 +667,16 @@ static void verify_entry(struct cache *c, struct cache_entry *e)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void cache_entry_state(struct cache *c, const struct cache_entry *e,
+		       struct cache_entry_state *st)
+{
+	pthread_mutex_lock(&c->lock);
+	st->complete = e->complete;
+	st->verified = e->verified;
+	st->has_etag = e->etag[0] != '\0';
+	pthread_mutex_unlock(&c->lock);
+}
+
 int cache_entry_present(const struct cache_entry *e)
 {
 	return __atomic_load_n(&e->complete, __ATOMIC_RELAXED) ||

@@ -122,6 +122,15 @@ int cache_read_direct(struct cache *c, struct cache_entry *e, char *buf, size_t 
  * fetched again, as if never cached). Cheap once checked. */
 int cache_check_kept(struct cache *c, struct cache_entry *e);
 
+/* A snapshot of e's state, taken under the cache lock. */
+struct cache_entry_state {
+	int complete; /* every byte present */
+	int verified; /* its ETag confirmed with S3 (or written) this run */
+	int has_etag; /* the object it holds is known (kept from the last run) */
+};
+void cache_entry_state(struct cache *c, const struct cache_entry *e,
+		       struct cache_entry_state *st);
+
 /* Read without the cache lock, for a reader's fast path (e pinned): 1 if
  * every byte of e is in its file (complete, or being written here), as of
  * some moment since the call began; once 1 it stays so while e is pinned

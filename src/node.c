@@ -301,14 +301,16 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
 	rc = cache_get(fs->cache, &t, 1, &ce);
 	if (rc < 0)
 		return rc;
-	if (ce->complete && ce->etag[0] && !ce->verified) {
+	struct cache_entry_state st;
+	cache_entry_state(fs->cache, ce, &st);
+	if (st.complete && st.has_etag && !st.verified) {
 		/* Kept from the last run: one HEAD proves it is still current. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, info);
 		if (rc == 0) {
 			cache_set_object(fs->cache, ce, info->size, info->etag, info->mtime);
 			cache_set_info(fs->cache, ce, info);
 		}
-	} else if (ce->complete && ce->verified) {
+	} else if (st.complete && st.verified) {
 		/* The bytes are here, the metadata (attrs.h) is not. */
 		rc = fs->store.ops->head(fs->store.ctx, &t, info);
 	} else {
