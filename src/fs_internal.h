@@ -25,7 +25,9 @@
 #include "upload.h"
 #include "workq.h"
 
-#define NODE_HASH 131072
+/* The node table's buckets: from MIN, doubled as it fills, up to MAX. */
+#define NODE_HASH_MIN 4096
+#define NODE_HASH_MAX ((size_t)1 << 24)
 #define VDIR ".s3csfs" /* the virtual directory of statistics files */
 
 enum node_type { NODE_ABSENT = 0, NODE_FILE, NODE_DIR };
@@ -103,7 +105,8 @@ struct fs {
 	 * by fs_unlock. */
 	pthread_t lock_holder;
 	int lock_held;
-	struct node *table[NODE_HASH];
+	struct node **table;     /* nbuckets chains (a power of two), NULL until the first node */
+	size_t nbuckets, nnodes;
 	struct handle *readers;  /* read handles with no writer pinned (fs->lock) */
 	/* Nodes that may be local (fs->lock): what a listing merges in and
 	 * rmdir checks, instead of a walk of the whole table. */

@@ -125,7 +125,7 @@ static void save_unsaved_attrs(struct fs *fs)
 	char **paths = NULL;
 
 	fs_lock(fs);
-	for (size_t i = 0; i < NODE_HASH; i++)
+	for (size_t i = 0; i < fs->nbuckets; i++)
 		for (struct node *nd = fs->table[i]; nd; nd = nd->hnext) {
 			if (nd->type != NODE_FILE || nd->w || !attrs_state_dirty(&nd->attrs))
 				continue;
@@ -207,13 +207,13 @@ int fs_free(struct fs *fs)
 	fallback_stop(); /* issue 17 */
 	/* The queues are drained: writers left are journaled uploads that
 	 * the next mount sends. Free them without a request. */
-	for (size_t i = 0; i < NODE_HASH; i++)
+	for (size_t i = 0; i < fs->nbuckets; i++)
 		for (struct node *n = fs->table[i]; n; n = n->hnext)
 			if (n->w) {
 				writer_discard(fs, n->w);
 				n->w = NULL;
 			}
-	for (size_t i = 0; i < NODE_HASH; i++)
+	for (size_t i = 0; i < fs->nbuckets; i++)
 		while (fs->table[i]) {
 			struct node *n = fs->table[i];
 			fs->table[i] = n->hnext;
@@ -221,6 +221,7 @@ int fs_free(struct fs *fs)
 			free(n->path);
 			free(n);
 		}
+	free(fs->table);
 	cache_close(fs->cache);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);

@@ -40,7 +40,7 @@ static unsigned path_hash(const char *s)
 	unsigned h = 2166136261u;
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % NODE_HASH;
+	return h;
 }
 
 /* ---- node table (fs->lock held) ---- */
@@ -48,10 +48,35 @@ static unsigned path_hash(const char *s)
 struct node *node_find(struct fs *fs, const char *path)
 {
 	FS_LOCK_HELD(fs);
-	for (struct node *n = fs->table[path_hash(path)]; n; n = n->hnext)
+	if (!fs->table)
+		return NULL;
+	for (struct node *n = fs->table[path_hash(path) & (fs->nbuckets - 1)]; n; n = n->hnext)
 		if (strcmp(n->path, path) == 0)
 			return n;
 	return NULL;
+}
+
+/* Twice the buckets once there are more nodes than buckets, so that a
+ * lookup stays one short chain however many paths were seen (up to
+ * NODE_HASH_MAX buckets; without memory the table stays as it is). */
+static void grow_table(struct fs *fs)
+{
+	size_t nb = fs->nbuckets ? fs->nbuckets * 2 : NODE_HASH_MIN;
+	struct node **t;
+
+	if (fs->nbuckets >= NODE_HASH_MAX || !(t = calloc(nb, sizeof(*t))))
+		return;
+	for (size_t i = 0; i < fs->nbuckets; i++)
+		while (fs->table[i]) {
+			struct node *n = fs->table[i];
+			fs->table[i] = n->hnext;
+			size_t h = path_hash(n->path) & (nb - 1);
+			n->hnext = t[h];
+			t[h] = n;
+		}
+	free(fs->table);
+	fs->table = t;
+	fs->nbuckets = nb;
 }
 
 struct node *node_add(struct fs *fs, const char *path)
@@ -60,6 +85,10 @@ struct node *node_add(struct fs *fs, const char *path)
 	struct node *n = node_find(fs, path);
 	if (n)
 		return n;
+	if (fs->nnodes >= fs->nbuckets)
+		grow_table(fs);
+	if (!fs->table)
+		return NULL;
 	n = calloc(1, sizeof(*n));
 	if (!n || !(n->path = strdup(path))) {
 		free(n);
@@ -67,9 +96,10 @@ struct node *node_add(struct fs *fs, const char *path)
 	}
 	n->refs = 1;
 	n->in_table = 1;
-	unsigned h = path_hash(path);
+	size_t h = path_hash(path) & (fs->nbuckets - 1);
 	n->hnext = fs->table[h];
 	fs->table[h] = n;
+	fs->nnodes++;
 	return n;
 }
 
