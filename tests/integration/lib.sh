@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - shared helpers for the integration tests (bash).
 #
 # Each test runs against the real local S3 server that scripts/s3-server
@@ -97,6 +98,7 @@ start_proxy() {
 	python3 "$S3PROXY" --listen 127.0.0.1:0 --upstream "$up" --port-file "$WORK/proxy.port" \
 		--log "$WORK/proxy.log" "$@" > "$WORK/proxy.out" 2>&1 &
 	PIDS+=($!)
+	# shellcheck disable=SC2034 # start_proxy's result, with PROXY_URL, for the callers
 	PROXY_PID=$!
 	for _ in $(seq 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
 	PROXY_URL="http://127.0.0.1:$(cat "$WORK/proxy.port")"
@@ -180,6 +182,7 @@ journal_records() {
 	{
 		getfattr -R --absolute-names -n user.s3csfs.journal "$1/objects" 2> /dev/null |
 			sed -n 's|^# file: .*/||p'
+		# shellcheck disable=SC2010 # journal record names are hex digests
 		ls "$1/journal" 2> /dev/null | grep -v '\.'
 	} | sort -u
 }

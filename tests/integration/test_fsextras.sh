@@ -122,7 +122,6 @@ for mode in sync async; do
 	check "$mode: mv: the file under the new name" cmp "$M/$T/cp/d/x.bin" "$M/$T/cp/d3/x.bin"
 	# From outside: a file with a user.* attribute the mount does not store.
 	echo outside > "$WORK/xa-$mode"
-	xa_files=0
 	if setfattr -n user.origin -v here "$WORK/xa-$mode" 2> /dev/null; then
 		cp -a "$WORK/xa-$mode" "$M/$T/cp/xa1" 2> "$WORK/cpx.err"
 		check_eq "$mode: cp -a of a file with user.origin into the mount: exit 0, silent" "0:" \
@@ -132,7 +131,6 @@ for mode in sync async; do
 		check_eq "$mode: mv of a file with user.origin into the mount: exit 0, silent" "0:" \
 			"$?:$(cat "$WORK/mvx.err")"
 		check_eq "$mode: mv: the bytes" "outside" "$(cat "$M/$T/cp/xa2")"
-		xa_files=2
 	else
 		echo "# $WORK has no user xattrs: cp -a/mv of a file carrying one not tried"
 	fi

@@ -26,10 +26,10 @@ expect_true() { # name cond-description ; uses $? of previous command via arg
 }
 
 stop_pid() { # pid: TERM, wait up to 3 s, then KILL
-    local pid=$1 i
+    local pid=$1
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 30); do
+    for _ in $(seq 30); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -54,8 +54,8 @@ trap 'echo "test_s3proxy: interrupted / overall timeout" >&2; FAIL=$((FAIL + 1))
 WATCHDOG=$!
 
 wait_file() { # file timeout_s
-    local i n=$(( $2 * 10 ))
-    for i in $(seq "$n"); do
+    local n=$(( $2 * 10 ))
+    for _ in $(seq "$n"); do
         [ -s "$1" ] && return 0
         sleep 0.1
     done
@@ -103,7 +103,6 @@ done
 
 start_bg "$PY" "$PROXY" --selftest-upstream --listen 127.0.0.1:0 \
     --port-file "$TMP/up.port" 2>"$TMP/up.err"
-UPPID=$LASTPID
 wait_file "$TMP/up.port" 10 || { fail "upstream start"; echo "$PASS passed, $FAIL failed"; exit 1; }
 UPPORT=$(cat "$TMP/up.port")
 
@@ -299,7 +298,7 @@ expect_eq "stall: client times out (curl rc 28)" "$rc" 28
 preset
 setfaults '500:0.5@GetObject' >/dev/null
 urls=(); outs=()
-for i in $(seq 40); do urls+=("$PX/b/k"); outs+=(-o /dev/null); done
+for _ in $(seq 40); do urls+=("$PX/b/k"); outs+=(-o /dev/null); done
 codes=$(C "${urls[@]}" "${outs[@]}" -w '%{http_code}\n')
 setfaults '' >/dev/null
 n500=$(grep -c '^500$' <<<"$codes"); n200=$(grep -c '^200$' <<<"$codes")
@@ -350,7 +349,7 @@ if wait_file "$TMP/px2.port" 10; then
     t0=$(date +%s%N)
     kill -TERM "$PX2PID"
     gone=1
-    for i in $(seq 40); do
+    for _ in $(seq 40); do
         kill -0 "$PX2PID" 2>/dev/null || { gone=0; break; }
         sleep 0.05
     done
@@ -368,7 +367,7 @@ fi
 
 kill -INT "$PXPID"
 gone=1
-for i in $(seq 40); do kill -0 "$PXPID" 2>/dev/null || { gone=0; break; }; sleep 0.05; done
+for _ in $(seq 40); do kill -0 "$PXPID" 2>/dev/null || { gone=0; break; }; sleep 0.05; done
 expect_eq "SIGINT: main proxy exits within 2 s" "$gone" 0
 
 if [ -s "$TMP/px.err" ] && grep -v '^s3proxy: listening' "$TMP/px.err" | grep -q .; then
