@@ -326,13 +326,14 @@ static int op_create(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 
 static int open_vfile(const char *path, struct fuse_file_info *fi)
 {
-	struct handle *h = calloc(1, sizeof(*h));
+	struct handle *h;
 	int kind = vfile_kind(path);
 
 	if (!kind)
 		return -ENOENT;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
+	h = calloc(1, sizeof(*h));
 	if (!h || !(h->vbuf = malloc(STATS_BUF))) {
 		free(h);
 		return -ENOMEM;
