@@ -92,9 +92,9 @@ skip_all() {
 # wait_until SECONDS command...: polls (every 0.05 s, at most SECONDS) until
 # the command succeeds; its status is the command's last one.
 wait_until() {
-	local secs=$1 i
+	local secs=$1 i end=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < secs * 20; i++)); do
+	for ((i = 0; i < secs * 20 && SECONDS <= end; i++)); do
 		"$@" && return 0
 		sleep 0.05
 	done
