@@ -36,8 +36,9 @@ ok "mounted with cache_max_size = 64M"
 PID=$DAEMON_PID
 rss0=$(awk '/^VmRSS/{print $2}' "/proc/$PID/status")
 
-# Sample the daemon's RSS and the cache's size every second.
-( while kill -0 "$PID" 2>/dev/null && [ ! -e "$WORK/stop-sampler" ]; do
+# Sample the daemon's RSS and the cache's size every second (at most 2 h).
+( for _ in $(seq 7200); do
+	kill -0 "$PID" 2>/dev/null && [ ! -e "$WORK/stop-sampler" ] || break
 	echo "$(date +%s) $(awk '/^VmRSS/{print $2}' "/proc/$PID/status" 2>/dev/null || echo 0) $(du -sk "$CACHE" 2>/dev/null | cut -f1) $(cat "$WORK/manifest.phase" 2>/dev/null || echo prefill)"
 	sleep 1
 done ) > "$WORK/samples" &
