@@ -461,9 +461,9 @@ if want kill; then
 		check "$mode: killed in the middle of a multipart upload" \
 			test "$parts" -ge 2 -a "$completes" -eq 0
 		if [ $mode = async ]; then
-			# The 3 files of c/ were acknowledged, not yet uploaded.
-			check "async: uploads were pending at the kill (uploads_pending $pending >= 3)" \
-				test "$pending" -ge 3
+			# The 3 files of c/ were acknowledged, not all uploaded yet.
+			check "async: uploads were pending at the kill (uploads_pending $pending >= 1)" \
+				test "$pending" -ge 1
 		else
 			# Closes wait for the upload: the unclosed file's parts are on the way.
 			check "sync: an upload was being sent at the kill (uploads_inflight $inflight >= 1)" \
