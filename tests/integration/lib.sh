@@ -4,6 +4,11 @@
 # Each test runs against the real local S3 server that scripts/s3-server
 # started (its env file in $S3CSFS_TESTBED), mounts real FUSE filesystems,
 # and cleans up everything it started (trap). Every wait is bounded.
+#
+# Output is TAP (automake's tap-driver.sh runs the .sh tests): one
+# "ok - ..." or "not ok - ..." line per check, "# ..." comments, and finish
+# prints the plan "1..N" after the "N passed, M failed" summary that
+# scripts/test counts. A script that cannot run calls skip_all REASON.
 set -u
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -19,8 +24,9 @@ MOUNTS=()
 PIDS=()
 
 if [ ! -r "$TESTBED/env" ]; then
-	echo "not ok - no S3 test server: $TESTBED/env is missing; start it with scripts/s3-server start" >&2
+	echo "not ok - no S3 test server: $TESTBED/env is missing; start it with scripts/s3-server start"
 	echo "0 passed, 1 failed"
+	echo "1..1"
 	exit 1
 fi
 set -a
@@ -69,8 +75,61 @@ finish() {
 		fi
 	done
 	echo "$PASS passed, $FAIL failed"
+	echo "1..$((PASS + FAIL))"
 	[ "$FAIL" -eq 0 ]
 	exit $?
+}
+
+# skip_all REASON: the whole script is skipped (TAP "1..0 # SKIP"); only
+# for a reason outside the project (a tool this machine lacks), never to
+# hide a failure. Nothing may have been checked yet.
+skip_all() {
+	echo "# skipped: $*"
+	echo "0 passed, 0 failed"
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# wait_until SECONDS command...: polls (every 0.05 s, at most SECONDS) until
+# the command succeeds; its status is the command's last one.
+wait_until() {
+	local secs=$1 i end=$((SECONDS + $1))
+	shift
+	for ((i = 0; i < secs * 20 && SECONDS <= end; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# lookups MOUNT -> how many lookups the daemon decided afresh: asked S3
+# (HeadObject, a GetObject of the first bytes, ListObjectsV2) or answered
+# locally (lookups_local), from MOUNT/.s3csfs/stats. A name answered from
+# the negative cache adds none.
+lookups() {
+	timeout 10 awk '$1 ~ /^requests\.(HeadObject|GetObject|ListObjectsV2)$/ ||
+		$1 == "lookups_local" {n += $2} END {print n + 0}' "$1/.s3csfs/stats" 2> /dev/null || echo 0
+}
+# fresh_lookup MOUNT NAME: stats NAME; true if it exists or if the daemon
+# decided it afresh (no negative cache entry answered it).
+fresh_lookup() {
+	local n
+	n=$(lookups "$1")
+	stat "$1/$2" > /dev/null 2>&1 && return 0
+	[ "$(lookups "$1")" -gt "$n" ]
+}
+# negative_past MOUNT NAME: waits (at most 10 s) until negative_timeout
+# has passed for every name the daemon marked absent before the call
+# (NAME's among them): looks up an unknown probe name beside NAME, which
+# the daemon marks absent now, then polls until a lookup of the probe is
+# decided afresh (in the stats). Fails if that does not come.
+negative_past() {
+	local d=${2%/*} b=${2##*/} ext='' probe
+	[ "$d" = "$2" ] && d=.
+	case $b in *.*) ext=.${b##*.} ;; esac
+	probe=$d/$(printf '%08x-0000-4000-8000-%012x' "$RANDOM" "$$")$ext
+	stat "$1/$probe" > /dev/null 2>&1 && { echo "# negative_past: $probe exists"; return 1; }
+	wait_until 10 fresh_lookup "$1" "$probe"
 }
 
 s3() { "$S3TOOL" "$@"; }

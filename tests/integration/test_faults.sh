@@ -105,140 +105,18 @@ s3_present_count() {
 }
 
 # The file-level helper: writes that go on after an error and record it.
-FIO=$WORK/fio.py
-cat > "$FIO" <<'EOF'
-import errno, hashlib, os, random, sys, time, uuid
-
-def ename(e):
-    return errno.errorcode.get(e, str(e))
-
-def data_for(seed, i, kib):
-    return random.Random("%s-%d" % (seed, i)).randbytes(kib * 1024)
-
-def write_one(root, name, data, chunk=1 << 20):
-    """None when close() returned 0, else (stage, errno name)."""
-    p = os.path.join(root, name)
-    try:
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-    except OSError as e:
-        return ("mkdir", ename(e.errno))
-    try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as e:
-        return ("open", ename(e.errno))
-    err = None
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view[:chunk])
-            view = view[n:]
-    except OSError as e:
-        err = ("write", ename(e.errno))
-    try:
-        os.close(fd)
-    except OSError as e:
-        if err is None:
-            err = ("close", ename(e.errno))
-    return err
-
-def name_of(base, seed, i):
-    return "%s/%d/%s.bin" % (base, i // 100, uuid.UUID(int=random.Random("%s-n%d" % (seed, i)).getrandbits(128)))
-
-def record(man, fails, name, data, err, t0):
-    if err is None:
-        man.write("%s %s\n" % (name, hashlib.sha256(data).hexdigest()))
-        man.flush()
-        return 1
-    fails.write("%s %s %s %.1f %s\n" % (name, err[0], err[1], time.time() - t0,
-                                       hashlib.sha256(data).hexdigest()))
-    fails.flush()
-    return 0
-
-def cmd_write(root, base, count, kib, seed, manifest, faillog):
-    t0 = time.time()
-    ok = 0
-    with open(manifest, "w") as man, open(faillog, "w") as fails:
-        for i in range(int(count)):
-            name = name_of(base, seed, i)
-            data = data_for(seed, i, int(kib))
-            ok += record(man, fails, name, data, write_one(root, name, data), t0)
-    print("%d written, %d failed" % (ok, int(count) - ok))
-
-def cmd_loop(root, base, kib, seed, manifest, faillog, stopfile, pause):
-    """Writes files until stopfile exists; each outcome with its time."""
-    t0 = time.time()
-    i = ok = 0
-    with open(manifest, "w") as man, open(faillog, "w") as fails:
-        while not os.path.exists(stopfile) and time.time() - t0 < 600:
-            name = name_of(base, seed, i)
-            data = data_for(seed, i, int(kib))
-            err = write_one(root, name, data)
-            ok += record(man, fails, name, data, err, t0)
-            if err is None:
-                open(manifest + ".times", "a").write("%s %.1f\n" % (name, time.time() - t0))
-            i += 1
-            time.sleep(float(pause))
-    print("%d written, %d failed" % (ok, i - ok))
-
-def cmd_hold(root, name, kib, seed, manifest, ready, go):
-    """Writes KIB KiB (or until a write fails), says so in READY, waits for
-    GO (at most 300 s), closes; records the outcome."""
-    data = data_for(seed, 0, int(kib))
-    p = os.path.join(root, name)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    done, werr = 0, "-"
-    try:
-        while done < len(data):
-            done += os.write(fd, data[done:done + (1 << 20)])
-    except OSError as e:
-        werr = ename(e.errno)
-    with open(ready + ".tmp", "w") as f:
-        f.write("%d %s\n" % (done, werr))
-    os.rename(ready + ".tmp", ready)
-    t = time.time()
-    while not os.path.exists(go) and time.time() - t < 300:
-        time.sleep(0.2)
-    try:
-        os.close(fd)
-        cerr = "0"
-    except OSError as e:
-        cerr = ename(e.errno)
-    with open(manifest, "w") as man:
-        man.write("%s %s %d %s %s\n" % (name, hashlib.sha256(data).hexdigest(), done, werr, cerr))
-
-def cmd_read(root, manifest):
-    """Reads every file: identical, or an error; never other bytes."""
-    ok = err = bad = 0
-    errs = {}
-    for line in open(manifest):
-        name, want = line.split()[:2]
-        try:
-            with open(os.path.join(root, name), "rb") as f:
-                got = hashlib.sha256(f.read()).hexdigest()
-        except OSError as e:
-            err += 1
-            errs[ename(e.errno)] = errs.get(ename(e.errno), 0) + 1
-            continue
-        if got == want:
-            ok += 1
-        else:
-            bad += 1
-            print("WRONG BYTES %s" % name, file=sys.stderr)
-    print("%d %d %d %s" % (ok, err, bad, ",".join("%s=%d" % kv for kv in sorted(errs.items())) or "-"))
-
-def cmd_stat(path):
-    t = time.time()
-    try:
-        os.stat(path)
-        r = "OK"
-    except OSError as e:
-        r = ename(e.errno)
-    print("%s %.1f" % (r, time.time() - t))
-
-cmds = {"write": cmd_write, "loop": cmd_loop, "hold": cmd_hold, "read": cmd_read, "stat": cmd_stat}
-cmds[sys.argv[1]](*sys.argv[2:])
-EOF
+FIO=$TOP/tests/tools/faultio.py
+# stat_is ERRNO|OK PATH: what a stat of PATH gives (at most 5 s).
+stat_is() { [ "$(timeout 5 python3 "$FIO" stat "$2" | cut -d' ' -f1)" = "$1" ]; }
+# failed_past_negative MNT FAILLOG...: negative_timeout has passed for the
+# names of the logs (the failed files), so the mount asks again (lib.sh
+# negative_past); true at once if no file failed.
+failed_past_negative() {
+	local m=$1 name
+	shift
+	name=$(cat "$@" | awk 'NR == 1 {print $1}')
+	[ -z "$name" ] || negative_past "$m" "$name"
+}
 
 # ===========================================================================
 if want random; then
@@ -331,9 +209,10 @@ if want down; then
 	check "the daemon survives" alive "$DAEMON_PID" "$D"
 	echo "# proxy faults injected: $(proxy_faults_str)"
 	proxy_faults ""
-	sleep 1.5 # negative_timeout
+	# What the outage left (errors, negative entries) goes within 10 s.
+	wait_until 10 stat_is ENOENT "$D/2031/1/1/0/0/unknown.bin"
 	read -r r _ < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
-	check_eq "service back: stat of an unknown file is ENOENT" ENOENT "$r"
+	check_eq "service back: stat of an unknown file is ENOENT (within 10 s)" ENOENT "$r"
 	mkdir -p "$D/2026/11/25/3/1"
 	check "service back: a write works" cp "$WORK/src/down1" "$D/2026/11/25/3/1/down1.bin"
 	check "... and reads back" cmp -s "$WORK/src/down1" "$D/2026/11/25/3/1/down1.bin"
@@ -378,9 +257,9 @@ if want down; then
 	wait_for 10 test -s "$WORK/proxy2.port"
 	wait_for 60 mountpoint -q "$D"
 	check "the mount comes up once the server listens" mountpoint -q "$D"
-	sleep 1.5 # negative_timeout
+	wait_until 10 stat_is ENOENT "$D/2031/1/1/0/0/unknown.bin"
 	read -r r _ < <(timeout 60 python3 "$FIO" stat "$D/2031/1/1/0/0/unknown.bin")
-	check_eq "server started: stat of an unknown file is ENOENT" ENOENT "$r"
+	check_eq "server started: stat of an unknown file is ENOENT (within 10 s)" ENOENT "$r"
 	mkdir -p "$D/2026/11/25/3/2"
 	check "server started: a write works" cp "$WORK/src/down1" "$D/2026/11/25/3/2/down1.bin"
 	echo "2026/11/25/3/2/down1.bin $(sha256sum < "$WORK/src/down1" | cut -d' ' -f1)" > "$WORK/refused.man"
@@ -466,7 +345,8 @@ outage_run() {
 	r=$(timeout 600 python3 "$FIO" read "$O" "$WORK/o$mode.man")
 	check_eq "$mode: ... and reads back through the mount (ok err bad)" "$nok 0 0 -" "$r"
 	check_eq "$mode: no failed file is in S3" 0 "$(s3_present_count "$WORK/o$mode.fail")"
-	sleep 1.5 # negative_timeout
+	check "$mode: negative_timeout passes for the failed files" \
+		failed_past_negative "$O" "$WORK/o$mode.fail"
 	vis=0
 	while read -r name _; do
 		[ "$(python3 "$FIO" stat "$O/$name" | cut -d' ' -f1)" = ENOENT ] || vis=$((vis + 1))
@@ -575,9 +455,20 @@ if want kill; then
 		wait_for 60 parts_started 2
 		parts=$(proxy_op UploadPart)
 		completes=$(proxy_op CompleteMultipartUpload)
-		echo "# at the kill: UploadPart $parts, CompleteMultipartUpload $completes, written: $(cat "$WORK/ready" 2>/dev/null)"
+		pending=$(dstat "$K" uploads_pending)
+		inflight=$(dstat "$K" uploads_inflight)
+		echo "# at the kill: UploadPart $parts, CompleteMultipartUpload $completes, uploads_pending $pending, uploads_inflight $inflight, written: $(cat "$WORK/ready" 2>/dev/null)"
 		check "$mode: killed in the middle of a multipart upload" \
 			test "$parts" -ge 2 -a "$completes" -eq 0
+		if [ $mode = async ]; then
+			# The 3 files of c/ were acknowledged, not all uploaded yet.
+			check "async: uploads were pending at the kill (uploads_pending $pending >= 1)" \
+				test "$pending" -ge 1
+		else
+			# Closes wait for the upload: the unclosed file's parts are on the way.
+			check "sync: an upload was being sent at the kill (uploads_inflight $inflight >= 1)" \
+				test "$inflight" -ge 1
+		fi
 		check "$mode: kill -9" kill_daemon "$K"
 		T_CRASHES=$((T_CRASHES + 1))
 		touch "$WORK/go"
@@ -689,7 +580,7 @@ if want diskfull; then
 		wait_for 120 bash -c "! kill -0 $H 2>/dev/null"
 		read -r _ _ _ _ cerr < "$WORK/full.hold"
 		s3size=$(s3 head "$BUCKET" "$base/c/huge.bin" 2>/dev/null | awk '/^size/{print $2}')
-		sleep 1.5
+		check "negative_timeout passes for the failed file" negative_past "$F" "$base/c/huge.bin"
 		read -r r _ < <(timeout 60 python3 "$FIO" stat "$F/$base/c/huge.bin")
 		echo "# 100 MiB file: close gave $cerr; in S3: ${s3size:-no}; in the mount: $r"
 		check "its close reports an error (ENOSPC or EIO)" test "$cerr" = ENOSPC -o "$cerr" = EIO
@@ -807,7 +698,8 @@ if want hostile; then
 		check "$spec: errors are EIO at close only" \
 			test "$(awk '$2 != "close" || $3 != "EIO"' "$WORK/xy.fail" | wc -l)" -eq 0
 		check_eq "$spec: every acknowledged file in S3, identical" 0 "$(s3_check "$WORK/xy.man")"
-		sleep 1.5
+		check "$spec: negative_timeout passes for the failed files" \
+			failed_past_negative "$M" "$WORK/xy.fail"
 		awk '{print $1, $5}' "$WORK/xy.fail" >> "$WORK/xy.man"
 		r=$(timeout 300 python3 "$FIO" read "$M" "$WORK/xy.man")
 		read -r _ _ rbad _ <<< "$r"
@@ -850,7 +742,8 @@ if want hostile; then
 		test "$(awk '{print $2":"$3}' "$WORK/hf.fail" | grep -vc '^close:EIO$')" -eq 0
 	check_eq "errbody200:0.5: every acknowledged file in S3, identical" 0 "$(s3_check "$WORK/hf.man")"
 	# What the daemon shows of the failed ones is never other bytes.
-	sleep 1.5
+	check "negative_timeout passes for the failed files" \
+		failed_past_negative "$M" "$WORK/he.fail" "$WORK/hf.fail"
 	awk '{print $1, $5}' "$WORK/he.fail" "$WORK/hf.fail" > "$WORK/hfail.man"
 	r=$(timeout 300 python3 "$FIO" read "$M" "$WORK/hfail.man")
 	read -r _ _ rbad _ <<< "$r"

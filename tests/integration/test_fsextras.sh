@@ -42,27 +42,7 @@ settled() {
 
 # errno_of PYTHON-EXPR -> the errno name the call fails with, or OK
 errno_of() {
-	python3 - "$@" <<'EOF'
-import ctypes, errno, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-def renameat2(a, b, flags):
-    if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-def fallocate(path):
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        if libc.fallocate(fd, 0, ctypes.c_long(0), ctypes.c_long(4096)) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
-    finally:
-        os.close(fd)
-try:
-    eval(sys.argv[1])
-    print("OK")
-except OSError as e:
-    print(errno.errorcode.get(e.errno, e.errno))
-EOF
+	python3 "$TOP/tests/tools/errno_of.py" "$@"
 }
 
 for mode in sync async; do
@@ -149,21 +129,7 @@ for mode in sync async; do
 	make_file "$WORK/rw-other-$mode" 10 "$mode-rw-other"
 	cp "$WORK/rw-other-$mode" "$M/$T/rw/other.bin"
 	settled "$M" || not_ok "$mode: uploads settle"
-	rw_out=$(python3 - "$M/$T/rw" <<'EOF2'
-import os, sys
-d = sys.argv[1]
-r = os.open(d + "/f.bin", os.O_RDONLY)
-os.pread(r, 4096, 0)                    # the stored bytes, cached
-w = os.open(d + "/f.bin", os.O_WRONLY)  # a writer comes after the reader
-os.pwrite(w, b"A" * 50000, 0)
-os.rename(d + "/other.bin", d + "/f.bin")  # the name goes before r reads again
-os.pwrite(w, b"B" * 30000, 60 * 1024)     # grows the unnamed file
-os.close(w)
-got = os.pread(r, 200000, 0)
-os.close(r)
-print("%d %s %s" % (len(got), got[:50000] == b"A" * 50000, got[60 * 1024:] == b"B" * 30000))
-EOF2
-)
+	rw_out=$(python3 "$TOP/tests/tools/reader_before_writer.py" "$M/$T/rw")
 	check_eq "$mode: a reader opened before a writer reads the writer's bytes, renamed over" \
 		"$((60 * 1024 + 30000)) True True" "$rw_out"
 	check "$mode: the name holds the renamed file" cmp "$WORK/rw-other-$mode" "$M/$T/rw/f.bin"

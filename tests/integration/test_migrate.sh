@@ -34,19 +34,7 @@ print(sum(v for k, v in ops.items() if k not in ("GetObject", "HeadObject", "Lis
 # 97th file empty, four files multipart-sized (part_size 5M), the rest
 # 1 byte to 30 KiB.
 gen_store() {
-	python3 - "$@" << 'EOF'
-import os, random, sys, uuid
-root, n, seed, year = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-rnd = random.Random(seed)
-big = {n // 5: 5 * 2**20 + 1, n // 3: 11 * 2**20 + 7, n // 2: 10 * 2**20, (2 * n) // 3: 6 * 2**20}
-for i in range(n):
-    d = os.path.join(root, str(year), str(rnd.randint(1, 12)), str(rnd.randint(1, 28)),
-                     str(rnd.randint(0, 23)), str(rnd.randint(0, 59)))
-    os.makedirs(d, exist_ok=True)
-    size = big.get(i, 0 if i % 97 == 0 else rnd.randint(1, 30 * 1024))
-    with open(os.path.join(d, "%s.bin" % uuid.UUID(int=rnd.getrandbits(128), version=4)), "wb") as f:
-        f.write(rnd.getrandbits(8 * size).to_bytes(size, "little") if size else b"")
-EOF
+	python3 "$TOP/tests/tools/gen_store.py" "$@"
 }
 tree_sum() { (cd "$1" && find . -type f -printf '%P %s %T@\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r cat | md5sum); }
 

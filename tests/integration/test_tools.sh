@@ -28,21 +28,7 @@ done
 # The source tree: FILES files of 1-4 KiB over 10 directories of 2 levels,
 # a few names with a space or non-ASCII letters.
 SRC=$WORK/src
-python3 - "$SRC" "$FILES" << 'EOF'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(2000)
-for i in range(n):
-    d = os.path.join(root, "tree", "d%d" % (i % 5), "s%d" % (i % 2))
-    os.makedirs(d, exist_ok=True)
-    name = "f%05d.dat" % i
-    if i % 500 == 7:
-        name = "with space %d.txt" % i
-    elif i % 500 == 8:
-        name = "\u00fcml\u00e4ut %d.txt" % i
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(rng.randbytes(rng.randint(1024, 4096)))
-EOF
+python3 "$TOP/tests/tools/gen_tree.py" "$SRC" "$FILES"
 check_eq "source tree has $FILES files" "$FILES" "$(find "$SRC/tree" -type f | wc -l)"
 # The archive: a file, a relative symbolic link to it, a link to a directory.
 mkdir -p "$WORK/tarsrc/pkg/lib" "$WORK/tarsrc/pkg/bin"
