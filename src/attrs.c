@@ -138,8 +138,7 @@ int attrs_state_dirty(const struct attrs_state *s)
 	return s->gen != s->saved_gen;
 }
 
-unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default,
-			      struct attrs *out)
+unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default, struct attrs *out)
 {
 	*out = s->a;
 	if (!(out->have & ATTR_MTIME)) {

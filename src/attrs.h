@@ -26,10 +26,10 @@
 #define ATTR_GID 8u
 
 struct attrs {
-	unsigned have;      /* ATTR_* bits: which fields hold a value */
+	unsigned have; /* ATTR_* bits: which fields hold a value */
 	long long mtime_s;
-	long mtime_ns;      /* 0..999999999 */
-	mode_t mode;        /* with the file type bits */
+	long mtime_ns; /* 0..999999999 */
+	mode_t mode;   /* with the file type bits */
 	uid_t uid;
 	gid_t gid;
 };
@@ -74,8 +74,7 @@ int attrs_state_dirty(const struct attrs_state *s);
  * (the file's own time: its close, or S3's Last-Modified) where no mtime
  * was set, and S_IFREG|0644 where no mode was. Returns the generation to
  * hand to attrs_state_stored once that request has succeeded. */
-unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default,
-			      struct attrs *out);
+unsigned attrs_state_snapshot(const struct attrs_state *s, time_t mtime_default, struct attrs *out);
 /* S3 holds generation gen now; a change made since stays dirty. */
 void attrs_state_stored(struct attrs_state *s, unsigned gen);
 

@@ -26,9 +26,9 @@
 #define VERIFY_CHUNK (8LL << 20)
 #define MAX_GROUPS 64
 
-struct group {                      /* one S3 bucket, listed once */
-	const struct bucket_conf *b;   /* the first section naming it */
-	char *prefixes[MAX_GROUPS];    /* sorted, none inside another */
+struct group {                       /* one S3 bucket, listed once */
+	const struct bucket_conf *b; /* the first section naming it */
+	char *prefixes[MAX_GROUPS];  /* sorted, none inside another */
 	size_t nprefixes;
 };
 
@@ -36,7 +36,7 @@ struct audit {
 	const struct config *cfg;
 	struct store store;
 	int json, verify, tty;
-	const char *only;              /* --bucket */
+	const char *only; /* --bucket */
 	pthread_mutex_t out_lock;
 	pthread_cond_t cond;
 	int queued, limit;
@@ -96,7 +96,8 @@ static void finding(struct audit *a, const char *kind, const char *path, const c
 		else
 			json_str(stdout, actual);
 		if (mtime)
-			printf(", \"size\": %lld, \"age_s\": %lld", size, (long long)(a->now - mtime));
+			printf(", \"size\": %lld, \"age_s\": %lld", size,
+			       (long long)(a->now - mtime));
 		printf("}\n");
 	} else if (strcmp(kind, "orphan") == 0) {
 		printf("orphan    %s/%s: %lld bytes, %.1f days old, not referenced\n", bucket, key,
@@ -116,7 +117,8 @@ static void progress(struct audit *a, const char *what)
 		return;
 	pthread_mutex_lock(&a->out_lock);
 	fprintf(stderr, "\r\033[K%s: %lld URLs, %lld objects listed, %lld verified, %lld findings",
-		what, a->urls, (long long)atomic_load(&a->listed), (long long)atomic_load(&a->verified),
+		what, a->urls, (long long)atomic_load(&a->listed),
+		(long long)atomic_load(&a->verified),
 		(long long)(atomic_load(&a->missing) + atomic_load(&a->orphans) +
 			    atomic_load(&a->sizes) + atomic_load(&a->checksums)));
 	fflush(stderr);
@@ -376,8 +378,8 @@ static void verify_run(void *arg)
 		rc = etag_digest_final(&d, j->etag, got, sizeof(got));
 		if (rc == -EBADMSG) {
 			atomic_fetch_add(&a->checksums, 1);
-			finding(a, "checksum", j->path, j->t.bucket->name, j->t.key, j->etag, got, 0,
-				0, 0);
+			finding(a, "checksum", j->path, j->t.bucket->name, j->t.key, j->etag, got,
+				0, 0, 0);
 		}
 		atomic_fetch_add(&a->verified, 1);
 	} else if (rc == -ENOTSUP) {
@@ -385,8 +387,8 @@ static void verify_run(void *arg)
 	} else {
 		atomic_fetch_add(&a->errors, 1);
 		pthread_mutex_lock(&a->out_lock);
-		fprintf(stderr, "%ss3csfs audit: cannot verify %s/%s: %s\n", a->tty ? "\r\033[K" : "",
-			j->t.bucket->name, j->t.key,
+		fprintf(stderr, "%ss3csfs audit: cannot verify %s/%s: %s\n",
+			a->tty ? "\r\033[K" : "", j->t.bucket->name, j->t.key,
 			rc == -ESTALE ? "it changed while it was read" : strerror(-rc));
 		pthread_mutex_unlock(&a->out_lock);
 	}
@@ -465,8 +467,8 @@ static int audit_bucket(struct audit *a, const struct group *g, FILE *refs, stru
 			char exp[32];
 			snprintf(exp, sizeof(exp), "%lld", r->size);
 			atomic_fetch_add(&a->missing, 1);
-			finding(a, "missing", r->path, g->b->name, r->key, r->size >= 0 ? exp : NULL,
-				NULL, 1, 0, 0);
+			finding(a, "missing", r->path, g->b->name, r->key,
+				r->size >= 0 ? exp : NULL, NULL, 1, 0, 0);
 		} else if (r->size >= 0 && r->size != o->size) {
 			char exp[32], act[32];
 			snprintf(exp, sizeof(exp), "%lld", r->size);
@@ -512,7 +514,8 @@ int audit_main(const struct config *cfg, int argc, char **argv)
 		else if (strcmp(s, "--json") == 0)
 			a.json = 1;
 		else if ((strcmp(s, "--urls") == 0 || strcmp(s, "--bucket") == 0 ||
-			  strcmp(s, "--parallel") == 0) && i + 1 < argc) {
+			  strcmp(s, "--parallel") == 0) &&
+			 i + 1 < argc) {
 			const char *v = argv[++i];
 			if (s[2] == 'u')
 				urls = v;
@@ -538,8 +541,10 @@ int audit_main(const struct config *cfg, int argc, char **argv)
 		for (size_t i = 0; i < cfg->nbuckets && !found; i++)
 			found = bucket_wanted(&a, &cfg->buckets[i]);
 		if (!found) {
-			fprintf(stderr, "s3csfs audit: --bucket %s: no [bucket:NAME] section of %s "
-				"names it\n", a.only, cfg->path);
+			fprintf(stderr,
+				"s3csfs audit: --bucket %s: no [bucket:NAME] section of %s "
+				"names it\n",
+				a.only, cfg->path);
 			return 2;
 		}
 	}
@@ -566,8 +571,8 @@ int audit_main(const struct config *cfg, int argc, char **argv)
 	}
 	snprintf(sorted, sizeof(sorted), "%s/refs", dir);
 	/* Byte order, as S3 lists keys; 64 MiB of memory, the rest on disk. */
-	snprintf(cmd, sizeof(cmd), "LC_ALL=C sort -t '\t' -k1,1 -k2,2 -S 64M -T '%s' -o '%s'",
-		 dir, sorted);
+	snprintf(cmd, sizeof(cmd), "LC_ALL=C sort -t '\t' -k1,1 -k2,2 -S 64M -T '%s' -o '%s'", dir,
+		 sorted);
 	FILE *sorter = popen(cmd, "w");
 	if (!sorter) {
 		fprintf(stderr, "s3csfs audit: cannot run sort(1): %s\n", strerror(errno));

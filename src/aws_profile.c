@@ -97,13 +97,13 @@ static int has_profile(const struct files *f, const char *name)
 }
 
 static int resolve(const struct creds_ctx *cx, const struct files *f, const char *name,
-		   int required, int depth, struct s3_creds_provider *p, char *desc,
-		   size_t desclen, char *err, size_t errlen);
+		   int required, int depth, struct s3_creds_provider *p, char *desc, size_t desclen,
+		   char *err, size_t errlen);
 
 /* The base credentials of a role profile. */
-static int role_base(const struct creds_ctx *cx, const struct files *f, const char *name,
-		     int depth, struct s3_creds_provider *base, char *desc, size_t desclen,
-		     char *err, size_t errlen)
+static int role_base(const struct creds_ctx *cx, const struct files *f, const char *name, int depth,
+		     struct s3_creds_provider *base, char *desc, size_t desclen, char *err,
+		     size_t errlen)
 {
 	const char *sp = get(f, name, "source_profile");
 	const char *cs = get(f, name, "credential_source");
@@ -186,8 +186,9 @@ static int sso(const struct creds_ctx *cx, const struct files *f, const char *na
 	if (sess) {
 		snprintf(k, sizeof(k), "sso-session %s", sess);
 		if (!f->conf || !iniparser_find_entry(f->conf, k)) {
-			snprintf(err, errlen, "profile %s: sso_session %s has no [sso-session %s] in %s",
-				 name, sess, sess, f->conf_path);
+			snprintf(err, errlen,
+				 "profile %s: sso_session %s has no [sso-session %s] in %s", name,
+				 sess, sess, f->conf_path);
 			return -EINVAL;
 		}
 		snprintf(k, sizeof(k), "sso-session %s:sso_start_url", sess);
@@ -199,8 +200,8 @@ static int sso(const struct creds_ctx *cx, const struct files *f, const char *na
 }
 
 static int resolve(const struct creds_ctx *cx, const struct files *f, const char *name,
-		   int required, int depth, struct s3_creds_provider *p, char *desc,
-		   size_t desclen, char *err, size_t errlen)
+		   int required, int depth, struct s3_creds_provider *p, char *desc, size_t desclen,
+		   char *err, size_t errlen)
 {
 	const char *role = get(f, name, "role_arn");
 	const char *region = get(f, name, "region");

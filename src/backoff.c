@@ -7,8 +7,7 @@
 
 #include "backoff.h"
 
-void backoff_init(struct backoff *b, int max_retries, long base_ms, long max_total_ms,
-		  long now_ms)
+void backoff_init(struct backoff *b, int max_retries, long base_ms, long max_total_ms, long now_ms)
 {
 	b->max_retries = max_retries < 0 ? 0 : max_retries;
 	b->base_ms = base_ms;

@@ -22,8 +22,7 @@ struct backoff {
 };
 
 /* Starts a schedule at now_ms (same clock as later calls). Never fails. */
-void backoff_init(struct backoff *b, int max_retries, long base_ms, long max_total_ms,
-		  long now_ms);
+void backoff_init(struct backoff *b, int max_retries, long base_ms, long max_total_ms, long now_ms);
 
 /* The wait in ms (0..cap) before the next retry, where cap is base_ms
  * doubled once per retry granted so far, at most BACKOFF_CAP_MS (and

@@ -37,7 +37,7 @@ struct cache {
 	pthread_cond_t fetched; /* a fetch landed or failed */
 	struct cache_entry *table[HASH_BUCKETS];
 	struct cache_entry *lru_head, *lru_tail; /* head: most recent */
-	int meta_sidecars; /* no user xattrs here: records in NAME.meta */
+	int meta_sidecars;                       /* no user xattrs here: records in NAME.meta */
 	time_t full_until; /* monotonic s: the disk was full, fetch nothing until then */
 	int full_logged;   /* the current disk-full episode was logged */
 };
@@ -228,8 +228,8 @@ static void remove_files(struct cache *c, const char *name)
 
 /* Reads an entry's record; 0 if it describes a complete file of the
  * right size. */
-static int read_meta(struct cache *c, const char *name, long long *size, char *etag,
-		     size_t etaglen, time_t *mtime, struct integrity_expect *x)
+static int read_meta(struct cache *c, const char *name, long long *size, char *etag, size_t etaglen,
+		     time_t *mtime, struct integrity_expect *x)
 {
 	char path[PATH_MAX], body[META_MAX];
 	long long sz = -1, mt = 0;
@@ -259,7 +259,8 @@ static int read_meta(struct cache *c, const char *name, long long *size, char *e
 			long long ps;
 			char hex[33];
 			if (sscanf(line + 7, "%d %d %32s %lld %d", &kind, &alg, hex, &ps, &np) == 5 &&
-			    kind > INTEGRITY_NONE && kind <= INTEGRITY_MD5_PARTS && strlen(hex) == 32) {
+			    kind > INTEGRITY_NONE && kind <= INTEGRITY_MD5_PARTS &&
+			    strlen(hex) == 32) {
 				memset(x, 0, sizeof(*x));
 				x->kind = (enum integrity_kind)kind;
 				x->alg = (enum checksum_alg)alg;
@@ -318,8 +319,8 @@ static void scan(struct cache *c)
 			struct cache_entry *e = entry_new(de->d_name);
 			if (!e)
 				break;
-			if (read_meta(c, de->d_name, &e->size, e->etag, sizeof(e->etag),
-				      &e->mtime, &e->expect) == 0) {
+			if (read_meta(c, de->d_name, &e->size, e->etag, sizeof(e->etag), &e->mtime,
+				      &e->expect) == 0) {
 				__atomic_store_n(&e->complete, 1, __ATOMIC_RELAXED);
 				e->kept_unchecked = e->expect.kind > INTEGRITY_NONE;
 				table_add(c, e);
@@ -368,7 +369,8 @@ struct cache *cache_open(const char *dir, long long max_size, const struct store
 		if (!(rc = objfile_shard_dir(dir, i, path, sizeof(path))))
 			rc = mkdir_p1(path);
 	if (rc) {
-		snprintf(err, errlen, "cache_dir %s: cannot create %s: %s", dir, path, strerror(-rc));
+		snprintf(err, errlen, "cache_dir %s: cannot create %s: %s", dir, path,
+			 strerror(-rc));
 		cache_close(c);
 		return NULL;
 	}
@@ -667,8 +669,7 @@ static void verify_entry(struct cache *c, struct cache_entry *e)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void cache_entry_state(struct cache *c, const struct cache_entry *e,
-		       struct cache_entry_state *st)
+void cache_entry_state(struct cache *c, const struct cache_entry *e, struct cache_entry_state *st)
 {
 	pthread_mutex_lock(&c->lock);
 	st->complete = e->complete;
@@ -835,8 +836,7 @@ static int schedule(struct cache *c, struct cache_entry *e, long long b0, long l
 	return 0;
 }
 
-int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long len,
-	       long long ahead)
+int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long len, long long ahead)
 {
 	int rc = 0;
 
@@ -898,8 +898,7 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 	return rc;
 }
 
-int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
-		     struct s3_obj_info *info)
+int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len, struct s3_obj_info *info)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_FD, .fd = e->fd, .off = 0, .cap = (size_t)len };
 	int rc;
@@ -932,8 +931,9 @@ int cache_fetch_head(struct cache *c, struct cache_entry *e, long long len,
 			rc = ensure_blocks(e);
 			long long got = (long long)sink.len;
 			if (rc == 0 && e->blocks && got > 0) {
-				long long full = got == e->size ? (got + CACHE_BLOCK - 1) / CACHE_BLOCK
-								: got / CACHE_BLOCK;
+				long long full = got == e->size
+							 ? (got + CACHE_BLOCK - 1) / CACHE_BLOCK
+							 : got / CACHE_BLOCK;
 				if (full > 0)
 					check = blocks_landed(c, e, 0, full - 1);
 			}
@@ -1024,8 +1024,9 @@ int cache_dropped(struct cache *c, struct cache_entry *e, long long *size)
 void cache_drop(struct cache *c, struct cache_entry *e)
 {
 	pthread_mutex_lock(&c->lock);
-	e->dropped_size = E_DROPPED(e) ? e->dropped_size
-		: (e->complete || e->dirty) && e->size >= 0 ? e->size : -1;
+	e->dropped_size = E_DROPPED(e)                                ? e->dropped_size
+			  : (e->complete || e->dirty) && e->size >= 0 ? e->size
+								      : -1;
 	remove_files(c, e->name);
 	set_disk_bytes(c, e, 0);
 	if (!E_DROPPED(e))
@@ -1057,7 +1058,8 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 		/* The destination's old bytes: gone for new users; a pinner
 		 * keeps its descriptor until it lets go. */
 		other->dropped_size = (other->complete || other->dirty) && other->size >= 0
-					      ? other->size : -1;
+					      ? other->size
+					      : -1;
 		remove_files(c, other->name);
 		set_disk_bytes(c, other, 0);
 		table_del(c, other);
@@ -1097,8 +1099,8 @@ static int direct_get(struct cache *c, struct cache_entry *e, struct direct_wind
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .buf = d->buf, .cap = (size_t)len };
 	struct s3_obj_info info;
-	int rc = c->store.ops->get(c->store.ctx, &e->target, off, len, etag[0] ? etag : NULL,
-				   &sink, &info);
+	int rc = c->store.ops->get(c->store.ctx, &e->target, off, len, etag[0] ? etag : NULL, &sink,
+				   &info);
 
 	if (rc == 0 && (long long)sink.len != len)
 		rc = -EIO;

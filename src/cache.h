@@ -45,23 +45,23 @@ struct cache_entry {
 	char name[CACHE_NAME_LEN + 1];
 	struct target target;
 	/* Guarded by the cache lock. */
-	long long size;      /* object size; -1 unknown (stored atomically: cache_entry_size) */
+	long long size; /* object size; -1 unknown (stored atomically: cache_entry_size) */
 	char etag[S3_ETAG_MAX];
 	time_t mtime;
-	int complete;        /* every byte present (stored atomically: cache_entry_present) */
-	int dirty;           /* being written or not yet uploaded */
-	int verified;        /* ETag confirmed with S3 (or written) this run */
-	int fd;              /* open while pinned, else -1 */
-	uint8_t *blocks;     /* per block: 0 missing, 1 fetching, 2 present */
+	int complete;    /* every byte present (stored atomically: cache_entry_present) */
+	int dirty;       /* being written or not yet uploaded */
+	int verified;    /* ETag confirmed with S3 (or written) this run */
+	int fd;          /* open while pinned, else -1 */
+	uint8_t *blocks; /* per block: 0 missing, 1 fetching, 2 present */
 	long long nblocks;
 	int pins;
 	long long disk_bytes;
-	int fetch_error;     /* last fetch failure, reported once */
+	int fetch_error;                /* last fetch failure, reported once */
 	struct integrity_expect expect; /* what the fetched bytes must match */
-	int checking;        /* every block present, being verified */
-	int verify_failures; /* mismatches in a row: the second is EIO */
-	struct direct_window *direct; /* cache_read_direct's, NULL if none */
-	int kept_unchecked;  /* kept from the last run, its bytes not yet hashed */
+	int checking;                   /* every block present, being verified */
+	int verify_failures;            /* mismatches in a row: the second is EIO */
+	struct direct_window *direct;   /* cache_read_direct's, NULL if none */
+	int kept_unchecked;             /* kept from the last run, its bytes not yet hashed */
 	/* Dropped (cache_drop, or replaced by cache_rename) while every byte
 	 * was here: their size, for pinners still reading the unlinked file;
 	 * -1: its bytes went with it. Meaningless while not dropped. */
@@ -128,8 +128,7 @@ struct cache_entry_state {
 	int verified; /* its ETag confirmed with S3 (or written) this run */
 	int has_etag; /* the object it holds is known (kept from the last run) */
 };
-void cache_entry_state(struct cache *c, const struct cache_entry *e,
-		       struct cache_entry_state *st);
+void cache_entry_state(struct cache *c, const struct cache_entry *e, struct cache_entry_state *st);
 
 /* Read without the cache lock, for a reader's fast path (e pinned): 1 if
  * every byte of e is in its file (complete, or being written here), as of

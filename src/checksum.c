@@ -96,8 +96,7 @@ static void gf2_square(uint64_t *square, const uint64_t *mat, int width)
 		square[n] = gf2_times(mat, mat[n]);
 }
 
-uint64_t checksum_crc_combine(enum checksum_alg alg, uint64_t crc_a, uint64_t crc_b,
-			      long long len_b)
+uint64_t checksum_crc_combine(enum checksum_alg alg, uint64_t crc_a, uint64_t crc_b, long long len_b)
 {
 	uint64_t even[64], odd[64], row = 1, poly;
 	int width;
@@ -142,32 +141,45 @@ uint64_t checksum_crc_combine(enum checksum_alg alg, uint64_t crc_a, uint64_t cr
 const char *checksum_alg_name(enum checksum_alg alg)
 {
 	switch (alg) {
-	case CK_CRC64NVME: return "crc64nvme";
-	case CK_CRC32C: return "crc32c";
-	case CK_CRC32: return "crc32";
-	case CK_MD5: return "md5";
-	default: return "none";
+	case CK_CRC64NVME:
+		return "crc64nvme";
+	case CK_CRC32C:
+		return "crc32c";
+	case CK_CRC32:
+		return "crc32";
+	case CK_MD5:
+		return "md5";
+	default:
+		return "none";
 	}
 }
 
 const char *checksum_alg_upper(enum checksum_alg alg)
 {
 	switch (alg) {
-	case CK_CRC64NVME: return "CRC64NVME";
-	case CK_CRC32C: return "CRC32C";
-	case CK_CRC32: return "CRC32";
-	default: return NULL;
+	case CK_CRC64NVME:
+		return "CRC64NVME";
+	case CK_CRC32C:
+		return "CRC32C";
+	case CK_CRC32:
+		return "CRC32";
+	default:
+		return NULL;
 	}
 }
 
 size_t checksum_alg_len(enum checksum_alg alg)
 {
 	switch (alg) {
-	case CK_CRC64NVME: return 8;
+	case CK_CRC64NVME:
+		return 8;
 	case CK_CRC32C:
-	case CK_CRC32: return 4;
-	case CK_MD5: return 16;
-	default: return 0;
+	case CK_CRC32:
+		return 4;
+	case CK_MD5:
+		return 16;
+	default:
+		return 0;
 	}
 }
 

@@ -70,8 +70,8 @@ static int take_conf(struct args *a, const char *list)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const char *const valued[] = { "--mount", "--expires", "--filename",
-					      "--content-type", "--tier", "--days" };
+	static const char *const valued[] = { "--mount",        "--expires", "--filename",
+					      "--content-type", "--tier",    "--days" };
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *v = NULL;
@@ -95,8 +95,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 		}
 		if (v) {
-			const char **dst[] = { &a->mount, &a->expires, &a->filename,
-					       &a->content_type, &a->tier, &a->days };
+			const char **dst[] = { &a->mount,        &a->expires, &a->filename,
+					       &a->content_type, &a->tier,    &a->days };
 			*dst[k] = v;
 			continue;
 		}
@@ -278,7 +278,10 @@ static int cmd_archive(const struct config *cfg, const struct args *a)
 			continue;
 		}
 		int rc = connector_archive(t.bucket, t.key, cfg->part_size, msg, sizeof(msg));
-		printf("%s: %s%s\n", a->paths[i], rc < 0 ? "FAILED: " : rc == 0 ? "archived, " : "",
+		printf("%s: %s%s\n", a->paths[i],
+		       rc < 0    ? "FAILED: "
+		       : rc == 0 ? "archived, "
+				 : "",
 		       msg);
 		failed += rc < 0;
 	}
@@ -409,8 +412,8 @@ int connector_check_bucket(const struct bucket_conf *b)
 	if (mode[0])
 		printf("OK   [bucket:%s] Object Lock enabled (bucket default: %s, %d %s); new "
 		       "objects are sent with %s for %lld%s\n",
-		       b->id, mode, years ? years : days, years ? "year(s)" : "day(s)", b->object_lock,
-		       r, unit);
+		       b->id, mode, years ? years : days, years ? "year(s)" : "day(s)",
+		       b->object_lock, r, unit);
 	else
 		printf("OK   [bucket:%s] Object Lock enabled; new objects are sent with %s for "
 		       "%lld%s\n",

@@ -75,10 +75,20 @@ int config_parse_size(const char *s, long long *out)
 		const char *suffix;
 		long long mult;
 	} units[] = {
-		{ "", 1 },	     { "b", 1 },	 { "k", KiB },	   { "kb", KiB },
-		{ "kib", KiB },	     { "m", MiB },	 { "mb", MiB },	   { "mib", MiB },
-		{ "g", GiB },	     { "gb", GiB },	 { "gib", GiB },   { "t", GiB * 1024 },
-		{ "tb", GiB * 1024 }, { "tib", GiB * 1024 },
+		{ "", 1 },
+		{ "b", 1 },
+		{ "k", KiB },
+		{ "kb", KiB },
+		{ "kib", KiB },
+		{ "m", MiB },
+		{ "mb", MiB },
+		{ "mib", MiB },
+		{ "g", GiB },
+		{ "gb", GiB },
+		{ "gib", GiB },
+		{ "t", GiB * 1024 },
+		{ "tb", GiB * 1024 },
+		{ "tib", GiB * 1024 },
 	};
 	unsigned long long n;
 	const char *end;
@@ -100,8 +110,8 @@ int config_parse_duration_ms(const char *s, long long *out)
 		const char *suffix;
 		long long mult;
 	} units[] = {
-		{ "", SEC_MS }, { "ms", 1 }, { "s", SEC_MS }, { "m", MIN_MS },
-		{ "h", HOUR_MS }, { "d", DAY_MS },
+		{ "", SEC_MS },  { "ms", 1 },      { "s", SEC_MS },
+		{ "m", MIN_MS }, { "h", HOUR_MS }, { "d", DAY_MS },
 	};
 	unsigned long long n;
 	const char *end;
@@ -136,43 +146,83 @@ int config_parse_bool(const char *s)
 /* ---- key tables ---- */
 
 static const char *const general_keys[] = {
-	"cache_dir",	    "cache_max_size", "part_size",	  "upload_threads",
-	"upload",	    "journal_fsync",  "log_level",	  "reaper",
-	"reaper_interval",  "reaper_max_age", "attr_timeout",	  "negative_timeout",
-	"read_ahead",	    "max_retries",    "retry_max_time",	  "connect_timeout",
-	"write_ahead",	    "empty_file_delay",
+	"cache_dir",
+	"cache_max_size",
+	"part_size",
+	"upload_threads",
+	"upload",
+	"journal_fsync",
+	"log_level",
+	"reaper",
+	"reaper_interval",
+	"reaper_max_age",
+	"attr_timeout",
+	"negative_timeout",
+	"read_ahead",
+	"max_retries",
+	"retry_max_time",
+	"connect_timeout",
+	"write_ahead",
+	"empty_file_delay",
 	"mount_timeout",
 	"direct_url_expiry",
-	"fallback_dir",	    "fallback_upload", "price_put",	  "price_get",
-	"metrics_listen",   "metrics_allow_remote",
+	"fallback_dir",
+	"fallback_upload",
+	"price_put",
+	"price_get",
+	"metrics_listen",
+	"metrics_allow_remote",
 	NULL,
 };
 
 static const char *const s3_keys[] = {
-	"profile",    "endpoint",      "region",    "addressing", "access_key",
-	"secret_key", "session_token", "ca_bundle", "insecure",	  "checksum",
-	"aws_profile", "role_arn", "proxy", "sts_endpoint", "use_fips", "use_dualstack", NULL,
+	"profile",       "endpoint",     "region",   "addressing",    "access_key",  "secret_key",
+	"session_token", "ca_bundle",    "insecure", "checksum",      "aws_profile", "role_arn",
+	"proxy",         "sts_endpoint", "use_fips", "use_dualstack", NULL,
 };
 
 /* A bucket section takes these plus every s3_keys entry but "profile"
  * (the profile is one per daemon: it decides the credentials chain),
  * "use_fips" and "use_dualstack" (one per daemon too). */
 static const char *const bucket_keys[] = {
-	"name",		"default",	  "paths",	  "from", "until",
-	"key_prefix",	"key_layout",	  "storage_class", "sse",  "sse_kms_key_id",
-	"tags",		"on_delete",	  "endpoint",	  "region", "addressing",
-	"access_key",	"secret_key",	  "session_token", "ca_bundle", "insecure",
+	"name",
+	"default",
+	"paths",
+	"from",
+	"until",
+	"key_prefix",
+	"key_layout",
+	"storage_class",
+	"sse",
+	"sse_kms_key_id",
+	"tags",
+	"on_delete",
+	"endpoint",
+	"region",
+	"addressing",
+	"access_key",
+	"secret_key",
+	"session_token",
+	"ca_bundle",
+	"insecure",
 	"exclusive_create",
 	"checksum",
-	"aws_profile", "role_arn", "proxy", "sts_endpoint",
-	"archive_storage_class", "restore_on_read", "restore_tier", "restore_days",
-	"object_lock", "retention",
+	"aws_profile",
+	"role_arn",
+	"proxy",
+	"sts_endpoint",
+	"archive_storage_class",
+	"restore_on_read",
+	"restore_tier",
+	"restore_days",
+	"object_lock",
+	"retention",
 	NULL,
 };
 
 static const char *const storage_classes[] = {
-	"STANDARD",  "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-	"GLACIER",   "GLACIER_IR",	   "DEEP_ARCHIVE", "OUTPOSTS",	 NULL,
+	"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA",  "ONEZONE_IA", "INTELLIGENT_TIERING",
+	"GLACIER",  "GLACIER_IR",         "DEEP_ARCHIVE", "OUTPOSTS",   NULL,
 };
 
 static int in_list(const char *const *list, const char *s)
@@ -225,7 +275,7 @@ struct ctx {
  * returns -1. Control characters become spaces: the message is one line
  * whatever a value held. Callers never pass a secret. */
 __attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const char *sec,
-						       const char *key, const char *fmt, ...)
+						      const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -560,8 +610,7 @@ static void join(char *buf, size_t len, const char *const *list)
 	}
 }
 
-static int unknown_key(struct ctx *c, const char *sec, const char *key,
-		       const char *const *known)
+static int unknown_key(struct ctx *c, const char *sec, const char *key, const char *const *known)
 {
 	char list[600];
 	const char *guess;
@@ -579,8 +628,8 @@ static int unknown_key(struct ctx *c, const char *sec, const char *key,
 			    "section to override it there)",
 			    key);
 	if (known != bucket_keys && in_list(bucket_keys, key))
-		return fail(c, sec, key, "unknown key here; '%s' belongs in a [bucket:NAME] section",
-			    key);
+		return fail(c, sec, key,
+			    "unknown key here; '%s' belongs in a [bucket:NAME] section", key);
 	guess = closest(known, key);
 	join(list, sizeof(list), known);
 	if (guess)
@@ -623,8 +672,8 @@ static const char *fmt_ms(long long v, char *buf, size_t len)
 
 /* Each get_* leaves *out alone when the key is absent (the default stays)
  * and returns 0, or -1 with the message. */
-static int get_size(struct ctx *c, const char *sec, const char *key, long long min,
-		    long long max, long long *out)
+static int get_size(struct ctx *c, const char *sec, const char *key, long long min, long long max,
+		    long long *out)
 {
 	const char *v = val(c, sec, key);
 	char a[32], b[32];
@@ -777,7 +826,8 @@ static int parse_general_migration(struct ctx *c)
 		if (absolute_path(c, sec, "fallback_dir", v) < 0 ||
 		    set_str(c, &cfg->fallback_dir, v) < 0)
 			return -1;
-		for (size_t n = strlen(cfg->fallback_dir); n > 1 && cfg->fallback_dir[n - 1] == '/'; n--)
+		for (size_t n = strlen(cfg->fallback_dir); n > 1 && cfg->fallback_dir[n - 1] == '/';
+		     n--)
 			cfg->fallback_dir[n - 1] = '\0';
 		if (cfg->cache_dir && strcmp(cfg->fallback_dir, cfg->cache_dir) == 0)
 			return fail(c, sec, "fallback_dir",
@@ -789,7 +839,8 @@ static int parse_general_migration(struct ctx *c)
 	    get_price(c, sec, "price_get", &cfg->price_get) < 0)
 		return -1;
 	if (cfg->fallback_upload && !cfg->fallback_dir)
-		return fail(c, sec, "fallback_upload", "is on, but no fallback_dir is set; set "
+		return fail(c, sec, "fallback_upload",
+			    "is on, but no fallback_dir is set; set "
 			    "fallback_dir or remove the line");
 	return 0;
 }
@@ -817,7 +868,8 @@ static int parse_metrics_listen(struct ctx *c, const char *sec)
 	hlen = colon ? (size_t)(colon - v) - (size_t)v6 : 0;
 	if (!colon || hlen == 0 || hlen >= sizeof(host))
 		return fail(c, sec, key,
-			    "'%.100s' is not ADDRESS:PORT; write like 127.0.0.1:9464 or [::1]:9464", v);
+			    "'%.100s' is not ADDRESS:PORT; write like 127.0.0.1:9464 or [::1]:9464",
+			    v);
 	memcpy(host, v + v6, hlen);
 	host[hlen] = '\0';
 	const char *end = parse_digits(colon + 1 + v6, &port);
@@ -972,16 +1024,17 @@ static int parse_url(struct ctx *c, const char *sec, const char *key, const char
 	host = rest;
 	if (*host == '[') { /* IPv6 literal */
 		p = strchr(host, ']');
-		if (!p || p == host + 1 || strspn(host + 1, "0123456789abcdefABCDEF:.") !=
-						   (size_t)(p - host - 1))
+		if (!p || p == host + 1 ||
+		    strspn(host + 1, "0123456789abcdefABCDEF:.") != (size_t)(p - host - 1))
 			return fail(c, sec, key, "'%.100s' has a malformed IPv6 address", v);
 		p++;
 	} else {
 		p = host + strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					"0123456789.-_");
 		if (p == host)
-			return fail(c, sec, key, "'%.100s' has no host name; write like %s//HOST:PORT",
-				    v, rest == v + 7 ? "http:" : "https:");
+			return fail(c, sec, key,
+				    "'%.100s' has no host name; write like %s//HOST:PORT", v,
+				    rest == v + 7 ? "http:" : "https:");
 	}
 	if (*p == ':') {
 		unsigned long long port;
@@ -1020,8 +1073,9 @@ static int parse_conn_net(struct ctx *c, const char *sec, struct s3_conn_conf *c
 	const char *v;
 
 	if ((v = val(c, sec, "aws_profile"))) {
-		if (!*v || strlen(v) > 128 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-							"0123456789_.-+=@,") != strlen(v))
+		if (!*v || strlen(v) > 128 ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789_.-+=@,") != strlen(v))
 			return fail(c, sec, "aws_profile",
 				    "'%.64s' is not a profile name of ~/.aws/config or "
 				    "~/.aws/credentials (letters, digits, _ . - + = @ ,)",
@@ -1050,7 +1104,8 @@ static int parse_conn_net(struct ctx *c, const char *sec, struct s3_conn_conf *c
 			return -1;
 		}
 	}
-	if ((v = val(c, sec, "sts_endpoint")) && parse_url(c, sec, "sts_endpoint", v, &conn->sts_endpoint) < 0)
+	if ((v = val(c, sec, "sts_endpoint")) &&
+	    parse_url(c, sec, "sts_endpoint", v, &conn->sts_endpoint) < 0)
 		return -1;
 	return 0;
 }
@@ -1058,8 +1113,7 @@ static int parse_conn_net(struct ctx *c, const char *sec, struct s3_conn_conf *c
 /* profile = aws and no endpoint key: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL
  * (as the AWS SDKs read them), else the regional endpoint, with FIPS
  * and dual-stack when asked. */
-static int aws_endpoint(struct ctx *c, const char *sec, const char *region, char *out,
-			size_t outlen)
+static int aws_endpoint(struct ctx *c, const char *sec, const char *region, char *out, size_t outlen)
 {
 	static const char *const envs[] = { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" };
 	const struct config *cfg = c->cfg;
@@ -1105,21 +1159,23 @@ static void aws_region(const struct s3_conn_conf *own, const struct s3_conn_conf
 	}
 	if (!file || !*file || access(file, R_OK) != 0 || !(d = iniparser_load(file)))
 		return;
-	prof = own->aws_profile ? own->aws_profile : g->aws_profile ? g->aws_profile : getenv("AWS_PROFILE");
+	prof = own->aws_profile ? own->aws_profile
+	       : g->aws_profile ? g->aws_profile
+				: getenv("AWS_PROFILE");
 	if (!prof || !*prof)
 		prof = "default";
 	snprintf(key, sizeof(key), "profile %s:region", prof);
 	v = iniparser_getstring(d, key, NULL);
 	if (!v && strcmp(prof, "default") == 0)
 		v = iniparser_getstring(d, "default:region", NULL);
-	if (v && *v && strlen(v) < 64 && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v))
+	if (v && *v && strlen(v) < 64 &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v))
 		snprintf(out, outlen, "%s", v);
 	iniparser_freedict(d);
 }
 
 /* A credential value: not shown in any message, whatever is wrong. */
-static int get_secretish(struct ctx *c, const char *sec, const char *key, size_t max,
-			 char **out)
+static int get_secretish(struct ctx *c, const char *sec, const char *key, size_t max, char **out)
 {
 	const char *v = val(c, sec, key);
 
@@ -1185,8 +1241,8 @@ static int parse_conn(struct ctx *c, const char *sec, struct s3_conn_conf *conn)
 		if (absolute_path(c, sec, "ca_bundle", v) < 0)
 			return -1;
 		if (access(v, R_OK) < 0)
-			return fail(c, sec, "ca_bundle", "cannot read '%.200s': %s; fix the path", v,
-				    strerror(errno));
+			return fail(c, sec, "ca_bundle", "cannot read '%.200s': %s; fix the path",
+				    v, strerror(errno));
 		if (set_str(c, &conn->ca_bundle, v) < 0)
 			return -1;
 	}
@@ -1248,8 +1304,8 @@ static int resolve_conn(struct ctx *c, const char *sec, const struct s3_conn_con
 	    dup_or_null(c, own->ca_bundle ? own->ca_bundle : g->ca_bundle, &eff->ca_bundle) < 0)
 		return -1;
 	eff->path_style = own->path_style >= 0 ? own->path_style
-			  : g->path_style >= 0	 ? g->path_style
-						 : cfg->profile == PROFILE_ONPREM;
+			  : g->path_style >= 0 ? g->path_style
+					       : cfg->profile == PROFILE_ONPREM;
 	eff->insecure = own->insecure >= 0 ? own->insecure : g->insecure >= 0 ? g->insecure : 0;
 
 	if (!eff->path_style) {
@@ -1370,7 +1426,8 @@ static int check_glob(struct ctx *c, const char *sec, const char *g, size_t idx)
 				q++;
 			q = strchr(q, ']');
 			if (!q)
-				return fail(c, sec, "paths", "glob '%.100s' has a '[' without ']'", g);
+				return fail(c, sec, "paths", "glob '%.100s' has a '[' without ']'",
+					    g);
 			p = q;
 		}
 	}
@@ -1450,8 +1507,7 @@ static int check_tags(struct ctx *c, const char *sec, const char *v)
 				    "'%.100s' is not a list of KEY=VALUE pairs joined by '&'; "
 				    "write like retention=7y&owner=ecm",
 				    v);
-		if (!url_safe(p, (size_t)(eq - p)) ||
-		    !url_safe(eq + 1, len - (size_t)(eq - p) - 1))
+		if (!url_safe(p, (size_t)(eq - p)) || !url_safe(eq + 1, len - (size_t)(eq - p) - 1))
 			return fail(c, sec, "tags",
 				    "'%.100s' must be URL-encoded (letters, digits, - _ . ~ and %%XX "
 				    "escapes)",
@@ -1827,8 +1883,8 @@ static int check_mode(struct ctx *c, const struct stat *st)
 		return 0;
 	return fail(c, NULL, NULL,
 		    "contains %s but is %s by group/others (mode %04o); run: chmod 600 %s", what,
-		    (st->st_mode & 044) ? "readable" : "accessible", (unsigned)(st->st_mode & 07777),
-		    c->path);
+		    (st->st_mode & 044) ? "readable" : "accessible",
+		    (unsigned)(st->st_mode & 07777), c->path);
 }
 
 /* ---- load ---- */

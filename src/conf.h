@@ -22,18 +22,18 @@ enum checksum_mode { CHECKSUM_AUTO = 0, CHECKSUM_CRC64NVME, CHECKSUM_CRC32C, CHE
 /* Connection settings: [s3] holds the defaults, a [bucket:NAME] section may
  * override any of them. NULL / -1 mean "not set here". */
 struct s3_conn_conf {
-	char *endpoint;      /* onprem: required; aws: https://s3.<region>.amazonaws.com */
-	char *region;        /* signing region; default us-east-1 */
-	int path_style;      /* -1: by profile (onprem 1, aws 0) */
-	char *access_key;    /* config-file credentials, NULL if absent */
+	char *endpoint;   /* onprem: required; aws: https://s3.<region>.amazonaws.com */
+	char *region;     /* signing region; default us-east-1 */
+	int path_style;   /* -1: by profile (onprem 1, aws 0) */
+	char *access_key; /* config-file credentials, NULL if absent */
 	char *secret_key;
 	char *session_token;
 	char *ca_bundle;
-	int insecure;        /* -1 unset, 0, 1 */
-	char *aws_profile;   /* aws_profile = NAME: that profile is the credentials source */
-	char *role_arn;      /* assumed with the chain's credentials; NULL: none */
-	char *proxy;         /* http(s)://HOST:PORT or "none"; NULL: the environment's */
-	char *sts_endpoint;  /* NULL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, by profile */
+	int insecure;       /* -1 unset, 0, 1 */
+	char *aws_profile;  /* aws_profile = NAME: that profile is the credentials source */
+	char *role_arn;     /* assumed with the chain's credentials; NULL: none */
+	char *proxy;        /* http(s)://HOST:PORT or "none"; NULL: the environment's */
+	char *sts_endpoint; /* NULL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, by profile */
 };
 
 struct s3_client; /* runtime, from s3_client.h */
@@ -44,20 +44,20 @@ struct s3_client; /* runtime, from s3_client.h */
 enum exclusive_create { EXCL_BEST_EFFORT = 0, EXCL_STRICT };
 
 struct bucket_conf {
-	char *id;            /* NAME of [bucket:NAME] */
-	char *name;          /* the S3 bucket */
+	char *id;   /* NAME of [bucket:NAME] */
+	char *name; /* the S3 bucket */
 	int is_default;
-	char **paths;        /* fnmatch globs over the mount path; a trailing "/" "**" takes a whole tree */
+	char **paths; /* fnmatch globs over the mount path; a trailing "/" "**" takes a whole tree */
 	size_t npaths;
-	int from_date;       /* YYYYMMDD of the date partition, inclusive; 0: unbounded */
-	int until_date;      /* YYYYMMDD, exclusive; 0: unbounded */
-	char *key_prefix;    /* "" if none; stored with a trailing '/' if non-empty */
+	int from_date;    /* YYYYMMDD of the date partition, inclusive; 0: unbounded */
+	int until_date;   /* YYYYMMDD, exclusive; 0: unbounded */
+	char *key_prefix; /* "" if none; stored with a trailing '/' if non-empty */
 	enum key_layout key_layout;
 	char *storage_class; /* NULL: the server's default */
 	char *sse;           /* NULL (none), "AES256" or "aws:kms" */
 	char *sse_kms_key_id;
-	char *tags;          /* "k=v&k2=v2" URL-encoded, NULL if none */
-	char *on_delete;     /* NULL: delete; else "tag:KEY=VALUE" */
+	char *tags;                  /* "k=v&k2=v2" URL-encoded, NULL if none */
+	char *on_delete;             /* NULL: delete; else "tag:KEY=VALUE" */
 	enum checksum_mode checksum; /* the section's, else [s3]'s; default auto */
 	/* Archive tier and Object Lock (s3csfs.conf(5), s3csfs(8) archive,
 	 * restore, hold). */
@@ -67,50 +67,50 @@ struct bucket_conf {
 	int restore_days;            /* days a restored copy is kept; default 1 */
 	char *object_lock;           /* NULL, "GOVERNANCE" or "COMPLIANCE" */
 	long long retention_s;       /* with object_lock: seconds; default 2192 days */
-	struct s3_conn_conf conn; /* effective: [s3] merged with this section */
+	struct s3_conn_conf conn;    /* effective: [s3] merged with this section */
 	enum exclusive_create exclusive_create; /* default best_effort */
-	struct s3_client *client; /* set by the daemon after loading */
-	int cond_write;      /* enum cond_write (preflight.h), set by its probe */
+	struct s3_client *client;               /* set by the daemon after loading */
+	int cond_write; /* enum cond_write (preflight.h), set by its probe */
 };
 
 struct config {
-	char *path;              /* the file loaded */
+	char *path; /* the file loaded */
 	enum s3_profile profile;
-	char *cache_dir;         /* default /var/cache/s3csfs */
+	char *cache_dir;          /* default /var/cache/s3csfs */
 	long long cache_max_size; /* bytes; default 10 GiB */
-	long long part_size;     /* bytes; default 16 MiB; 5 MiB..5 GiB */
-	int upload_threads;      /* parallel transfers; default 8 */
-	enum upload_mode upload; /* default sync */
-	int journal_fsync;       /* async journal fsync'd; default 1 */
-	int log_level;           /* enum log_level; default info */
-	int reaper_enabled;      /* default 1 */
-	long reaper_interval_s;  /* default 3600 */
-	long reaper_max_age_s;   /* default 86400 */
-	double attr_timeout;     /* seconds the kernel may cache attributes; default 60 */
-	double negative_timeout; /* seconds a "does not exist" answer is trusted; default 1 */
-	double empty_file_delay; /* seconds a new empty file waits before it is stored, so a
+	long long part_size;      /* bytes; default 16 MiB; 5 MiB..5 GiB */
+	int upload_threads;       /* parallel transfers; default 8 */
+	enum upload_mode upload;  /* default sync */
+	int journal_fsync;        /* async journal fsync'd; default 1 */
+	int log_level;            /* enum log_level; default info */
+	int reaper_enabled;       /* default 1 */
+	long reaper_interval_s;   /* default 3600 */
+	long reaper_max_age_s;    /* default 86400 */
+	double attr_timeout;      /* seconds the kernel may cache attributes; default 60 */
+	double negative_timeout;  /* seconds a "does not exist" answer is trusted; default 1 */
+	double empty_file_delay;  /* seconds a new empty file waits before it is stored, so a
 				  * reopen for writing supersedes it for free; default 2 */
-	long long read_ahead;    /* bytes fetched ahead of sequential reads; default 32 MiB */
-	long long write_ahead;   /* bytes a writer may be ahead of S3; 0: no limit;
+	long long read_ahead;     /* bytes fetched ahead of sequential reads; default 32 MiB */
+	long long write_ahead;    /* bytes a writer may be ahead of S3; 0: no limit;
 				  * default part_size * upload_threads */
-	int max_retries;         /* default 8 */
-	long retry_max_ms;       /* default 60000 */
-	long connect_timeout_ms; /* default 5000 */
-	long mount_timeout_ms;   /* the mount's wait for S3 to answer; default 10000 */
+	int max_retries;          /* default 8 */
+	long retry_max_ms;        /* default 60000 */
+	long connect_timeout_ms;  /* default 5000 */
+	long mount_timeout_ms;    /* the mount's wait for S3 to answer; default 10000 */
 	long direct_url_expiry_s; /* presigned URLs' default life; default 300 */
-	char *fallback_dir;      /* read-through during cutover; NULL: none */
-	int fallback_upload;     /* fallback files read are uploaded; default 0 */
-	double price_put;        /* USD per 1000 PUT/COPY/POST/LIST; default 0.005 */
-	double price_get;        /* USD per 1000 GET/HEAD/other; default 0.0004 */
-	char *metrics_host;      /* metrics_listen's numeric address (no brackets); NULL: off */
-	int metrics_port;        /* metrics_listen's port, 1..65535 */
+	char *fallback_dir;       /* read-through during cutover; NULL: none */
+	int fallback_upload;      /* fallback files read are uploaded; default 0 */
+	double price_put;         /* USD per 1000 PUT/COPY/POST/LIST; default 0.005 */
+	double price_get;         /* USD per 1000 GET/HEAD/other; default 0.0004 */
+	char *metrics_host;       /* metrics_listen's numeric address (no brackets); NULL: off */
+	int metrics_port;         /* metrics_listen's port, 1..65535 */
 	int metrics_allow_remote; /* a metrics_host other than loopback is allowed; default 0 */
-	struct s3_conn_conf s3;  /* [s3] as written */
-	int use_fips;            /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
-	int use_dualstack;       /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */
+	struct s3_conn_conf s3;   /* [s3] as written */
+	int use_fips;      /* profile = aws: FIPS endpoints (s3-fips., sts-fips.); default 0 */
+	int use_dualstack; /* profile = aws: IPv4+IPv6 endpoints (s3.dualstack.); default 0 */
 	struct bucket_conf *buckets;
 	size_t nbuckets;
-	int default_bucket;      /* index into buckets */
+	int default_bucket; /* index into buckets */
 };
 
 /* Loads and validates path. Also refuses a file holding a secret_key that

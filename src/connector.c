@@ -153,7 +153,8 @@ static int disposition(const char *name, char *out, size_t len)
 	else if (sigv4_uri_encode(name, 0, pct, sizeof(pct)) < 0)
 		return -ENAMETOOLONG;
 	else
-		n = snprintf(out, len, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
+		n = snprintf(out, len, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
+			     pct);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -241,8 +242,8 @@ static int copy_opts_multipart(const struct bucket_conf *b, const char *key,
 	return 0;
 }
 
-int connector_archive(const struct bucket_conf *b, const char *key, long long part_size,
-		      char *msg, size_t msglen)
+int connector_archive(const struct bucket_conf *b, const char *key, long long part_size, char *msg,
+		      size_t msglen)
 {
 	struct s3_obj_info info;
 	struct s3_put_opts o;
@@ -284,7 +285,8 @@ int connector_archive(const struct bucket_conf *b, const char *key, long long pa
 	} else {
 		/* Parts of at least CONNECTOR_COPY_PART_MIN: no byte passes
 		 * through here, and S3 bills per request. */
-		long long ps = part_size < CONNECTOR_COPY_PART_MIN ? CONNECTOR_COPY_PART_MIN : part_size;
+		long long ps = part_size < CONNECTOR_COPY_PART_MIN ? CONNECTOR_COPY_PART_MIN
+								   : part_size;
 		if ((info.size + ps - 1) / ps > 10000)
 			ps = (info.size + 9999) / 10000;
 		rc = copy_opts_multipart(b, key, &info, meta, &nmeta, tagbuf, sizeof(tagbuf), &st);
@@ -295,8 +297,8 @@ int connector_archive(const struct bucket_conf *b, const char *key, long long pa
 		o.tagging = tagbuf[0] ? tagbuf : NULL;
 		o.content_type = info.content_type[0] ? info.content_type : NULL;
 		o.copy_source_if_match = NULL; /* UploadPartCopy takes it per part */
-		rc = s3_copy_object_multipart(b->client, b->name, key, info.size, info.etag, b->name,
-					      key, ps, &o, etag, sizeof(etag), &st);
+		rc = s3_copy_object_multipart(b->client, b->name, key, info.size, info.etag,
+					      b->name, key, ps, &o, etag, sizeof(etag), &st);
 		if (rc < 0)
 			return why(rc, "multipart copy", &st, msg, msglen);
 	}

@@ -66,8 +66,8 @@ int connector_direct_url(const struct bucket_conf *b, const char *key, long expi
  * parts) past CONNECTOR_COPY_MAX. Object Lock buckets give
  * the new version their retention. Returns 0 when moved, 1 when it was in
  * that class already; -ENOTSUP when the bucket has no archive class. */
-int connector_archive(const struct bucket_conf *b, const char *key, long long part_size,
-		      char *msg, size_t msglen);
+int connector_archive(const struct bucket_conf *b, const char *key, long long part_size, char *msg,
+		      size_t msglen);
 
 /* Asks for a restore of days days at tier. Returns 0 when started, 1 when
  * one is in progress already, 2 when it was restored already (its expiry

@@ -56,8 +56,7 @@ static int refreshing(const char *name, creds_fetch_fn fetch, void *src, void (*
 	return 0;
 }
 
-struct sts *creds_sts_new(const struct creds_ctx *cx, const char *region, char *err,
-			  size_t errlen)
+struct sts *creds_sts_new(const struct creds_ctx *cx, const char *region, char *err, size_t errlen)
 {
 	const struct s3_conn_conf *c = cx->conn;
 	char ep[512];
@@ -72,11 +71,10 @@ struct sts *creds_sts_new(const struct creds_ctx *cx, const char *region, char *
 	return sts_new(ep, region, &cx->http, err, errlen);
 }
 
-int creds_assume_role(const struct creds_ctx *cx, const char *region,
-		      struct s3_creds_provider base, const char *base_desc, const char *role_arn,
-		      const char *session_name, const char *external_id, long duration_s,
-		      struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-		      size_t errlen)
+int creds_assume_role(const struct creds_ctx *cx, const char *region, struct s3_creds_provider base,
+		      const char *base_desc, const char *role_arn, const char *session_name,
+		      const char *external_id, long duration_s, struct s3_creds_provider *p,
+		      char *desc, size_t desclen, char *err, size_t errlen)
 {
 	struct sts_role role = { role_arn, session_name, external_id, duration_s };
 	struct sts *sts = creds_sts_new(cx, region, err, errlen);
@@ -95,9 +93,8 @@ int creds_assume_role(const struct creds_ctx *cx, const char *region,
 }
 
 int creds_web_identity(const struct creds_ctx *cx, const char *region, const char *token_file,
-		       const char *role_arn, const char *session_name,
-		       struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-		       size_t errlen)
+		       const char *role_arn, const char *session_name, struct s3_creds_provider *p,
+		       char *desc, size_t desclen, char *err, size_t errlen)
 {
 	struct sts_role role = { role_arn, session_name, NULL, 0 };
 	struct sts *sts = creds_sts_new(cx, region, err, errlen);
@@ -125,8 +122,7 @@ int creds_container(struct s3_creds_provider *p, char *desc, size_t desclen, cha
 			  err, errlen);
 }
 
-int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-	       size_t errlen)
+int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen)
 {
 	struct imds *m = imds_new(err, errlen);
 	int rc;
@@ -139,8 +135,8 @@ int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *er
 	return rc;
 }
 
-int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp,
-	      struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen)
+int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp, struct s3_creds_provider *p,
+	      char *desc, size_t desclen, char *err, size_t errlen)
 {
 	struct sso_source *s = sso_new(sp, &cx->http, err, errlen);
 
@@ -150,8 +146,8 @@ int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp,
 	return refreshing("SSO role credentials", sso_fetch, s, sso_free, p, err, errlen);
 }
 
-int creds_process(const char *profile, const char *command, struct s3_creds_provider *p,
-		  char *desc, size_t desclen, char *err, size_t errlen)
+int creds_process(const char *profile, const char *command, struct s3_creds_provider *p, char *desc,
+		  size_t desclen, char *err, size_t errlen)
 {
 	struct process_source *s = process_new(profile, command, err, errlen);
 
@@ -184,11 +180,11 @@ static int chain(const struct creds_ctx *cx, struct s3_creds_provider *p, char *
 	const char *tf = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
 	const char *ra = getenv("AWS_ROLE_ARN");
 	if (tf && *tf && ra && *ra)
-		return creds_web_identity(cx, NULL, tf, ra, getenv("AWS_ROLE_SESSION_NAME"), p, desc,
-					  desclen, err, errlen);
+		return creds_web_identity(cx, NULL, tf, ra, getenv("AWS_ROLE_SESSION_NAME"), p,
+					  desc, desclen, err, errlen);
 	profile = getenv("AWS_PROFILE");
-	rc = aws_profile_resolve(cx, profile && *profile ? profile : "default", 0, p, desc,
-				 desclen, err, errlen);
+	rc = aws_profile_resolve(cx, profile && *profile ? profile : "default", 0, p, desc, desclen,
+				 err, errlen);
 	if (rc != -ENOKEY)
 		return rc;
 	if (container_configured())
@@ -280,7 +276,8 @@ int clients_create(struct config *cfg, char *err, size_t errlen)
 					       .ca_bundle = b->conn.ca_bundle,
 					       .insecure = b->conn.insecure == 1,
 					       .proxy = b->conn.proxy };
-		struct creds_ctx cx = { &b->conn, cfg->profile == PROFILE_AWS, cfg->use_fips == 1, http };
+		struct creds_ctx cx = { &b->conn, cfg->profile == PROFILE_AWS, cfg->use_fips == 1,
+					http };
 		char cerr[1024];
 		if (creds_resolve(&cx, &s->creds, s->desc, sizeof(s->desc), cerr, sizeof(cerr)) < 0) {
 			snprintf(err, errlen, "%s: [bucket:%s]: %s", cfg->path, b->id, cerr);
@@ -306,8 +303,8 @@ int clients_create(struct config *cfg, char *err, size_t errlen)
 		if (b->conn.insecure == 1)
 			log_warn("[bucket:%s]: insecure = true: TLS certificates are NOT verified",
 				 b->id);
-		log_info("[bucket:%s]: bucket %s at %s%s%s, credentials from the %s", b->id, b->name,
-			 b->conn.endpoint, b->conn.proxy ? " via proxy " : "",
+		log_info("[bucket:%s]: bucket %s at %s%s%s, credentials from the %s", b->id,
+			 b->name, b->conn.endpoint, b->conn.proxy ? " via proxy " : "",
 			 b->conn.proxy ? b->conn.proxy : "", s->desc);
 	}
 	return 0;
@@ -346,8 +343,9 @@ int creds_check_report(struct config *cfg, size_t i, FILE *out)
 	}
 	rc = s->creds.get(s->creds.ctx, c);
 	if (rc < 0) {
-		fprintf(out, "FAIL [bucket:%s] credentials from the %s: expired and not renewed "
-			     "(see the log)\n",
+		fprintf(out,
+			"FAIL [bucket:%s] credentials from the %s: expired and not renewed "
+			"(see the log)\n",
 			b->id, s->desc);
 		free(c);
 		return -1;

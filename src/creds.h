@@ -50,27 +50,23 @@ void creds_release(struct s3_creds_provider *p);
  * -errno with err. */
 int creds_static(struct s3_creds_provider *p, const char *ak, const char *sk, const char *token);
 /* An STS client for cx (region NULL: the bucket's). */
-struct sts *creds_sts_new(const struct creds_ctx *cx, const char *region, char *err,
-			  size_t errlen);
+struct sts *creds_sts_new(const struct creds_ctx *cx, const char *region, char *err, size_t errlen);
 /* role assumed with base (owned from then on, also on failure). */
-int creds_assume_role(const struct creds_ctx *cx, const char *region,
-		      struct s3_creds_provider base, const char *base_desc, const char *role_arn,
-		      const char *session_name, const char *external_id, long duration_s,
-		      struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-		      size_t errlen);
+int creds_assume_role(const struct creds_ctx *cx, const char *region, struct s3_creds_provider base,
+		      const char *base_desc, const char *role_arn, const char *session_name,
+		      const char *external_id, long duration_s, struct s3_creds_provider *p,
+		      char *desc, size_t desclen, char *err, size_t errlen);
 int creds_web_identity(const struct creds_ctx *cx, const char *region, const char *token_file,
-		       const char *role_arn, const char *session_name,
-		       struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-		       size_t errlen);
+		       const char *role_arn, const char *session_name, struct s3_creds_provider *p,
+		       char *desc, size_t desclen, char *err, size_t errlen);
 int creds_container(struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
 		    size_t errlen);
-int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *err,
-	       size_t errlen);
+int creds_imds(struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen);
 struct sso_profile;
-int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp,
-	      struct s3_creds_provider *p, char *desc, size_t desclen, char *err, size_t errlen);
-int creds_process(const char *profile, const char *command, struct s3_creds_provider *p,
-		  char *desc, size_t desclen, char *err, size_t errlen);
+int creds_sso(const struct creds_ctx *cx, const struct sso_profile *sp, struct s3_creds_provider *p,
+	      char *desc, size_t desclen, char *err, size_t errlen);
+int creds_process(const char *profile, const char *command, struct s3_creds_provider *p, char *desc,
+		  size_t desclen, char *err, size_t errlen);
 
 /* Creates cfg->buckets[i].client for every bucket (buckets sharing the
  * same endpoint and credentials share a client). -1 with err on failure. */

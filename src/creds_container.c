@@ -36,7 +36,7 @@ int container_configured(void)
 static int host_allowed(const char *host, size_t len)
 {
 	static const char *const ok[] = { "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]",
-					  "localhost",	   "[::1]",	     NULL };
+					  "localhost",     "[::1]",          NULL };
 	for (size_t i = 0; ok[i]; i++)
 		if (strlen(ok[i]) == len && strncasecmp(host, ok[i], len) == 0)
 			return 1;
@@ -72,7 +72,8 @@ struct container_source *container_new(char *err, size_t errlen)
 		const char *host = getenv("S3CSFS_TEST_ECS_ENDPOINT");
 		if (!host || !*host)
 			host = ECS_HOST;
-		if (rel[0] != '/' || strpbrk(rel, " \r\n") || strlen(host) + strlen(rel) >= sizeof(c->url)) {
+		if (rel[0] != '/' || strpbrk(rel, " \r\n") ||
+		    strlen(host) + strlen(rel) >= sizeof(c->url)) {
 			snprintf(err, errlen,
 				 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting "
 				 "with '/'");
@@ -106,7 +107,8 @@ struct container_source *container_new(char *err, size_t errlen)
 	}
 	if (tfile && *tfile) {
 		if (strlen(tfile) >= sizeof(c->token_file)) {
-			snprintf(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE name too long");
+			snprintf(err, errlen,
+				 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE name too long");
 			goto fail;
 		}
 		snprintf(c->token_file, sizeof(c->token_file), "%s", tfile);
@@ -159,7 +161,10 @@ static int read_token_file(struct container_source *c, char *err, size_t errlen)
 		n--;
 	if (r < 0 || n == 0 || n > TOKEN_MAX) {
 		snprintf(err, errlen, "container credentials: the token file %s is %s",
-			 c->token_file, r < 0 ? "unreadable" : n ? "too long" : "empty");
+			 c->token_file,
+			 r < 0 ? "unreadable"
+			 : n   ? "too long"
+			       : "empty");
 		return -EINVAL;
 	}
 	c->token[n] = '\0';
@@ -212,5 +217,7 @@ int container_fetch(void *src, struct s3_creds *out, char *err, size_t errlen)
 void container_describe(const struct container_source *c, char *desc, size_t desclen)
 {
 	snprintf(desc, desclen, "container credentials endpoint %s%s", c->url,
-		 c->token_file[0] ? " (token file)" : c->token[0] ? " (token)" : "");
+		 c->token_file[0] ? " (token file)"
+		 : c->token[0]    ? " (token)"
+				  : "");
 }

@@ -28,13 +28,13 @@ struct process_source {
 	char command[4096];
 };
 
-struct process_source *process_new(const char *profile, const char *command, char *err,
-				   size_t errlen)
+struct process_source *process_new(const char *profile, const char *command, char *err, size_t errlen)
 {
 	struct process_source *p;
 
 	if (!command || !*command || strlen(command) >= sizeof(p->command)) {
-		snprintf(err, errlen, "profile %s: credential_process is empty or too long", profile);
+		snprintf(err, errlen, "profile %s: credential_process is empty or too long",
+			 profile);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -88,12 +88,13 @@ int process_parse_output(const char *json, size_t len, struct s3_creds *out, cha
 	else if (rc == 0 && (f[1].type != JSON_STRING || f[2].type != JSON_STRING ||
 			     !out->access_key[0] || !out->secret_key[0]))
 		why = "no AccessKeyId and SecretAccessKey strings";
-	else if (rc == 0 && (!printable(out->access_key) || !printable(out->secret_key) ||
-			     (f[3].type && (f[3].type != JSON_STRING ||
-					    !printable(out->session_token)))))
+	else if (rc == 0 &&
+		 (!printable(out->access_key) || !printable(out->secret_key) ||
+		  (f[3].type && (f[3].type != JSON_STRING || !printable(out->session_token)))))
 		why = "a key or token with characters a header cannot carry";
 	else if (rc == 0 && f[4].type &&
-		 (f[4].type != JSON_STRING || (out->expires = s3xml_parse_iso8601(exp)) == (time_t)-1))
+		 (f[4].type != JSON_STRING ||
+		  (out->expires = s3xml_parse_iso8601(exp)) == (time_t)-1))
 		why = "an Expiration that is not ISO 8601 like 2026-11-25T12:00:00Z";
 	else if (rc == 0)
 		return 0;

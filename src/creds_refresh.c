@@ -26,9 +26,9 @@ struct creds_refresher {
 	void *src;
 	void (*free_src)(void *);
 	long margin;
-	time_t next;      /* the thread fetches at this time */
-	int failures;     /* fetches failed in a row */
-	int started;      /* 1: the thread runs (in process pid); -1: could not start */
+	time_t next;  /* the thread fetches at this time */
+	int failures; /* fetches failed in a row */
+	int started;  /* 1: the thread runs (in process pid); -1: could not start */
 	pid_t pid;
 	int stop;
 	pthread_t thread;

@@ -35,8 +35,9 @@ struct sso_source {
 static int safe(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
-	return n > 0 && n < max && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					     "0123456789+=,.@_-") == n;
+	return n > 0 && n < max &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789+=,.@_-") == n;
 }
 
 struct sso_source *sso_new(const struct sso_profile *p, const struct http_pool_opts *http,
@@ -76,8 +77,8 @@ struct sso_source *sso_new(const struct sso_profile *p, const struct http_pool_o
 	sigv4_uri_encode(p->account_id, 0, ea, sizeof(ea));
 	sigv4_uri_encode(p->role_name, 0, er, sizeof(er));
 	if (ep && *ep)
-		snprintf(s->url, sizeof(s->url), "%s/federation/credentials?account_id=%s&role_name=%s",
-			 ep, ea, er);
+		snprintf(s->url, sizeof(s->url),
+			 "%s/federation/credentials?account_id=%s&role_name=%s", ep, ea, er);
 	else
 		snprintf(s->url, sizeof(s->url),
 			 "https://portal.sso.%s.amazonaws.com/federation/credentials?account_id=%s&"
@@ -156,8 +157,8 @@ static int read_cache(const struct sso_source *s, char *tok, char *err, size_t e
 			strpbrk(tok, "\r\n")))
 		rc = -EINVAL;
 	if (rc < 0) {
-		snprintf(err, errlen, "profile %s: the SSO token cache %s is unusable; %s", s->profile,
-			 s->cache_file, login_hint(s, hint, sizeof(hint)));
+		snprintf(err, errlen, "profile %s: the SSO token cache %s is unusable; %s",
+			 s->profile, s->cache_file, login_hint(s, hint, sizeof(hint)));
 		return -EINVAL;
 	}
 	time_t t = s3xml_parse_iso8601(exp);
@@ -195,12 +196,12 @@ int sso_fetch(void *src, struct s3_creds *out, char *err, size_t errlen)
 			snprintf(err, errlen, "profile %s: SSO GetRoleCredentials: %s", s->profile,
 				 rc == -ENOMEM ? "out of memory" : resp->error);
 		else if (resp->status == 401 || resp->status == 403) {
-			snprintf(err, errlen,
-				 "profile %s: SSO GetRoleCredentials: HTTP %ld: %s",
+			snprintf(err, errlen, "profile %s: SSO GetRoleCredentials: HTTP %ld: %s",
 				 s->profile, resp->status,
-				 resp->status == 401 ? login_hint(s, hint, sizeof(hint))
-						     : "the SSO user may not use this account and role; "
-						       "check sso_account_id and sso_role_name");
+				 resp->status == 401
+					 ? login_hint(s, hint, sizeof(hint))
+					 : "the SSO user may not use this account and role; "
+					   "check sso_account_id and sso_role_name");
 			rc = -EACCES;
 		} else if (resp->status != 200) {
 			snprintf(err, errlen, "profile %s: SSO GetRoleCredentials: HTTP %ld",
@@ -213,9 +214,12 @@ int sso_fetch(void *src, struct s3_creds *out, char *err, size_t errlen)
 	curl_slist_free_all(list);
 	if (rc == 0) {
 		struct json_field f[] = {
-			{ "roleCredentials.accessKeyId", out->access_key, sizeof(out->access_key), 0 },
-			{ "roleCredentials.secretAccessKey", out->secret_key, sizeof(out->secret_key), 0 },
-			{ "roleCredentials.sessionToken", out->session_token, sizeof(out->session_token), 0 },
+			{ "roleCredentials.accessKeyId", out->access_key, sizeof(out->access_key),
+			  0 },
+			{ "roleCredentials.secretAccessKey", out->secret_key,
+			  sizeof(out->secret_key), 0 },
+			{ "roleCredentials.sessionToken", out->session_token,
+			  sizeof(out->session_token), 0 },
 			{ "roleCredentials.expiration", exp, sizeof(exp), 0 },
 		};
 		const char *why = NULL;

@@ -24,10 +24,10 @@
 struct sso_source;
 
 struct sso_profile {
-	const char *profile;     /* for messages */
-	const char *session;     /* sso_session name, NULL for a legacy profile */
+	const char *profile; /* for messages */
+	const char *session; /* sso_session name, NULL for a legacy profile */
 	const char *start_url;
-	const char *region;      /* sso_region */
+	const char *region; /* sso_region */
 	const char *account_id;
 	const char *role_name;
 };

@@ -194,7 +194,8 @@ void sts_source_describe(const struct sts_source *s, char *desc, size_t desclen)
 			 "web identity (STS AssumeRoleWithWebIdentity at %s, role %s, token file %s)",
 			 sts_endpoint(s->sts), s->role_arn, s->token_file);
 	else
-		snprintf(desc, desclen, "role %s assumed (STS AssumeRole at %s) with the credentials "
+		snprintf(desc, desclen,
+			 "role %s assumed (STS AssumeRole at %s) with the credentials "
 			 "from the %s",
 			 s->role_arn, sts_endpoint(s->sts), s->base_desc);
 }

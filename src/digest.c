@@ -72,12 +72,11 @@ void etag_digest_free(struct etag_digest *d)
 	d->ncand = 0;
 }
 
-int etag_digest_init(struct etag_digest *d, const char *etag, long long size,
-		     long long part_size)
+int etag_digest_init(struct etag_digest *d, const char *etag, long long size, long long part_size)
 {
-	static const long long common[] = { 5 * MiB, 8 * MiB, 15 * MiB, 16 * MiB, 32 * MiB,
-					    64 * MiB, 100 * MiB, 128 * MiB, 256 * MiB,
-					    512 * MiB, 1024 * MiB };
+	static const long long common[] = { 5 * MiB,   8 * MiB,   15 * MiB,  16 * MiB,
+					    32 * MiB,  64 * MiB,  100 * MiB, 128 * MiB,
+					    256 * MiB, 512 * MiB, 1024 * MiB };
 
 	memset(d, 0, sizeof(*d));
 	d->size = size;
@@ -201,8 +200,10 @@ int verify_object(const struct bucket_conf *b, const struct s3_obj_info *info, l
 		return -EBADMSG;
 	}
 	if (!etag_is_digest(b, info->etag)) {
-		snprintf(msg, msglen, "size matches; ETag %s is no MD5 (SSE-KMS/SSE-C): only the "
-			 "size could be compared", info->etag);
+		snprintf(msg, msglen,
+			 "size matches; ETag %s is no MD5 (SSE-KMS/SSE-C): only the "
+			 "size could be compared",
+			 info->etag);
 		return -ENOTSUP;
 	}
 	if (!digest || strcasecmp(digest, info->etag) != 0) {

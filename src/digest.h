@@ -17,9 +17,9 @@
 #define DIGEST_CANDIDATES 12
 
 struct etag_digest {
-	long long size;    /* the bytes expected in all */
+	long long size; /* the bytes expected in all */
 	long long fed;
-	int nparts;        /* N of "<md5>-N"; 0: a single-part ETag */
+	int nparts; /* N of "<md5>-N"; 0: a single-part ETag */
 	int ncand;
 	struct {
 		long long part_size;
@@ -27,15 +27,14 @@ struct etag_digest {
 		void *part;        /* EVP_MD_CTX of the current part */
 		void *outer;       /* EVP_MD_CTX of the part MD5s */
 	} cand[DIGEST_CANDIDATES];
-	void *whole;       /* EVP_MD_CTX of all bytes (single-part ETags) */
+	void *whole; /* EVP_MD_CTX of all bytes (single-part ETags) */
 };
 
 /* For bytes that should be the object whose ETag and size are given
  * (part_size: the configuration's, tried first). Returns 0, -ENOTSUP
  * when the ETag is no digest of the bytes (not hex, or no part size can
  * make its part count), or -ENOMEM. */
-int etag_digest_init(struct etag_digest *d, const char *etag, long long size,
-		     long long part_size);
+int etag_digest_init(struct etag_digest *d, const char *etag, long long size, long long part_size);
 int etag_digest_update(struct etag_digest *d, const void *buf, size_t len);
 /* 0: the bytes fed are the object; -EBADMSG: they are not (or their
  * count is not size), and got (when given) has the ETag the bytes make

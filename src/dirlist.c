@@ -46,7 +46,7 @@ int dir_has_local_child(struct fs *fs, const char *dir)
  * own "path/" marker objects (s3fs, rclone and the S3 console make them),
  * else 0, with the buckets holding a marker in markers[] (*nmarkers). */
 int dir_s3_content(struct fs *fs, const char *path, const struct bucket_conf **markers,
-			  size_t *nmarkers)
+		   size_t *nmarkers)
 {
 	const struct bucket_conf *bs[64];
 	size_t nb = fs_dir_buckets(fs, bs);
@@ -200,7 +200,8 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 				if (n->type != NODE_FILE || strcmp(n->etag, r.objects[i].etag) != 0)
 					node_attrs_reset(n, 1);
 				node_set_file(fs, n, r.objects[i].size, r.objects[i].etag,
-					      r.objects[i].last_modified, r.objects[i].storage_class);
+					      r.objects[i].last_modified,
+					      r.objects[i].storage_class);
 			}
 			struct stat st;
 			node_fill_stat(n, &st);

@@ -38,7 +38,7 @@ size_t dynbuf_room(const struct dynbuf *d)
 static int reserve(struct dynbuf *d, size_t n)
 {
 	if (d->max == 0 || n > dynbuf_room(d))
-		return -E2BIG; /* max 0 has no room even for the NUL */
+		return -E2BIG;        /* max 0 has no room even for the NUL */
 	size_t need = d->len + n + 1; /* <= max: no overflow, as room said */
 	if (need <= d->alloc)
 		return 0;

@@ -33,9 +33,9 @@ static struct {
 	const struct config *cfg;
 	char dir[PATH_MAX];
 	struct store inner;
-	struct migrate *m;     /* background uploads; NULL without fallback_upload */
+	struct migrate *m; /* background uploads; NULL without fallback_upload */
 	struct workq *q;
-	pthread_mutex_t lock;  /* seen */
+	pthread_mutex_t lock; /* seen */
 	struct seen *seen[SEEN_HASH];
 	size_t nseen;
 	int warned, stopping, active;
@@ -126,7 +126,8 @@ static void upload_once(const char *path)
 		free(s);
 		if (!fb.warned)
 			log_warn("fallback: cannot queue more uploads this mount (%zu queued); "
-				 "run s3csfs migrate for the rest", fb.nseen);
+				 "run s3csfs migrate for the rest",
+				 fb.nseen);
 		fb.warned = 1;
 		pthread_mutex_unlock(&fb.lock);
 		return;
@@ -172,8 +173,9 @@ static int to_sink(int fd, long long size, long long off, long long len, struct 
 		return -EMSGSIZE;
 	}
 	while ((long long)sink->len < len) {
-		size_t want = len - (long long)sink->len < IO_CHUNK ? (size_t)(len - (long long)sink->len)
-								     : IO_CHUNK;
+		size_t want = len - (long long)sink->len < IO_CHUNK
+				      ? (size_t)(len - (long long)sink->len)
+				      : IO_CHUNK;
 		ssize_t n = pread(fd, buf, want, off + (off_t)sink->len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -220,7 +222,8 @@ static int fb_get(void *ctx, const struct target *t, long long off, long long le
 	if (if_match && strcmp(if_match, etag) != 0) {
 		close(fd);
 		return if_match[0] && strncmp(if_match, ETAG_PREFIX, strlen(ETAG_PREFIX)) == 0
-			       ? -ESTALE : -ENOENT;
+			       ? -ESTALE
+			       : -ENOENT;
 	}
 	rc = to_sink(fd, st.st_size, off, len, sink);
 	close(fd);
@@ -345,8 +348,8 @@ int fallback_list(const char *dir, int (*add)(void *arg, const char *name, const
 		struct stat st, out;
 		if (de->d_name[0] == '.' && (!de->d_name[1] || strcmp(de->d_name, "..") == 0))
 			continue;
-		if (map_check_path(de->d_name) < 0 || fstatat(dirfd(d), de->d_name, &st,
-							      AT_SYMLINK_NOFOLLOW) < 0)
+		if (map_check_path(de->d_name) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 			continue;

@@ -19,8 +19,8 @@
 /* What was lately learnt of an object: a HEAD answer (for the xattrs), when
  * a refused read was last logged, when a read last asked for a restore. */
 struct recent {
-	char id[64 + S3_KEY_MAX + 2];    /* "bucket\nkey", "" if free */
-	double head_at;                             /* monotonic; 0: no answer kept */
+	char id[64 + S3_KEY_MAX + 2]; /* "bucket\nkey", "" if free */
+	double head_at;               /* monotonic; 0: no answer kept */
 	struct s3_obj_info info;
 	time_t logged_at;
 	time_t restore_at;
@@ -95,8 +95,8 @@ static int put_value(char *out, size_t len, const char *value)
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 
-int connector_xattr(const struct config *cfg, const struct target *t, const char *name,
-		    char *out, size_t len)
+int connector_xattr(const struct config *cfg, const struct target *t, const char *name, char *out,
+		    size_t len)
 {
 	const struct bucket_conf *b = t->bucket;
 	struct s3_obj_info info;
@@ -129,8 +129,7 @@ int connector_xattr(const struct config *cfg, const struct target *t, const char
 
 size_t connector_listxattr(const struct config *cfg, const char *path, char *list)
 {
-	static const char *const names[] = { "direct_url", "archive", "retain_until",
-					     "legal_hold" };
+	static const char *const names[] = { "direct_url", "archive", "retain_until", "legal_hold" };
 	struct target t;
 	size_t need = 0, n = 2;
 
@@ -206,7 +205,9 @@ int connector_read_errno(const struct config *cfg, const char *path, int rc)
 		log_warn("read bucket=%s key=%s refused (ENODATA): the object is archived and not "
 			 "restored%s",
 			 b->name, t.key,
-			 b->restore_on_read ? "" : "; s3csfs restore, or restore_on_read, brings it back");
+			 b->restore_on_read
+				 ? ""
+				 : "; s3csfs restore, or restore_on_read, brings it back");
 	if (do_restore) {
 		int r2 = connector_restore(b, t.key, b->restore_on_read, b->restore_days, msg,
 					   sizeof(msg));

@@ -26,8 +26,8 @@
  * ("on" / "off"), these from one HEAD. -ENODATA when name is none of these
  * (the caller goes on with its own names); -ERANGE if out is too small;
  * an S3 failure as its errno. */
-int connector_xattr(const struct config *cfg, const struct target *t, const char *name,
-		    char *out, size_t len);
+int connector_xattr(const struct config *cfg, const struct target *t, const char *name, char *out,
+		    size_t len);
 
 /* The names connector_xattr answers for path, as listxattr lists them
  * ("user.s3csfs.X\0" each): written to list when list is not NULL (the

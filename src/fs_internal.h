@@ -41,7 +41,7 @@ struct housekeeping;
 struct node {
 	char *path; /* relative to the mount, "" for the root */
 	struct node *hnext;
-	int refs;   /* 1 for the table while listed there, +1 per user */
+	int refs; /* 1 for the table while listed there, +1 per user */
 	int in_table;
 	enum node_type type;
 	double absent_until; /* NODE_ABSENT: trusted until then */
@@ -49,11 +49,11 @@ struct node {
 	time_t mtime;
 	char etag[S3_ETAG_MAX];
 	char storage_class[32];
-	int local_dir;       /* mkdir'd here: shown until rmdir */
+	int local_dir; /* mkdir'd here: shown until rmdir */
 	/* NODE_DIR made by mkdir where S3 held nothing: until then every
 	 * child not in the table is absent, as trusted as that answer. */
 	double children_absent_until;
-	int stale_pages;     /* the kernel's pages are not the object's */
+	int stale_pages; /* the kernel's pages are not the object's */
 	/* NODE_ABSENT since its close failed here: the kernel still has
 	 * its name, so an open for writing (O_CREAT never reaches FUSE's
 	 * OPEN) creates it again. */
@@ -62,7 +62,7 @@ struct node {
 	 * rename away or over it): a handle opened at another generation
 	 * holds a file the node no longer describes. */
 	unsigned gen;
-	struct writer *w;    /* open for writing, or its state not yet durable */
+	struct writer *w; /* open for writing, or its state not yet durable */
 	/* NODE_FILE attributes (attrs.h): read from the object's metadata,
 	 * or set here (utimens, chmod, symlink); a change made here waits
 	 * (attrs_state_dirty) for the next upload, rename or the unmount. */
@@ -100,19 +100,19 @@ struct fs {
 	struct workq *files;     /* background uploads (wait on transfers) */
 	struct upload_ctx up;
 	struct writer_sched *sched; /* delayed uploads (writer.c) */
-	pthread_mutex_t lock;    /* the node table and node fields: fs_lock */
+	pthread_mutex_t lock;       /* the node table and node fields: fs_lock */
 	/* Who holds lock (atomic; for FS_LOCK_HELD): set by fs_lock, cleared
 	 * by fs_unlock. */
 	pthread_t lock_holder;
 	int lock_held;
-	struct node **table;     /* nbuckets chains (a power of two), NULL until the first node */
+	struct node **table; /* nbuckets chains (a power of two), NULL until the first node */
 	size_t nbuckets, nnodes;
-	struct handle *readers;  /* read handles with no writer pinned (fs->lock) */
+	struct handle *readers; /* read handles with no writer pinned (fs->lock) */
 	/* Nodes that may be local (fs->lock): what a listing merges in and
 	 * rmdir checks, instead of a walk of the whole table. */
 	struct node *local;
-	long pending;            /* background uploads not yet durable (atomic) */
-	int stopping;            /* unmounting: failed uploads stay journaled (atomic) */
+	long pending; /* background uploads not yet durable (atomic) */
+	int stopping; /* unmounting: failed uploads stay journaled (atomic) */
 	time_t mounted_at;
 	struct reaper *reaper;
 	struct housekeeping *hk;
@@ -135,8 +135,8 @@ static inline void fs_unlock(struct fs *fs)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-#define FS_LOCK_HELD(fs)                                                   \
-	assert(__atomic_load_n(&(fs)->lock_held, __ATOMIC_RELAXED) &&     \
+#define FS_LOCK_HELD(fs)                                              \
+	assert(__atomic_load_n(&(fs)->lock_held, __ATOMIC_RELAXED) && \
 	       pthread_equal(__atomic_load_n(&(fs)->lock_holder, __ATOMIC_RELAXED), pthread_self()))
 
 /* ---- the node table; fs->lock held for all of these ---- */
@@ -158,8 +158,8 @@ void node_mark_local(struct fs *fs, struct node *n);
  * from the list, until fn returns nonzero (returned). */
 int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *arg);
 /* n names the object (size, etag, mtime, storage class; sc may be NULL). */
-void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
-		   time_t mtime, const char *sc);
+void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag, time_t mtime,
+		   const char *sc);
 /* n's attributes unknown again (from_list: a listing said it exists). */
 void node_attrs_reset(struct node *n, int from_list);
 /* stat(2) of n as the daemon knows it. */

@@ -45,7 +45,8 @@ static void start_reaper(struct fs *fs)
 		const struct bucket_conf *b = &fs->cfg->buckets[i];
 		int dup = 0;
 		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(t[j].bucket, b->name) == 0 && strcmp(t[j].prefix, b->key_prefix) == 0;
+			dup = strcmp(t[j].bucket, b->name) == 0 &&
+			      strcmp(t[j].prefix, b->key_prefix) == 0;
 		if (!dup)
 			t[n++] = (struct reaper_target){ b->client, b->name, b->key_prefix };
 	}
@@ -173,7 +174,8 @@ out:
 	}
 	free(paths);
 	if (saved)
-		log_info("unmount: stored the times/mode of %zu file(s) set after their close", saved);
+		log_info("unmount: stored the times/mode of %zu file(s) set after their close",
+			 saved);
 }
 
 int fs_free(struct fs *fs)

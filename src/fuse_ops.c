@@ -420,8 +420,7 @@ static int op_open(const char *fpath, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int op_read(const char *fpath, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+static int op_read(const char *fpath, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = g_fs;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
@@ -1021,8 +1020,7 @@ static int op_listxattr(const char *fpath, char *list, size_t size)
 /* user.s3csfs.* describe the object: setting or removing one (cp -a, mv
  * copy them) is accepted and changes nothing, as chown is. Other
  * attributes are not stored: ENOTSUP, which cp -a and mv pass over. */
-static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
-		       int flags)
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
 {
 	return strncmp(name, XATTR_PREFIX, sizeof(XATTR_PREFIX) - 1) == 0 ? 0 : -ENOTSUP;
 }

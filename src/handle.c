@@ -194,4 +194,3 @@ int handle_read_source(struct fs *fs, struct handle *h, off_t off, size_t *size,
 	*fd = ce->fd;
 	return 0;
 }
-

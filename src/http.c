@@ -301,7 +301,8 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *userp)
 			return 0;
 		}
 		while (done < n) {
-			ssize_t w = pwrite(s->fd, src + done, n - done, s->off + (off_t)(s->len + done));
+			ssize_t w = pwrite(s->fd, src + done, n - done,
+					   s->off + (off_t)(s->len + done));
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
@@ -417,7 +418,8 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		r->error_body[0] = '\0';
 		r->etag[0] = r->last_modified[0] = r->request_id[0] = '\0';
 		r->content_range[0] = r->storage_class[0] = r->sse[0] = r->meta[0] = '\0';
-		r->content_type[0] = r->restore[0] = r->lock_mode[0] = r->lock_until[0] = r->legal_hold[0] = '\0';
+		r->content_type[0] = r->restore[0] = r->lock_mode[0] = r->lock_until[0] =
+			r->legal_hold[0] = '\0';
 		r->version_id[0] = '\0';
 		r->content_length = -1;
 		r->sse_c[0] = r->checksums[0] = r->checksum_type[0] = '\0';
@@ -470,7 +472,8 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
 				*p = (char)tolower((unsigned char)*p);
 			size_t need = strlen(name) + strlen(val) + 2;
 			if (used + need < sizeof(r->meta))
-				snprintf(r->meta + used, sizeof(r->meta) - used, "%s=%s\n", name, val);
+				snprintf(r->meta + used, sizeof(r->meta) - used, "%s=%s\n", name,
+					 val);
 		}
 	}
 	return len;

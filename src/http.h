@@ -39,7 +39,7 @@ struct http_body {
 	const void *mem; /* HTTP_BODY_MEM */
 	int fd;          /* HTTP_BODY_FD: read with pread from off */
 	off_t off;
-	size_t len;      /* bytes to send */
+	size_t len; /* bytes to send */
 };
 
 enum http_sink_kind { HTTP_SINK_MEM = 0, HTTP_SINK_FD, HTTP_SINK_DISCARD };
@@ -62,26 +62,26 @@ struct http_sink {
 };
 
 struct http_response {
-	long status;           /* 0 if no HTTP response arrived */
+	long status;              /* 0 if no HTTP response arrived */
 	long long content_length; /* -1 if absent */
-	char etag[128];        /* quotes stripped */
+	char etag[128];           /* quotes stripped */
 	char last_modified[64];
-	char request_id[128];  /* x-amz-request-id */
+	char request_id[128]; /* x-amz-request-id */
 	char content_range[96];
 	char storage_class[32];
-	char sse[32];          /* x-amz-server-side-encryption */
-	char meta[2048];       /* "name=value\n" for each x-amz-meta-*, cut if long */
-	char sse_c[32];        /* x-amz-server-side-encryption-customer-algorithm (SSE-C) */
-	char checksums[256];   /* "alg=base64\n" for each x-amz-checksum-ALG, lower-case alg */
+	char sse[32];           /* x-amz-server-side-encryption */
+	char meta[2048];        /* "name=value\n" for each x-amz-meta-*, cut if long */
+	char sse_c[32];         /* x-amz-server-side-encryption-customer-algorithm (SSE-C) */
+	char checksums[256];    /* "alg=base64\n" for each x-amz-checksum-ALG, lower-case alg */
 	char checksum_type[24]; /* x-amz-checksum-type: FULL_OBJECT or COMPOSITE */
-	char restore[256];     /* x-amz-restore (archived objects) */
+	char restore[256];      /* x-amz-restore (archived objects) */
 	char content_type[128];
-	char lock_mode[16];    /* x-amz-object-lock-mode */
-	char lock_until[48];   /* x-amz-object-lock-retain-until-date */
-	char legal_hold[8];    /* x-amz-object-lock-legal-hold: ON / OFF */
-	char version_id[128];  /* x-amz-version-id */
-	long new_connections;  /* TCP connections opened for this request */
-	char error[256];       /* transport error text, "" if none */
+	char lock_mode[16];   /* x-amz-object-lock-mode */
+	char lock_until[48];  /* x-amz-object-lock-retain-until-date */
+	char legal_hold[8];   /* x-amz-object-lock-legal-hold: ON / OFF */
+	char version_id[128]; /* x-amz-version-id */
+	long new_connections; /* TCP connections opened for this request */
+	char error[256];      /* transport error text, "" if none */
 	/* The body of a non-2xx answer goes here, never to the sink (an S3
 	 * error document is small; a longer one is cut). */
 	char error_body[8192];

@@ -78,8 +78,8 @@ int imds_parse_credentials(const char *json, size_t len, struct s3_creds *out, c
 			why = "an AccessKeyId that is not alphanumeric";
 			rc = -EINVAL;
 		}
-	if (rc == 0 && (!out->access_key[0] || !out->secret_key[0] || !header_safe(out->secret_key) ||
-			!header_safe(out->session_token))) {
+	if (rc == 0 && (!out->access_key[0] || !out->secret_key[0] ||
+			!header_safe(out->secret_key) || !header_safe(out->session_token))) {
 		why = "an empty key, or a secret or token with characters a header cannot carry";
 		rc = -EINVAL;
 	}

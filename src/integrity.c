@@ -146,8 +146,9 @@ int integrity_stream_final(struct integrity_stream *st)
 	case INTEGRITY_MD5:
 		if (!rc)
 			rc = checksum_final(&st->whole, got);
-		if (!rc && memcmp(got, st->x.digest,
-				  checksum_alg_len(st->x.kind == INTEGRITY_CRC ? st->x.alg : CK_MD5)))
+		if (!rc &&
+		    memcmp(got, st->x.digest,
+			   checksum_alg_len(st->x.kind == INTEGRITY_CRC ? st->x.alg : CK_MD5)))
 			rc = -EBADMSG;
 		break;
 	default:

@@ -121,8 +121,8 @@ int journal_file_digest(int fd, long long size, long long part_size, char *out, 
 	unsigned int mdlen = 0;
 	char hex[33];
 	int rc = mds ? part_md5s(fd, size, part_size, mds, (int)nparts) : -ENOMEM;
-	if (rc == 0 && (!EVP_Digest(mds, (size_t)nparts * 16, md, &mdlen, EVP_md5(), NULL) ||
-			mdlen != 16))
+	if (rc == 0 &&
+	    (!EVP_Digest(mds, (size_t)nparts * 16, md, &mdlen, EVP_md5(), NULL) || mdlen != 16))
 		rc = -EIO;
 	if (rc == 0) {
 		hex_of(md, hex);
@@ -154,8 +154,9 @@ int journal_file_check(int fd, const struct journal_record *rec)
 			char *buf = malloc(bufsz);
 			int rc = buf ? checksum_init(&ck, algs[i]) : -ENOMEM;
 			for (long long done = 0; !rc && done < rec->size;) {
-				size_t w = rec->size - done < (long long)bufsz ? (size_t)(rec->size - done)
-										: bufsz;
+				size_t w = rec->size - done < (long long)bufsz
+						   ? (size_t)(rec->size - done)
+						   : bufsz;
 				ssize_t n = pread(fd, buf, w, done);
 				if (n < 0 && errno == EINTR)
 					continue;
@@ -255,8 +256,8 @@ void journal_remove(const char *cache_dir, const char *name)
 	rc = objfile_sidecar_remove(cache_dir, OBJFILE_JOURNAL, name);
 	if (rc == 0)
 		STAT_SUB(journal_records, 1);
-	else if (rc != -ENOENT && objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, name, p,
-							sizeof(p)) == 0)
+	else if (rc != -ENOENT &&
+		 objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, name, p, sizeof(p)) == 0)
 		log_warn("journal: cannot remove %s: %s", p, strerror(-rc));
 	else if (rc != -ENOENT)
 		log_warn("journal: cannot remove the record of %s: %s", name, strerror(-rc));
@@ -314,8 +315,8 @@ static int record_parse(char *body, const char *name,
 	return 0;
 }
 
-int journal_replay(const char *cache_dir,
-		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx)
+int journal_replay(const char *cache_dir, void (*fn)(void *ctx, const struct journal_record *rec),
+		   void *ctx)
 {
 	char dir[PATH_MAX], sub[PATH_MAX], p[PATH_MAX], body[RECORD_MAX];
 	struct dirent *de, *fe;
@@ -364,7 +365,8 @@ int journal_replay(const char *cache_dir,
 			/* A file record of the same name was replayed above. */
 			char rec[PATH_MAX];
 			if (objfile_sidecar_path(cache_dir, OBJFILE_JOURNAL, fe->d_name, rec,
-						 sizeof(rec)) == 0 && access(rec, F_OK) == 0)
+						 sizeof(rec)) == 0 &&
+			    access(rec, F_OK) == 0)
 				continue;
 			if (record_parse(body, fe->d_name, fn, ctx) < 0)
 				log_error("journal: unreadable record on %s kept for inspection", p);

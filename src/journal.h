@@ -40,11 +40,11 @@ int journal_file_md5(int fd, long long size, char hex[33]);
 int journal_file_digest(int fd, long long size, long long part_size, char *out, size_t outlen);
 
 struct journal_record {
-	const char *name; /* the cache entry's name */
-	const char *path; /* the mount path */
-	long long size;   /* -1 if the record has none */
-	const char *md5;  /* its digest (journal_file_digest); "" if none */
-	long long part_size; /* the digest's; 0 in records of older versions */
+	const char *name;     /* the cache entry's name */
+	const char *path;     /* the mount path */
+	long long size;       /* -1 if the record has none */
+	const char *md5;      /* its digest (journal_file_digest); "" if none */
+	long long part_size;  /* the digest's; 0 in records of older versions */
 	const char *checksum; /* "alg base64" (journal_add_ck), "" if none */
 };
 /* Whether fd still holds what rec says close() acknowledged: its size,
@@ -52,7 +52,7 @@ struct journal_record {
  * -EBADMSG (damaged), or -errno (could not be read). */
 int journal_file_check(int fd, const struct journal_record *rec);
 /* fn(ctx, record) for each record left behind; returns how many. */
-int journal_replay(const char *cache_dir,
-		   void (*fn)(void *ctx, const struct journal_record *rec), void *ctx);
+int journal_replay(const char *cache_dir, void (*fn)(void *ctx, const struct journal_record *rec),
+		   void *ctx);
 
 #endif

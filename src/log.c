@@ -130,8 +130,7 @@ static size_t secret_run(const char *p, size_t left)
 			continue;
 		while (m < n && m < left && p[m] == secrets[i][m])
 			m++;
-		if ((m == n || m >= SECRET_PREFIX || (m == left && m >= LOG_SECRET_MIN)) &&
-		    m > best)
+		if ((m == n || m >= SECRET_PREFIX || (m == left && m >= LOG_SECRET_MIN)) && m > best)
 			best = m;
 	}
 	return best;
@@ -158,8 +157,7 @@ static void redact_secrets(char *buf, size_t cap)
  * canonical-request field ("X-Amz-Security-Token=V", "Signature=V"). */
 static void redact_fields(char *buf, size_t cap)
 {
-	static const char *const names[] = { "x-amz-security-token", "signature",
-					     "authorization" };
+	static const char *const names[] = { "x-amz-security-token", "signature", "authorization" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t nl = strlen(names[i]);

@@ -40,16 +40,15 @@ void log_forget_secrets(void);
  * for text that goes elsewhere than the log (check's output). */
 void log_redact(char *buf, size_t cap);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                     \
-	do {                                                               \
-		if (log_get_level() >= LOG_LVL_DEBUG)                      \
-			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);               \
+#define log_debug(...)                                       \
+	do {                                                 \
+		if (log_get_level() >= LOG_LVL_DEBUG)        \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 #endif

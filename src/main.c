@@ -227,7 +227,10 @@ static int check_cond_write(const struct bucket_conf *b)
 
 	log_redact(detail, sizeof(detail));
 	printf("%s [bucket:%s] conditional writes %s\n",
-	       fail ? "FAIL" : r == COND_WRITE_HONOURED ? "OK  " : "WARN", b->id, detail);
+	       fail                       ? "FAIL"
+	       : r == COND_WRITE_HONOURED ? "OK  "
+					  : "WARN",
+	       b->id, detail);
 	return fail;
 }
 
@@ -264,8 +267,9 @@ static int cmd_check(int argc, char **argv)
 		rc = s3_head_bucket(b->client, b->name, &st);
 		if (rc < 0) {
 			const char *hint = rc == -ENOENT ? "create the bucket, or fix 'name'"
-					   : rc == -EACCES ? "check the access key, secret key and region"
-							   : "check 'endpoint' and that the server is up";
+					   : rc == -EACCES
+						   ? "check the access key, secret key and region"
+						   : "check 'endpoint' and that the server is up";
 			printf("FAIL [bucket:%s] %s exists: %s; %s\n", b->id, b->name,
 			       s3_status_str(&st, buf, sizeof(buf)), hint);
 			failures++;
@@ -273,14 +277,17 @@ static int cmd_check(int argc, char **argv)
 		}
 		printf("OK   [bucket:%s] %s exists and answers\n", b->id, b->name);
 		failures += connector_check_bucket(b);
-		struct s3_put_opts o = { .storage_class = b->storage_class, .sse = b->sse,
-					 .sse_kms_key_id = b->sse_kms_key_id, .tagging = b->tags };
+		struct s3_put_opts o = { .storage_class = b->storage_class,
+					 .sse = b->sse,
+					 .sse_kms_key_id = b->sse_kms_key_id,
+					 .tagging = b->tags };
 		rc = s3_put_object(b->client, b->name, key, &hb, &o, etag, sizeof(etag), &st);
 		printf("%s [bucket:%s] write %s%s%s\n", rc ? "FAIL" : "OK  ", b->id, key,
 		       rc ? ": " : "", rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
 		if (rc) {
 			printf("     %s\n",
-			       rc == -EACCES ? "the credentials need s3:PutObject on the bucket and prefix"
+			       rc == -EACCES
+				       ? "the credentials need s3:PutObject on the bucket and prefix"
 			       : rc == -EINVAL ? "the server refused a setting of this bucket "
 						 "(storage_class, sse, tags): see the S3 error"
 					       : "see the S3 error above");
@@ -290,8 +297,8 @@ static int cmd_check(int argc, char **argv)
 		rc = s3_get_object(b->client, b->name, key, 0, -1, NULL, &sink, NULL, &st);
 		if (rc == 0 && (sink.len != hb.len || memcmp(got, body, hb.len) != 0))
 			rc = -EIO;
-		printf("%s [bucket:%s] read back%s%s\n", rc ? "FAIL" : "OK  ", b->id, rc ? ": " : "",
-		       rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
+		printf("%s [bucket:%s] read back%s%s\n", rc ? "FAIL" : "OK  ", b->id,
+		       rc ? ": " : "", rc ? s3_status_str(&st, buf, sizeof(buf)) : "");
 		failures += rc != 0;
 		rc = s3_delete_object(b->client, b->name, key, &st);
 		printf("%s [bucket:%s] delete%s%s\n", rc ? "FAIL" : "OK  ", b->id, rc ? ": " : "",

@@ -83,7 +83,8 @@ static int bucket_matches(const struct bucket_conf *b, const char *path)
 	}
 	if (b->from_date || b->until_date) {
 		int d = path_date(path);
-		if (!d || (b->from_date && d < b->from_date) || (b->until_date && d >= b->until_date))
+		if (!d || (b->from_date && d < b->from_date) ||
+		    (b->until_date && d >= b->until_date))
 			return 0;
 		matched = 1;
 	}
@@ -207,7 +208,8 @@ static int dir_date_span(const char *dir, int *lo, int *hi)
 			v[i] = v[i] * 10 + (c[k] - '0');
 		}
 	}
-	if (v[0] < 1970 || (n >= 2 && (v[1] < 1 || v[1] > 12)) || (n >= 3 && (v[2] < 1 || v[2] > 31)))
+	if (v[0] < 1970 || (n >= 2 && (v[1] < 1 || v[1] > 12)) ||
+	    (n >= 3 && (v[2] < 1 || v[2] > 31)))
 		return 0;
 	if (n == 1) {
 		*lo = v[0] * 10000 + 101;

@@ -63,12 +63,13 @@ int metrics_http_bind(const struct config *cfg, char *err, size_t errlen)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, METRICS_HTTP_CONNECTIONS) < 0) {
 		int e = errno;
-		const char *hint = e == EADDRINUSE      ? "another process listens there; choose "
-							  "another port or stop it"
-				   : e == EADDRNOTAVAIL ? "no interface of this host has that address"
-				   : e == EACCES	? "ports below 1024 need privileges; choose "
-							  "a port above 1024"
-							: "check the address";
+		const char *hint = e == EADDRINUSE ? "another process listens there; choose "
+						     "another port or stop it"
+				   : e == EADDRNOTAVAIL
+					   ? "no interface of this host has that address"
+				   : e == EACCES ? "ports below 1024 need privileges; choose "
+						   "a port above 1024"
+						 : "check the address";
 		snprintf(err, errlen, "metrics_listen = %s%s%s:%d: cannot listen: %s; %s",
 			 listen_v6 ? "[" : "", cfg->metrics_host, listen_v6 ? "]" : "",
 			 cfg->metrics_port, strerror(e), hint);
@@ -85,8 +86,7 @@ bad_address:
 	return -EINVAL;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned int code,
-			      struct MHD_Response *r)
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned int code, struct MHD_Response *r)
 {
 	enum MHD_Result rc;
 
@@ -102,19 +102,20 @@ static struct MHD_Response *text(const char *body)
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 								 MHD_RESPMEM_PERSISTENT);
 	if (r)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; charset=utf-8");
 	return r;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct MHD_Response *r;
 
 	if (strcmp(url, "/metrics") != 0)
-		return answer(conn, MHD_HTTP_NOT_FOUND, text("not found: the metrics are at /metrics\n"));
+		return answer(conn, MHD_HTTP_NOT_FOUND,
+			      text("not found: the metrics are at /metrics\n"));
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		r = text("method not allowed: GET /metrics\n");
 		if (r)
@@ -151,11 +152,12 @@ int metrics_http_start(void)
 		return 0;
 	if (listen_v6)
 		flags |= MHD_USE_IPv6;
-	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-				   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-				   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_HTTP_CONNECTIONS,
-				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_HTTP_TIMEOUT_S,
-				   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
+				   (MHD_socket)listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+				   (unsigned int)METRICS_HTTP_CONNECTIONS,
+				   MHD_OPTION_CONNECTION_TIMEOUT,
+				   (unsigned int)METRICS_HTTP_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
+				   mhd_log, NULL, MHD_OPTION_END);
 	if (!daemon_) {
 		log_error("metrics endpoint: cannot start the HTTP server; no metrics over HTTP");
 		return -EIO;

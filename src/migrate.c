@@ -23,8 +23,8 @@
 #include "upload.h"
 #include "workq.h"
 
-#define CHUNK (1 << 20)          /* bytes read from the source at a time */
-#define FAILURES_KEPT 1000       /* listed again at the end; the rest counted */
+#define CHUNK (1 << 20)    /* bytes read from the source at a time */
+#define FAILURES_KEPT 1000 /* listed again at the end; the rest counted */
 
 struct migrate {
 	const struct config *cfg;
@@ -33,9 +33,9 @@ struct migrate {
 	struct store store;
 	struct workq *transfers;
 	struct upload_ctx up;
-	int max_pending;             /* parts of one file queued or in flight */
+	int max_pending; /* parts of one file queued or in flight */
 	pthread_mutex_t rate_lock;
-	double rate_next;            /* when the next byte may be read */
+	double rate_next; /* when the next byte may be read */
 };
 
 static double now_s(void)
@@ -114,8 +114,10 @@ static int check_stored(struct migrate *m, const struct target *t, int fd, long 
 	int rc;
 
 	if (info->size != size) {
-		snprintf(msg, msglen, "%s/%s already holds %lld bytes, the source has %lld; not "
-			 "overwritten", t->bucket->name, t->key, info->size, size);
+		snprintf(msg, msglen,
+			 "%s/%s already holds %lld bytes, the source has %lld; not "
+			 "overwritten",
+			 t->bucket->name, t->key, info->size, size);
 		return -EEXIST;
 	}
 	rc = etag_is_digest(t->bucket, info->etag)
@@ -149,8 +151,10 @@ static int check_stored(struct migrate *m, const struct target *t, int fd, long 
 	}
 	rc = etag_digest_final(&d, info->etag, NULL, 0);
 	if (rc < 0) {
-		snprintf(msg, msglen, "%s/%s already holds other bytes of the same size (ETag %s); "
-			 "not overwritten", t->bucket->name, t->key, info->etag);
+		snprintf(msg, msglen,
+			 "%s/%s already holds other bytes of the same size (ETag %s); "
+			 "not overwritten",
+			 t->bucket->name, t->key, info->etag);
 		return -EEXIST;
 	}
 	return MIGRATE_STORED;
@@ -158,8 +162,8 @@ static int check_stored(struct migrate *m, const struct target *t, int fd, long 
 
 /* Sends the file through the upload layer, hashing it as it is read, and
  * verifies what S3 reports. */
-static int send_file(struct migrate *m, const struct target *t, int fd, long long size,
-		     char *msg, size_t msglen)
+static int send_file(struct migrate *m, const struct target *t, int fd, long long size, char *msg,
+		     size_t msglen)
 {
 	struct upload *u = upload_new(&m->up, t, fd);
 	char etag[S3_ETAG_MAX] = "", digest[S3_ETAG_MAX] = "";
@@ -180,7 +184,8 @@ static int send_file(struct migrate *m, const struct target *t, int fd, long lon
 		ssize_t n = pread(fd, buf, want, off);
 		if (n <= 0) {
 			rc = n < 0 ? -errno : -EIO;
-			snprintf(msg, msglen, "read: %s", n < 0 ? strerror(errno) : "file shrank while read");
+			snprintf(msg, msglen, "read: %s",
+				 n < 0 ? strerror(errno) : "file shrank while read");
 			break;
 		}
 		rate_wait(m, (size_t)n);
@@ -237,8 +242,7 @@ static void prune_dirs(const struct migrate *m, char *full)
 	}
 }
 
-int migrate_file(struct migrate *m, const char *path, long long *bytes, char *msg,
-		 size_t msglen)
+int migrate_file(struct migrate *m, const char *path, long long *bytes, char *msg, size_t msglen)
 {
 	char full[PATH_MAX + 1];
 	struct s3_obj_info info;
@@ -275,7 +279,8 @@ int migrate_file(struct migrate *m, const char *path, long long *bytes, char *ms
 	if (rc == 0)
 		rc = check_stored(m, &t, fd, st.st_size, &info, msg, msglen);
 	else if (rc == -ENOENT)
-		rc = m->opts.dry_run ? MIGRATE_WOULD_UPLOAD : send_file(m, &t, fd, st.st_size, msg, msglen);
+		rc = m->opts.dry_run ? MIGRATE_WOULD_UPLOAD
+				     : send_file(m, &t, fd, st.st_size, msg, msglen);
 	else
 		snprintf(msg, msglen, "HEAD %s/%s failed: %s", t.bucket->name, t.key, strerror(-rc));
 	close(fd);
@@ -297,8 +302,8 @@ struct run {
 	FILE *out;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int queued;                 /* jobs submitted, not yet finished */
-	int limit;                  /* at most this many queued */
+	int queued; /* jobs submitted, not yet finished */
+	int limit;  /* at most this many queued */
 	atomic_llong files, bytes, uploaded, stored, failed;
 	long long total_files, total_bytes; /* -1 unknown (no progress bar) */
 	char *failures[FAILURES_KEPT];
@@ -428,9 +433,9 @@ static void progress_line(struct run *r)
 	} else if (files >= r->total_files) {
 		snprintf(eta, sizeof(eta), "0s");
 	}
-	fprintf(stderr, "\r\033[K[%.*s%*s] %lld/%lld files  %s/%s  %s/s  ETA %s  %lld failed",
-		fill, "##############################", width - fill, "", files, r->total_files, b,
-		tb, rb, eta, (long long)atomic_load(&r->failed));
+	fprintf(stderr, "\r\033[K[%.*s%*s] %lld/%lld files  %s/%s  %s/s  ETA %s  %lld failed", fill,
+		"##############################", width - fill, "", files, r->total_files, b, tb,
+		rb, eta, (long long)atomic_load(&r->failed));
 	fflush(stderr);
 }
 
@@ -503,7 +508,7 @@ static void print_summary(struct run *r, int dry)
 		" GET-class), est. $%.4f\n",
 		dry ? " (dry run)" : "", (long long)atomic_load(&r->files), b,
 		dry ? (long long)atomic_load(&r->files) - atomic_load(&r->stored) -
-			      atomic_load(&r->failed)
+				atomic_load(&r->failed)
 		    : (long long)atomic_load(&r->uploaded),
 		dry ? "to upload" : "uploaded", (long long)atomic_load(&r->stored),
 		(long long)atomic_load(&r->failed), el, rb, total, put, get,
@@ -543,8 +548,8 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 			    (nlen == 10 && strncmp(a, "--parallel", 10) == 0) ||
 			    (nlen == 12 && strncmp(a, "--limit-rate", 12) == 0);
 		if (!known || !v) {
-			fprintf(stderr, "s3csfs migrate: %s '%s'\n", known ? "missing value for" :
-				"unknown argument", a);
+			fprintf(stderr, "s3csfs migrate: %s '%s'\n",
+				known ? "missing value for" : "unknown argument", a);
 			usage_migrate();
 			return 2;
 		}
@@ -556,7 +561,8 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (*end || n < 1 || n > 256) {
-				fprintf(stderr, "s3csfs migrate: --parallel '%s': give 1 to 256\n", v);
+				fprintf(stderr, "s3csfs migrate: --parallel '%s': give 1 to 256\n",
+					v);
 				return 2;
 			}
 			o.parallel = (int)n;
@@ -567,8 +573,10 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 			if (l > 2 && strcmp(num + l - 2, "/s") == 0)
 				num[l - 2] = '\0';
 			if (config_parse_size(num, &rate) < 0 || rate < 1) {
-				fprintf(stderr, "s3csfs migrate: --limit-rate '%s': give bytes per "
-					"second, like 500K, 50M or 1G\n", v);
+				fprintf(stderr,
+					"s3csfs migrate: --limit-rate '%s': give bytes per "
+					"second, like 500K, 50M or 1G\n",
+					v);
 				return 2;
 			}
 			o.limit_rate = rate;
@@ -588,7 +596,8 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 	if (cfg->cache_dir) {
 		char a[PATH_MAX], b[PATH_MAX];
 		if (realpath(o.from, a) && realpath(cfg->cache_dir, b) && strcmp(a, b) == 0) {
-			fprintf(stderr, "s3csfs migrate: --from %s is the cache directory\n", o.from);
+			fprintf(stderr, "s3csfs migrate: --from %s is the cache directory\n",
+				o.from);
 			return 2;
 		}
 	}
@@ -598,7 +607,10 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "s3csfs migrate: %s\n", err);
 		return 2;
 	}
-	struct run r = { .m = m, .out = stdout, .limit = o.parallel * 4, .total_files = -1,
+	struct run r = { .m = m,
+			 .out = stdout,
+			 .limit = o.parallel * 4,
+			 .total_files = -1,
 			 .total_bytes = -1 };
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.cond, NULL);
@@ -642,7 +654,8 @@ int migrate_main(const struct config *cfg, int argc, char **argv)
 			record_failure(&r, rel, "directory cycle");
 			break;
 		default:
-			record_failure(&r, rel, "not a regular file (symlink or special file): not migrated");
+			record_failure(&r, rel,
+				       "not a regular file (symlink or special file): not migrated");
 			break;
 		}
 	}

@@ -19,19 +19,19 @@
 #include "store.h"
 
 struct migrate_opts {
-	const char *from;       /* the source tree's root */
-	int parallel;           /* files at once (migrate_main) */
+	const char *from; /* the source tree's root */
+	int parallel;     /* files at once (migrate_main) */
 	int dry_run;
 	int delete_source;
-	long long limit_rate;   /* bytes/s read for uploads, all files together; 0: none */
+	long long limit_rate; /* bytes/s read for uploads, all files together; 0: none */
 };
 
 /* What migrate_file did (>= 0), else -errno with why in msg. */
 enum migrate_result {
-	MIGRATE_UPLOADED = 0,    /* sent and verified */
-	MIGRATE_STORED,          /* already in S3, same size and digest */
-	MIGRATE_STORED_SIZE,     /* already in S3, same size; its ETag is no digest */
-	MIGRATE_WOULD_UPLOAD,    /* dry run: missing in S3 */
+	MIGRATE_UPLOADED = 0, /* sent and verified */
+	MIGRATE_STORED,       /* already in S3, same size and digest */
+	MIGRATE_STORED_SIZE,  /* already in S3, same size; its ETag is no digest */
+	MIGRATE_WOULD_UPLOAD, /* dry run: missing in S3 */
 };
 
 struct migrate;
@@ -43,8 +43,7 @@ struct migrate *migrate_new(const struct config *cfg, const struct store *store,
  * size. -EEXIST: other bytes are stored at its key; -EINVAL,
  * -ENAMETOOLONG: the mapping cannot store the path; -EBADMSG: S3 did not
  * report the bytes sent; others from open/read or the store. */
-int migrate_file(struct migrate *m, const char *path, long long *bytes, char *msg,
-		 size_t msglen);
+int migrate_file(struct migrate *m, const char *path, long long *bytes, char *msg, size_t msglen);
 void migrate_free(struct migrate *m);
 
 /* "s3csfs migrate" after the -o list: argv[0] is "migrate". Output to

@@ -118,7 +118,7 @@ void node_set_absent(struct fs *fs, const char *path)
 	FS_LOCK_HELD(fs);
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
-		n->gen++; /* open handles keep their file, not this name */
+		n->gen++;               /* open handles keep their file, not this name */
 		node_attrs_reset(n, 0); /* a file made here later starts afresh */
 		n->type = NODE_ABSENT;
 		n->local_dir = 0;
@@ -200,8 +200,8 @@ int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *a
 	return rc;
 }
 
-void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag,
-			  time_t mtime, const char *sc)
+void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag, time_t mtime,
+		   const char *sc)
 {
 	FS_LOCK_HELD(fs);
 	n->type = NODE_FILE;
@@ -296,7 +296,8 @@ static int name_is_filelike(const char *path)
 	if (!dot || dot == base || !dot[1] || strlen(dot + 1) > 8)
 		return 0;
 	for (const char *p = dot + 1; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
 			return 0;
 	return 1;
 }
@@ -358,8 +359,7 @@ static int probe_file(struct fs *fs, const char *path, struct s3_obj_info *info)
  * bucket: prefix "path" with delimiter '/' returns the object "path" and
  * the common prefix "path/" side by side (only names like "path-x" sort
  * between them; when a page ends before them, "path/" is asked alone). */
-static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info,
-		     int *is_file)
+static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_info, int *is_file)
 {
 	const struct bucket_conf *bs[64];
 	size_t nb = fs_dir_buckets(fs, bs);
@@ -381,7 +381,8 @@ static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_i
 		}
 		int dir = 0, file = -1;
 		for (size_t j = 0; j < r.nprefixes && !dir; j++)
-			dir = strlen(r.prefixes[j]) == plen && strncmp(r.prefixes[j], prefix, plen - 1) == 0;
+			dir = strlen(r.prefixes[j]) == plen &&
+			      strncmp(r.prefixes[j], prefix, plen - 1) == 0;
 		for (size_t j = 0; j < r.nobjects && file < 0; j++)
 			if (strcmp(r.objects[j].key, prefix) == 0)
 				file = (int)j;
@@ -389,7 +390,8 @@ static int probe_dir(struct fs *fs, const char *path, struct s3_obj_info *file_i
 		if (file >= 0 && !dir) {
 			memset(file_info, 0, sizeof(*file_info));
 			file_info->size = r.objects[file].size;
-			snprintf(file_info->etag, sizeof(file_info->etag), "%s", r.objects[file].etag);
+			snprintf(file_info->etag, sizeof(file_info->etag), "%s",
+				 r.objects[file].etag);
 			file_info->mtime = r.objects[file].last_modified;
 			snprintf(file_info->storage_class, sizeof(file_info->storage_class), "%s",
 				 r.objects[file].storage_class);
@@ -497,7 +499,8 @@ static int record_locked(struct fs *fs, const char *path, int rc, int is_file,
 	/* Someone may have created it while we asked: theirs wins. */
 	if (k->type == NODE_ABSENT || (!k->w && !k->local_dir)) {
 		if (is_file) {
-			node_set_file(fs, k, info->size, info->etag, info->mtime, info->storage_class);
+			node_set_file(fs, k, info->size, info->etag, info->mtime,
+				      info->storage_class);
 			node_read_attrs(k, info);
 		} else if (k->type != NODE_FILE) {
 			k->type = NODE_DIR;
@@ -535,7 +538,7 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
  * a's attributes when replace is set or the destination is a flat bucket
  * (whose copies always replace it), else the source's metadata as is. */
 int fs_copy_with_attrs(struct fs *fs, const struct target *from, const struct target *to,
-			   const struct attrs *a, int replace, char *etag, size_t etaglen)
+		       const struct attrs *a, int replace, char *etag, size_t etaglen)
 {
 	struct attrs_meta am;
 	size_t nm = 0;
@@ -543,7 +546,7 @@ int fs_copy_with_attrs(struct fs *fs, const struct target *from, const struct ta
 	if (replace || to->bucket->key_layout == KEY_LAYOUT_FLAT)
 		nm = attrs_to_meta(a, &am);
 	if (nm && fs->store.ops->copy_meta)
-		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag, etaglen);
+		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag,
+						etaglen);
 	return fs->store.ops->copy(fs->store.ctx, from, to, etag, etaglen);
 }
-

@@ -100,8 +100,8 @@ ssize_t objfile_xattr_read(const char *path, enum objfile_kind kind, char *body,
 	return n;
 }
 
-ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char *name,
-			    char *body, size_t len)
+ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char *name, char *body,
+			    size_t len)
 {
 	char path[PATH_MAX];
 	ssize_t n = -ENOENT;

@@ -52,8 +52,8 @@ ssize_t objfile_xattr_read(const char *path, enum objfile_kind kind, char *body,
  * neither place), -EINVAL (len 0, unknown kind), -ENAMETOOLONG (no
  * sidecar path), or another -errno of opening the sidecar (an error
  * reading it returns the bytes read before it, as a record). */
-ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char *name,
-			    char *body, size_t len);
+ssize_t objfile_record_read(const char *dir, enum objfile_kind kind, const char *name, char *body,
+			    size_t len);
 
 /* Sets the record as the xattr of the data file: through fd if fd >= 0,
  * else by its path. 0, -ENOTSUP (no user xattrs there: EOPNOTSUPP is

@@ -161,8 +161,10 @@ static void bucket_error(const struct bucket_conf *b, int rc, const struct s3_st
 			 "'addressing'",
 			 b->id, ep, b->name, sbuf);
 	else
-		snprintf(err, errlen, "[bucket:%s] HeadBucket %s at %s failed (%s); is %s an S3 "
-			 "server?", b->id, b->name, ep, sbuf, ep);
+		snprintf(err, errlen,
+			 "[bucket:%s] HeadBucket %s at %s failed (%s); is %s an S3 "
+			 "server?",
+			 b->id, b->name, ep, sbuf, ep);
 }
 
 /* Whether buckets[i] is the first with its client and bucket name. */
@@ -216,8 +218,10 @@ int preflight_cond_write_probe(const struct bucket_conf *b, char *detail, size_t
 	static const char second[] = "s3csfs conditional-write probe 2\n";
 	struct http_body hb1 = { .kind = HTTP_BODY_MEM, .mem = first, .len = sizeof(first) - 1 };
 	struct http_body hb2 = { .kind = HTTP_BODY_MEM, .mem = second, .len = sizeof(second) - 1 };
-	struct s3_put_opts o = { .storage_class = b->storage_class, .sse = b->sse,
-				 .sse_kms_key_id = b->sse_kms_key_id, .tagging = b->tags };
+	struct s3_put_opts o = { .storage_class = b->storage_class,
+				 .sse = b->sse,
+				 .sse_kms_key_id = b->sse_kms_key_id,
+				 .tagging = b->tags };
 	char key[S3_KEY_MAX + 1], host[64] = "", etag[S3_ETAG_MAX], sbuf[600];
 	struct s3_status st;
 	int rc, result;
@@ -235,7 +239,8 @@ int preflight_cond_write_probe(const struct bucket_conf *b, char *detail, size_t
 	rc = s3_put_object(b->client, b->name, key, &hb2, &o, etag, sizeof(etag), &st);
 	if (rc == -EEXIST) {
 		result = COND_WRITE_HONOURED;
-		snprintf(detail, len, "honoured: a create-only PUT (If-None-Match: *) over an "
+		snprintf(detail, len,
+			 "honoured: a create-only PUT (If-None-Match: *) over an "
 			 "existing key got 412; O_EXCL creates are exact");
 	} else if (rc == 0) {
 		result = COND_WRITE_IGNORED;
@@ -254,8 +259,8 @@ int preflight_cond_write_probe(const struct bucket_conf *b, char *detail, size_t
 	rc = s3_delete_object(b->client, b->name, key, &st);
 	if (rc < 0) {
 		size_t n = strlen(detail);
-		snprintf(detail + n, len - n, " (and the probe key %s could not be removed: %s)", key,
-			 s3_status_str(&st, sbuf, sizeof(sbuf)));
+		snprintf(detail + n, len - n, " (and the probe key %s could not be removed: %s)",
+			 key, s3_status_str(&st, sbuf, sizeof(sbuf)));
 	}
 	return result;
 }

@@ -33,8 +33,8 @@ struct reaper {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
 	atomic_int stop;
-	long interval_s;     /* under lock */
-	long max_age_s;      /* under lock */
+	long interval_s; /* under lock */
+	long max_age_s;  /* under lock */
 	struct reaper_opts opts;
 	struct reaper_target *targets; /* bucket and prefix strings owned */
 	size_t ntargets;
@@ -133,10 +133,11 @@ static void reap_one(struct pass *p, const struct reaper_target *t, const struct
 	format_age(age, agebuf, sizeof(agebuf));
 	if (o->dry_run) {
 		p->res->aborted++;
-		log_info("reaper: would abort upload bucket=%s key=%s upload_id=%s age=%lds", t->bucket,
-			 key, id, age);
+		log_info("reaper: would abort upload bucket=%s key=%s upload_id=%s age=%lds",
+			 t->bucket, key, id, age);
 		if (o->report)
-			fprintf(o->report, "would abort %s %s %s age=%s\n", t->bucket, key, id, agebuf);
+			fprintf(o->report, "would abort %s %s %s age=%s\n", t->bucket, key, id,
+				agebuf);
 		return;
 	}
 	memset(&st, 0, sizeof(st));
@@ -149,8 +150,8 @@ static void reap_one(struct pass *p, const struct reaper_target *t, const struct
 	}
 	p->res->aborted++;
 	STAT_ADD(reaper_aborts, 1);
-	log_info("reaper: aborted upload bucket=%s key=%s upload_id=%s age=%lds", t->bucket, key, id,
-		 age);
+	log_info("reaper: aborted upload bucket=%s key=%s upload_id=%s age=%lds", t->bucket, key,
+		 id, age);
 	if (o->report)
 		fprintf(o->report, "abort %s %s %s age=%s\n", t->bucket, key, id, agebuf);
 }
@@ -388,8 +389,8 @@ static int page_size_from_env(void)
 	return (int)v;
 }
 
-int reaper_cli(const struct reaper_target *targets, size_t ntargets, long max_age_s,
-	       int dry_run, FILE *out)
+int reaper_cli(const struct reaper_target *targets, size_t ntargets, long max_age_s, int dry_run,
+	       FILE *out)
 {
 	struct reaper_opts o = { .max_age_s = max_age_s,
 				 .dry_run = dry_run,

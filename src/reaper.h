@@ -29,18 +29,18 @@ typedef int (*reaper_is_active_fn)(void *ctx, const char *bucket, const char *ke
 struct reaper_opts {
 	long max_age_s;
 	int dry_run;
-	int page_size;          /* max-uploads per page; 0: 1000 */
+	int page_size;                 /* max-uploads per page; 0: 1000 */
 	reaper_is_active_fn is_active; /* NULL: nothing is active */
 	void *ctx;
-	FILE *report;           /* NULL: log only */
+	FILE *report; /* NULL: log only */
 };
 
 struct reaper_result {
-	long listed;         /* uploads seen */
-	long aborted;        /* aborted (or would be, with dry_run) */
-	long young;          /* left alone: younger than max_age */
-	long active;         /* left alone: still being uploaded here */
-	long failed;         /* list or abort errors */
+	long listed;  /* uploads seen */
+	long aborted; /* aborted (or would be, with dry_run) */
+	long young;   /* left alone: younger than max_age */
+	long active;  /* left alone: still being uploaded here */
+	long failed;  /* list or abort errors */
 };
 
 /* One pass over targets. Returns 0, or -errno of the first failure (the
@@ -59,7 +59,7 @@ void reaper_stop(struct reaper *r);
 /* The `s3csfs reap` subcommand's body: one pass, a line per upload on out,
  * then "reap: N uploads listed, N aborted, ..." . Returns 0, or 1 if any
  * list or abort failed. */
-int reaper_cli(const struct reaper_target *targets, size_t ntargets, long max_age_s,
-	       int dry_run, FILE *out);
+int reaper_cli(const struct reaper_target *targets, size_t ntargets, long max_age_s, int dry_run,
+	       FILE *out);
 
 #endif

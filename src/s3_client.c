@@ -78,8 +78,8 @@ struct s3_client *s3_client_new(const struct s3_client_opts *opts, char *err, si
 	snprintf(c->scheme, sizeof(c->scheme), "%s", rest == ep + 7 ? "http" : "https");
 	memcpy(c->host, rest, hlen);
 	c->host[hlen] = '\0';
-	snprintf(c->region, sizeof(c->region), "%s", opts->region && *opts->region ? opts->region
-										: "us-east-1");
+	snprintf(c->region, sizeof(c->region), "%s",
+		 opts->region && *opts->region ? opts->region : "us-east-1");
 	c->path_style = opts->path_style;
 	c->creds = opts->creds;
 	c->max_retries = opts->max_retries < 0 ? 0 : opts->max_retries ? opts->max_retries : 8;
@@ -437,11 +437,10 @@ static int attempt(struct s3_client *c, struct s3_request *r, struct http_respon
 	sigv4_format_date((long long)time(NULL), amz_date);
 	hdrs[nh++] = (struct sigv4_header){ "host", host };
 	hdrs[nh++] = (struct sigv4_header){ "x-amz-date", amz_date };
-	hdrs[nh++] = (struct sigv4_header){
-		"x-amz-content-sha256",
-		r->body && r->body->kind != HTTP_BODY_NONE ? SIGV4_UNSIGNED_PAYLOAD
-							   : SIGV4_EMPTY_SHA256
-	};
+	hdrs[nh++] = (struct sigv4_header){ "x-amz-content-sha256",
+					    r->body && r->body->kind != HTTP_BODY_NONE
+						    ? SIGV4_UNSIGNED_PAYLOAD
+						    : SIGV4_EMPTY_SHA256 };
 	if (creds.session_token[0])
 		hdrs[nh++] = (struct sigv4_header){ "x-amz-security-token", creds.session_token };
 	for (size_t i = 0; i < r->nheaders; i++)
@@ -621,8 +620,7 @@ static const char *meta_header_name(struct put_headers *ph, const char *name)
 	return s;
 }
 
-static int add_put_headers(struct s3_request *r, const struct s3_put_opts *o,
-			   struct put_headers *ph)
+static int add_put_headers(struct s3_request *r, const struct s3_put_opts *o, struct put_headers *ph)
 {
 	int rc = 0;
 	if (!o)
@@ -661,8 +659,7 @@ static int is_md5_hex(const char *s)
 
 /* Whether an answer's ETag may be an MD5 at all: not under SSE-KMS (ours
  * or the bucket's default) nor SSE-C. */
-static int etag_may_be_md5(const char *resp_sse, const char *resp_sse_c,
-			   const struct s3_put_opts *o)
+static int etag_may_be_md5(const char *resp_sse, const char *resp_sse_c, const struct s3_put_opts *o)
 {
 	if (o && o->sse && strncmp(o->sse, "aws:kms", 7) == 0)
 		return 0;
@@ -682,8 +679,8 @@ static int check_md5_etag(const struct http_response *resp, const char *md5hex, 
 	if (st) {
 		snprintf(st->code, sizeof(st->code), "ETagMismatch");
 		snprintf(st->message, sizeof(st->message),
-			 "%s: server ETag %.64s is not the MD5 %s of what was sent", what, resp->etag,
-			 md5hex);
+			 "%s: server ETag %.64s is not the MD5 %s of what was sent", what,
+			 resp->etag, md5hex);
 	}
 	return -EIO;
 }
@@ -725,8 +722,8 @@ static int check_echo(struct s3_client *c, const struct http_response *resp,
 	return -EIO;
 }
 
-static int body_md5_strings(const struct http_body *body, const char *given_b64,
-			    char b64[25], char hex[33])
+static int body_md5_strings(const struct http_body *body, const char *given_b64, char b64[25],
+			    char hex[33])
 {
 	unsigned char md5[16];
 	if (given_b64) {
@@ -765,8 +762,11 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 		  const struct http_body *body, const struct s3_put_opts *opts, char *etag,
 		  size_t etaglen, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_PUT_OBJECT, .method = "PUT", .bucket = bucket,
-				.key = key, .body = body };
+	struct s3_request r = { .op = S3OP_PUT_OBJECT,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
+				.body = body };
 	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
 	struct http_response resp;
 	struct put_headers ph = { .used = 0 };
@@ -796,8 +796,8 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
 }
 
 /* An XML request body with its Content-MD5 (b64 must outlive the request). */
-static int attach_xml_body(struct s3_request *r, struct http_body *hb, const char *xml,
-			   size_t len, char b64[25])
+static int attach_xml_body(struct s3_request *r, struct http_body *hb, const char *xml, size_t len,
+			   char b64[25])
 {
 	char hex[33];
 	int rc;
@@ -823,8 +823,11 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, long
 		  long long len, const char *if_match, struct http_sink *sink,
 		  struct s3_obj_info *info, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_GET_OBJECT, .method = "GET", .bucket = bucket,
-				.key = key, .sink = sink };
+	struct s3_request r = { .op = S3OP_GET_OBJECT,
+				.method = "GET",
+				.bucket = bucket,
+				.key = key,
+				.sink = sink };
 	struct http_response resp;
 	char range[64];
 	int rc;
@@ -883,7 +886,9 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, long
 int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
 		   struct s3_obj_info *info, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_HEAD_OBJECT, .method = "HEAD", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_HEAD_OBJECT,
+				.method = "HEAD",
+				.bucket = bucket,
 				.key = key };
 	struct http_response resp;
 	req_header(&r, "x-amz-checksum-mode", "ENABLED");
@@ -894,10 +899,11 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
 	return rc;
 }
 
-int s3_delete_object(struct s3_client *c, const char *bucket, const char *key,
-		     struct s3_status *st)
+int s3_delete_object(struct s3_client *c, const char *bucket, const char *key, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_DELETE_OBJECT, .method = "DELETE", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_DELETE_OBJECT,
+				.method = "DELETE",
+				.bucket = bucket,
 				.key = key };
 	struct http_response resp;
 	int rc = perform(c, &r, &resp, st);
@@ -954,7 +960,9 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
 		    struct s3_list_result *out, struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM };
-	struct s3_request r = { .op = S3OP_LIST_OBJECTS, .method = "GET", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_LIST_OBJECTS,
+				.method = "GET",
+				.bucket = bucket,
 				.sink = &sink };
 	struct http_response resp;
 	char q[QUERY_MAX] = "", mk[16];
@@ -1027,8 +1035,11 @@ int s3_copy_object(struct s3_client *c, const char *src_bucket, const char *src_
 		   char *etag, size_t etaglen, struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
-	struct s3_request r = { .op = S3OP_COPY_OBJECT, .method = "PUT", .bucket = dst_bucket,
-				.key = dst_key, .sink = &sink };
+	struct s3_request r = { .op = S3OP_COPY_OBJECT,
+				.method = "PUT",
+				.bucket = dst_bucket,
+				.key = dst_key,
+				.sink = &sink };
 	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
 	struct http_response resp;
 	struct put_headers ph = { .used = 0 };
@@ -1056,8 +1067,12 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 		  struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
-	struct s3_request r = { .op = S3OP_CREATE_MPU, .method = "POST", .bucket = bucket,
-				.key = key, .query = "uploads", .sink = &sink };
+	struct s3_request r = { .op = S3OP_CREATE_MPU,
+				.method = "POST",
+				.bucket = bucket,
+				.key = key,
+				.query = "uploads",
+				.sink = &sink };
 	struct http_response resp;
 	struct put_headers ph = { .used = 0 };
 	const char *body;
@@ -1096,8 +1111,11 @@ int s3_mpu_upload_part_ck(struct s3_client *c, const char *bucket, const char *k
 			  const char *content_md5, const struct s3_checksum *ck, char *etag,
 			  size_t etaglen, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_UPLOAD_PART, .method = "PUT", .bucket = bucket,
-				.key = key, .body = body };
+	struct s3_request r = { .op = S3OP_UPLOAD_PART,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
+				.body = body };
 	struct http_response resp;
 	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], b64[25], hex[33], ckname[48];
 	int rc;
@@ -1163,12 +1181,11 @@ static int is_composite_etag(const char *s)
 	       strspn(s + 33, "0123456789") == strlen(s + 33);
 }
 
-int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
-		    const char *upload_id, const struct s3_part *parts, size_t nparts,
-		    char *etag, size_t etaglen, struct s3_status *st)
+int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+		    const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen,
+		    struct s3_status *st)
 {
-	return s3_mpu_complete_ck(c, bucket, key, upload_id, parts, nparts, NULL, etag, etaglen,
-				  st);
+	return s3_mpu_complete_ck(c, bucket, key, upload_id, parts, nparts, NULL, etag, etaglen, st);
 }
 
 int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
@@ -1177,8 +1194,11 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 		       struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
-	struct s3_request r = { .op = S3OP_COMPLETE_MPU, .method = "POST", .bucket = bucket,
-				.key = key, .sink = &sink };
+	struct s3_request r = { .op = S3OP_COMPLETE_MPU,
+				.method = "POST",
+				.bucket = bucket,
+				.key = key,
+				.sink = &sink };
 	struct http_response resp;
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	char q[S3_UPLOAD_ID_MAX * 3 + 32] = "", tag[S3_ETAG_MAX], want[S3_ETAG_MAX];
@@ -1290,10 +1310,12 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 	return rc;
 }
 
-int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
-		 const char *upload_id, struct s3_status *st)
+int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+		 struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_ABORT_MPU, .method = "DELETE", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_ABORT_MPU,
+				.method = "DELETE",
+				.bucket = bucket,
 				.key = key };
 	struct http_response resp;
 	char q[S3_UPLOAD_ID_MAX * 3 + 32] = "";
@@ -1306,12 +1328,14 @@ int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
 	return rc == -ENOENT ? 0 : rc;
 }
 
-int s3_mpu_list(struct s3_client *c, const char *bucket, const char *prefix,
-		const char *key_marker, const char *upload_id_marker, int max_uploads,
-		struct s3_mpu_list *out, struct s3_status *st)
+int s3_mpu_list(struct s3_client *c, const char *bucket, const char *prefix, const char *key_marker,
+		const char *upload_id_marker, int max_uploads, struct s3_mpu_list *out,
+		struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM };
-	struct s3_request r = { .op = S3OP_LIST_MPU, .method = "GET", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_LIST_MPU,
+				.method = "GET",
+				.bucket = bucket,
 				.sink = &sink };
 	struct http_response resp;
 	char q[QUERY_MAX] = "", mu[16];
@@ -1400,12 +1424,15 @@ int s3_delete_bucket(struct s3_client *c, const char *bucket, struct s3_status *
 }
 
 int s3_bucket_subresource(struct s3_client *c, const char *method, const char *bucket,
-			  const char *subresource, const char *body, size_t body_len,
-			  char **out, size_t *out_len, struct s3_status *st)
+			  const char *subresource, const char *body, size_t body_len, char **out,
+			  size_t *out_len, struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 4 << 20 };
-	struct s3_request r = { .op = S3OP_OTHER, .method = method, .bucket = bucket,
-				.query = subresource, .sink = &sink };
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = method,
+				.bucket = bucket,
+				.query = subresource,
+				.sink = &sink };
 	struct http_body hb = { .kind = HTTP_BODY_MEM, .mem = body, .len = body_len };
 	struct http_response resp;
 	char b64[25], hex[33];
@@ -1441,8 +1468,12 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 			  struct s3_tag *tags, size_t max, size_t *n, struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
-	struct s3_request r = { .op = S3OP_OTHER, .method = "GET", .bucket = bucket, .key = key,
-				.query = "tagging", .sink = &sink };
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = "GET",
+				.bucket = bucket,
+				.key = key,
+				.query = "tagging",
+				.sink = &sink };
 	struct http_response resp;
 	int rc;
 
@@ -1451,7 +1482,8 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 	if (rc == 0) {
 		rc = s3xml_parse_tagging(sink.buf ? sink.buf : "", sink.len, tags, max, n);
 		if (rc < 0 && st)
-			snprintf(st->message, sizeof(st->message), "malformed GetObjectTagging answer");
+			snprintf(st->message, sizeof(st->message),
+				 "malformed GetObjectTagging answer");
 	}
 	if (sink.owned)
 		free(sink.buf);
@@ -1461,7 +1493,10 @@ int s3_get_object_tagging(struct s3_client *c, const char *bucket, const char *k
 int s3_put_object_tagging(struct s3_client *c, const char *bucket, const char *key,
 			  const struct s3_tag *tags, size_t n, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
 				.query = "tagging" };
 	struct http_body hb = { .kind = HTTP_BODY_MEM };
 	struct http_response resp;
@@ -1508,10 +1543,15 @@ int s3_presign_get(struct s3_client *c, const char *bucket, const char *key, lon
 		explicit_bzero(&creds, sizeof(creds));
 		return -ENOMEM;
 	}
-	p = (struct sigv4_presign_request){ .method = "GET", .host = host, .path = path,
-					    .extra_query = extra_query,
-					    .now = (long long)time(NULL), .expires_s = expires_s,
-					    .session_token = creds.session_token };
+	p = (struct sigv4_presign_request){
+		.method = "GET",
+		.host = host,
+		.path = path,
+		.extra_query = extra_query,
+		.now = (long long)time(NULL),
+		.expires_s = expires_s,
+		.session_token = creds.session_token
+	};
 	sc = (struct sigv4_credentials){ creds.access_key, creds.secret_key, c->region, "s3" };
 	rc = sigv4_presign(&p, &sc, q, qcap);
 	explicit_bzero(&creds, sizeof(creds));
@@ -1526,7 +1566,10 @@ int s3_presign_get(struct s3_client *c, const char *bucket, const char *key, lon
 int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, int days,
 		      const char *tier, int *accepted, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_OTHER, .method = "POST", .bucket = bucket, .key = key,
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = "POST",
+				.bucket = bucket,
+				.key = key,
 				.query = "restore" };
 	struct http_body hb;
 	struct http_response resp;
@@ -1549,7 +1592,10 @@ int s3_restore_object(struct s3_client *c, const char *bucket, const char *key, 
 int s3_put_object_legal_hold(struct s3_client *c, const char *bucket, const char *key, int on,
 			     struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
 				.query = "legal-hold" };
 	struct http_body hb;
 	struct http_response resp;
@@ -1594,8 +1640,11 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
 			    const char *if_match, char *etag, size_t etaglen, struct s3_status *st)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 1 << 20 };
-	struct s3_request r = { .op = S3OP_UPLOAD_PART, .method = "PUT", .bucket = bucket,
-				.key = key, .sink = &sink };
+	struct s3_request r = { .op = S3OP_UPLOAD_PART,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
+				.sink = &sink };
 	struct http_body empty = { .kind = HTTP_BODY_MEM, .mem = "", .len = 0 };
 	struct http_response resp;
 	char q[S3_UPLOAD_ID_MAX * 3 + 64] = "", num[16], range[64];
@@ -1622,11 +1671,10 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
 	return copy_answer(rc, &sink, etag, etaglen, st);
 }
 
-int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const char *src_key,
-			     long long size, const char *if_match, const char *dst_bucket,
-			     const char *dst_key, long long part_size,
-			     const struct s3_put_opts *opts, char *etag, size_t etaglen,
-			     struct s3_status *st)
+int s3_copy_object_multipart(
+	struct s3_client *c, const char *src_bucket, const char *src_key, long long size,
+	const char *if_match, const char *dst_bucket, const char *dst_key, long long part_size,
+	const struct s3_put_opts *opts, char *etag, size_t etaglen, struct s3_status *st)
 {
 	char upload_id[S3_UPLOAD_ID_MAX] = "";
 	struct s3_part *parts;
@@ -1655,8 +1703,8 @@ int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const 
 		rc = s3_mpu_complete(c, dst_bucket, dst_key, upload_id, parts, (size_t)nparts, etag,
 				     etaglen, st);
 	if (rc < 0 && upload_id[0] && s3_mpu_abort(c, dst_bucket, dst_key, upload_id, &ast) < 0)
-		log_warn("copy of %s/%s: could not abort upload %s of %s/%s; the reaper will", src_bucket,
-			 src_key, upload_id, dst_bucket, dst_key);
+		log_warn("copy of %s/%s: could not abort upload %s of %s/%s; the reaper will",
+			 src_bucket, src_key, upload_id, dst_bucket, dst_key);
 	free(parts);
 	return rc;
 }
@@ -1664,7 +1712,9 @@ int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const 
 int s3_delete_object_version(struct s3_client *c, const char *bucket, const char *key,
 			     const char *version_id, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_DELETE_OBJECT, .method = "DELETE", .bucket = bucket,
+	struct s3_request r = { .op = S3OP_DELETE_OBJECT,
+				.method = "DELETE",
+				.bucket = bucket,
 				.key = key };
 	struct http_response resp;
 	char q[512] = "";
@@ -1678,7 +1728,10 @@ int s3_delete_object_version(struct s3_client *c, const char *bucket, const char
 int s3_put_object_retention(struct s3_client *c, const char *bucket, const char *key,
 			    const char *mode, const char *until, struct s3_status *st)
 {
-	struct s3_request r = { .op = S3OP_OTHER, .method = "PUT", .bucket = bucket, .key = key,
+	struct s3_request r = { .op = S3OP_OTHER,
+				.method = "PUT",
+				.bucket = bucket,
+				.key = key,
 				.query = "retention" };
 	struct http_body hb;
 	struct http_response resp;

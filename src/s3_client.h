@@ -51,9 +51,9 @@ struct s3_client_opts {
 	int path_style;       /* 1: http://host/bucket/key; 0: http://bucket.host/key */
 	struct s3_creds_provider creds;
 	struct http_pool_opts http;
-	int max_retries;      /* retries after the first attempt; <0: 0, 0: default 8 */
-	long retry_base_ms;   /* first backoff cap; 0: 100 */
-	long retry_max_ms;    /* give up retrying after this long in all; 0: 60000 */
+	int max_retries;    /* retries after the first attempt; <0: 0, 0: default 8 */
+	long retry_base_ms; /* first backoff cap; 0: 100 */
+	long retry_max_ms;  /* give up retrying after this long in all; 0: 60000 */
 };
 
 struct s3_client *s3_client_new(const struct s3_client_opts *opts, char *err, size_t errlen);
@@ -77,8 +77,8 @@ int s3_client_past_deadline(void);
 int s3_creds_static_get(void *ctx, struct s3_creds *out);
 
 struct s3_status {
-	long http_status;   /* 0 if no response */
-	char code[64];      /* S3 error code ("NoSuchKey"), or a transport word */
+	long http_status; /* 0 if no response */
+	char code[64];    /* S3 error code ("NoSuchKey"), or a transport word */
 	char message[256];
 	char request_id[128];
 	int attempts;
@@ -94,12 +94,12 @@ struct s3_obj_info {
 	time_t mtime;
 	char storage_class[32];
 	char sse[32];
-	char meta[2048]; /* "name=value\n" per x-amz-meta-*, lower-case names */
-	char sse_c[32];  /* SSE-C algorithm, "" if none */
-	char checksums[256]; /* "alg=base64\n" per x-amz-checksum-ALG (GET/HEAD ask for them) */
+	char meta[2048];        /* "name=value\n" per x-amz-meta-*, lower-case names */
+	char sse_c[32];         /* SSE-C algorithm, "" if none */
+	char checksums[256];    /* "alg=base64\n" per x-amz-checksum-ALG (GET/HEAD ask for them) */
 	char checksum_type[24]; /* "FULL_OBJECT", "COMPOSITE" or "" */
 	/* Archive and Object Lock state as HEAD and GET tell it. */
-	char restore[256];    /* x-amz-restore as sent, "" if none */
+	char restore[256]; /* x-amz-restore as sent, "" if none */
 	char content_type[128];
 	char lock_mode[16];   /* "GOVERNANCE", "COMPLIANCE" or "" */
 	time_t retain_until;  /* x-amz-object-lock-retain-until-date; 0: none */
@@ -139,7 +139,7 @@ struct s3_put_opts {
 	const char *content_type;
 	const struct s3_meta_pair *meta;
 	size_t nmeta;
-	int if_none_match;          /* PutObject: fail with -EEXIST if the key exists */
+	int if_none_match; /* PutObject: fail with -EEXIST if the key exists */
 	/* Base64 Content-MD5 computed by the caller as it wrote the data;
 	 * NULL: computed here by reading the body once more. */
 	const char *content_md5;
@@ -156,8 +156,8 @@ struct s3_put_opts {
 };
 
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key,
-		  const struct http_body *body, const struct s3_put_opts *opts,
-		  char *etag, size_t etaglen, struct s3_status *st);
+		  const struct http_body *body, const struct s3_put_opts *opts, char *etag,
+		  size_t etaglen, struct s3_status *st);
 
 /* Reads [off, off+len) (len < 0: to the end) into sink. if_match: fail
  * with -ESTALE if the object's ETag changed (NULL: no check). info, when
@@ -171,8 +171,7 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
 		   struct s3_obj_info *info, struct s3_status *st);
 
 /* Deleting a missing key succeeds, as in S3. */
-int s3_delete_object(struct s3_client *c, const char *bucket, const char *key,
-		     struct s3_status *st);
+int s3_delete_object(struct s3_client *c, const char *bucket, const char *key, struct s3_status *st);
 
 /* One page. continuation: NULL or "" for the first; max_keys 0: 1000. */
 int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
@@ -202,9 +201,9 @@ int s3_mpu_upload_part_ck(struct s3_client *c, const char *bucket, const char *k
  * has that form (-EIO if it differs); an ETag of another form (a whole-
  * object MD5, an opaque one) or any ETag under SSE-KMS/SSE-C is taken as
  * it is: the parts were verified one by one (Content-MD5, checksums). */
-int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
-		    const char *upload_id, const struct s3_part *parts, size_t nparts,
-		    char *etag, size_t etaglen, struct s3_status *st);
+int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+		    const struct s3_part *parts, size_t nparts, char *etag, size_t etaglen,
+		    struct s3_status *st);
 /* As s3_mpu_complete, with each part's checksum (parts[i].checksum, of
  * full's algorithm) in the XML and full, the whole object's FULL_OBJECT
  * checksum, as a header; NULL or CK_NONE: none. A checksum the server
@@ -214,11 +213,11 @@ int s3_mpu_complete_ck(struct s3_client *c, const char *bucket, const char *key,
 		       const struct s3_checksum *full, char *etag, size_t etaglen,
 		       struct s3_status *st);
 /* Aborting an upload that no longer exists succeeds. */
-int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
-		 const char *upload_id, struct s3_status *st);
-int s3_mpu_list(struct s3_client *c, const char *bucket, const char *prefix,
-		const char *key_marker, const char *upload_id_marker, int max_uploads,
-		struct s3_mpu_list *out, struct s3_status *st);
+int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+		 struct s3_status *st);
+int s3_mpu_list(struct s3_client *c, const char *bucket, const char *prefix, const char *key_marker,
+		const char *upload_id_marker, int max_uploads, struct s3_mpu_list *out,
+		struct s3_status *st);
 
 int s3_head_bucket(struct s3_client *c, const char *bucket, struct s3_status *st);
 int s3_create_bucket(struct s3_client *c, const char *bucket, struct s3_status *st);
@@ -227,8 +226,8 @@ int s3_delete_bucket(struct s3_client *c, const char *bucket, struct s3_status *
 /* A bucket sub-resource as raw XML: GET/PUT ?lifecycle, ?tagging, ...
  * PUT sends body (with Content-MD5); GET returns a malloc'd body in *out. */
 int s3_bucket_subresource(struct s3_client *c, const char *method, const char *bucket,
-			  const char *subresource, const char *body, size_t body_len,
-			  char **out, size_t *out_len, struct s3_status *st);
+			  const char *subresource, const char *body, size_t body_len, char **out,
+			  size_t *out_len, struct s3_status *st);
 
 /* The object's tags into tags[0..max), *n how many (an empty answer body
  * counts as none). An answer with more than max tags, or a malformed one,
@@ -290,11 +289,10 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
  * metadata, tags or content type this way: give them in opts), the parts
  * one after the other, CompleteMultipartUpload; the upload is aborted on
  * any failure. if_match: copy only that version of the source. */
-int s3_copy_object_multipart(struct s3_client *c, const char *src_bucket, const char *src_key,
-			     long long size, const char *if_match, const char *dst_bucket,
-			     const char *dst_key, long long part_size,
-			     const struct s3_put_opts *opts, char *etag, size_t etaglen,
-			     struct s3_status *st);
+int s3_copy_object_multipart(
+	struct s3_client *c, const char *src_bucket, const char *src_key, long long size,
+	const char *if_match, const char *dst_bucket, const char *dst_key, long long part_size,
+	const struct s3_put_opts *opts, char *etag, size_t etaglen, struct s3_status *st);
 
 /* CreateBucket with x-amz-bucket-object-lock-enabled: true (which also
  * turns versioning on). */

@@ -22,9 +22,8 @@
 /* No network, no DTD loading, no entity substitution (NOENT/DTDLOAD/HUGE
  * are deliberately absent), and no error printing: hostile input must not
  * be able to spam the daemon's stderr or syslog. */
-#define S3XML_PARSE_OPTS                                                   \
-	(XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |        \
-	 XML_PARSE_NOWARNING)
+#define S3XML_PARSE_OPTS \
+	(XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 static const char s3_ns[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -94,8 +93,7 @@ static int is_elem(xmlNodePtr n, const char *name)
  * xmlNodeGetContent is avoided for that very reason. */
 static int is_text(xmlNodePtr c)
 {
-	return (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-	       c->content != NULL;
+	return (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content != NULL;
 }
 
 static size_t text_len(xmlNodePtr n)
@@ -471,9 +469,8 @@ int s3xml_parse_initiate_mpu(const char *body, size_t len, char *upload_id, size
 
 /* Shared by CompleteMultipartUpload and CopyObject: both answer 200 with
  * either a result carrying an ETag or, when they fail late, an <Error>. */
-static int parse_etag_result(const char *body, size_t len, const char *root1,
-			     const char *root2, char *etag, size_t etaglen,
-			     struct s3_error *err)
+static int parse_etag_result(const char *body, size_t len, const char *root1, const char *root2,
+			     char *etag, size_t etaglen, struct s3_error *err)
 {
 	xmlDocPtr doc;
 	xmlNodePtr root;
@@ -514,8 +511,8 @@ static int parse_etag_result(const char *body, size_t len, const char *root1,
 int s3xml_parse_complete_mpu(const char *body, size_t len, char *etag, size_t etaglen,
 			     struct s3_error *err)
 {
-	return parse_etag_result(body, len, "CompleteMultipartUploadResult", NULL,
-				 etag, etaglen, err);
+	return parse_etag_result(body, len, "CompleteMultipartUploadResult", NULL, etag, etaglen,
+				 err);
 }
 
 /* UploadPartCopy answers <CopyPartResult> with the same shape, so it is
@@ -523,8 +520,8 @@ int s3xml_parse_complete_mpu(const char *body, size_t len, char *etag, size_t et
 int s3xml_parse_copy_result(const char *body, size_t len, char *etag, size_t etaglen,
 			    struct s3_error *err)
 {
-	return parse_etag_result(body, len, "CopyObjectResult", "CopyPartResult",
-				 etag, etaglen, err);
+	return parse_etag_result(body, len, "CopyObjectResult", "CopyPartResult", etag, etaglen,
+				 err);
 }
 
 /* ---- ListMultipartUploads ---------------------------------------------- */
@@ -615,8 +612,7 @@ int s3xml_parse_list_mpu(const char *body, size_t len, struct s3_mpu_list *out)
 
 /* ---- object tagging --------------------------------------------------- */
 
-int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
-			size_t *n)
+int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max, size_t *n)
 {
 	xmlDocPtr doc;
 	xmlNodePtr root;
@@ -708,11 +704,21 @@ static void sb_escaped(struct sbuf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
-		case '&': sb_str(b, "&amp;"); break;
-		case '<': sb_str(b, "&lt;"); break;
-		case '>': sb_str(b, "&gt;"); break;
-		case '"': sb_str(b, "&quot;"); break;
-		default: sb_put(b, s + i, 1); break;
+		case '&':
+			sb_str(b, "&amp;");
+			break;
+		case '<':
+			sb_str(b, "&lt;");
+			break;
+		case '>':
+			sb_str(b, "&gt;");
+			break;
+		case '"':
+			sb_str(b, "&quot;");
+			break;
+		default:
+			sb_put(b, s + i, 1);
+			break;
 		}
 	}
 }
@@ -799,17 +805,17 @@ char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_
 	return s3xml_build_complete_mpu_ck(parts, nparts, NULL, len);
 }
 
-char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
-				  const char *alg_upper, size_t *len)
+char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts, const char *alg_upper,
+				  size_t *len)
 {
 	struct complete_args a = { parts, nparts, alg_upper };
 
 	/* The algorithm goes into an element name unescaped: only the short
 	 * upper-case names of checksum.h are expected. */
 	if ((nparts > 0 && parts == NULL) ||
-	    (alg_upper != NULL && (strlen(alg_upper) > 16 ||
-				   strspn(alg_upper, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-					   strlen(alg_upper)))) {
+	    (alg_upper != NULL &&
+	     (strlen(alg_upper) > 16 ||
+	      strspn(alg_upper, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(alg_upper)))) {
 		errno = EINVAL;
 		return NULL;
 	}

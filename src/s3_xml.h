@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#define S3_KEY_MAX 1024        /* S3's own limit on key length in bytes */
+#define S3_KEY_MAX 1024 /* S3's own limit on key length in bytes */
 #define S3_ETAG_MAX 128
 #define S3_UPLOAD_ID_MAX 1024
-#define S3_TOKEN_MAX 1024      /* continuation tokens, markers */
+#define S3_TOKEN_MAX 1024 /* continuation tokens, markers */
 
 /* <Error><Code/><Message/><RequestId/><Resource/></Error> */
 struct s3_error {
@@ -29,7 +29,7 @@ struct s3_error {
 int s3xml_parse_error(const char *body, size_t len, struct s3_error *out);
 
 struct s3_object_entry {
-	char *key;           /* malloc'd, <= S3_KEY_MAX bytes */
+	char *key; /* malloc'd, <= S3_KEY_MAX bytes */
 	long long size;
 	char etag[S3_ETAG_MAX]; /* quotes stripped */
 	time_t last_modified;   /* parsed from ISO 8601 "2009-10-12T17:50:30.000Z" */
@@ -78,9 +78,9 @@ int s3xml_parse_list_mpu(const char *body, size_t len, struct s3_mpu_list *out);
 void s3xml_mpu_list_free(struct s3_mpu_list *l);
 
 struct s3_part {
-	int number;               /* 1..10000 */
-	char etag[S3_ETAG_MAX];   /* without quotes */
-	char checksum[28];        /* base64 of the part's flexible checksum, "" if none */
+	int number;             /* 1..10000 */
+	char etag[S3_ETAG_MAX]; /* without quotes */
+	char checksum[28];      /* base64 of the part's flexible checksum, "" if none */
 };
 /* <CompleteMultipartUpload><Part><PartNumber/><ETag>"..."</ETag></Part>...
  * with the ETags escaped. Parts must be given in strictly ascending order
@@ -92,8 +92,8 @@ char *s3xml_build_complete_mpu(const struct s3_part *parts, size_t nparts, size_
  * part that has one (alg_upper "CRC64NVME", ...; NULL or "": none);
  * errno EINVAL also for an alg_upper over 16 characters or with others
  * than A-Z and 0-9 (it becomes part of an element name). */
-char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts,
-				  const char *alg_upper, size_t *len);
+char *s3xml_build_complete_mpu_ck(const struct s3_part *parts, size_t nparts, const char *alg_upper,
+				  size_t *len);
 
 /* Object tags (GetObjectTagging / PutObjectTagging). S3 allows 10 per
  * object, keys up to 128 and values up to 256 characters. */
@@ -106,8 +106,7 @@ struct s3_tag {
 /* <Tagging><TagSet><Tag><Key/><Value/></Tag>...: into tags[0..max), *n
  * how many; an empty body (Ceph RGW 16, untagged) counts as none; more
  * than max tags, a key or value too long, or a malformed body: -EPROTO. */
-int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max,
-			size_t *n);
+int s3xml_parse_tagging(const char *body, size_t len, struct s3_tag *tags, size_t max, size_t *n);
 /* The PutObjectTagging body for tags[0..n), escaped; malloc'd (length in
  * *len when len is given), NULL with errno EINVAL (tags NULL with n > 0)
  * or ENOMEM. */

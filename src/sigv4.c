@@ -426,8 +426,7 @@ static void emit_canonical(struct sink *s, const struct sigv4_request *req, cons
 	sink_str(s, req->payload_hash);
 }
 
-static void emit_scope(struct sink *s, const char *amz_date, const char *region,
-		       const char *service)
+static void emit_scope(struct sink *s, const char *amz_date, const char *region, const char *service)
 {
 	sink_put(s, amz_date, SCOPE_DATE_LEN);
 	sink_put(s, "/", 1);
@@ -525,8 +524,8 @@ int sigv4_canonical_request(const struct sigv4_request *req, char *out, size_t o
 	return sink_finish(&s);
 }
 
-int sigv4_string_to_sign(const char *canonical_request, const char *amz_date,
-			 const char *region, const char *service, char *out, size_t outlen)
+int sigv4_string_to_sign(const char *canonical_request, const char *amz_date, const char *region,
+			 const char *service, char *out, size_t outlen)
 {
 	struct sink s;
 	char hash[SIGV4_SHA256_HEX_LEN + 1];
@@ -597,7 +596,8 @@ static int compute_signature(const struct sigv4_credentials *cred, const char *a
 		cur = !cur;
 	}
 	if (HMAC(EVP_sha256(), key[cur], (int)keylen, (const unsigned char *)sts, sts_len,
-		 key[!cur], &keylen) == NULL || keylen != SHA256_LEN)
+		 key[!cur], &keylen) == NULL ||
+	    keylen != SHA256_LEN)
 		goto out;
 	hex_encode(key[!cur], keylen, sig);
 	rc = 0;
@@ -650,10 +650,10 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 		sig_out[0] = '\0';
 	sink_init_buf(&s, out, outlen);
 	rc = validate_request(req);
-	if (!rc && (cred == NULL || !valid_scope_part(cred->access_key) ||
-		    cred->secret_key == NULL || cred->secret_key[0] == '\0' ||
-		    !valid_scope_part(cred->region) || !valid_scope_part(cred->service) ||
-		    !valid_amz_date(amz_date)))
+	if (!rc &&
+	    (cred == NULL || !valid_scope_part(cred->access_key) || cred->secret_key == NULL ||
+	     cred->secret_key[0] == '\0' || !valid_scope_part(cred->region) ||
+	     !valid_scope_part(cred->service) || !valid_amz_date(amz_date)))
 		rc = -EINVAL;
 	if (!rc)
 		rc = sort_headers(req, &h);
@@ -756,8 +756,8 @@ int sigv4_presign(const struct sigv4_presign_request *p, const struct sigv4_cred
 	if (!rc) {
 		out[q.len] = '\0';
 		host = (struct sigv4_header){ "host", p->host };
-		req = (struct sigv4_request){ p->method, p->path, out, &host, 1,
-					      SIGV4_UNSIGNED_PAYLOAD };
+		req = (struct sigv4_request){ p->method, p->path, out,
+					      &host,     1,       SIGV4_UNSIGNED_PAYLOAD };
 		rc = validate_request(&req);
 	}
 	if (!rc)

@@ -63,8 +63,8 @@ void sigv4_format_date(long long epoch_seconds, char out[17]);
 int sigv4_canonical_request(const struct sigv4_request *req, char *out, size_t outlen);
 
 /* The string to sign for the given canonical request. */
-int sigv4_string_to_sign(const char *canonical_request, const char *amz_date,
-			 const char *region, const char *service, char *out, size_t outlen);
+int sigv4_string_to_sign(const char *canonical_request, const char *amz_date, const char *region,
+			 const char *service, char *out, size_t outlen);
 
 /* The full Authorization header value:
  * "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request,
@@ -79,9 +79,9 @@ int sigv4_authorization(const struct sigv4_request *req, const char *amz_date,
 #define SIGV4_PRESIGN_MIN_S 1L
 #define SIGV4_PRESIGN_MAX_S 604800L /* 7 days: S3's limit */
 struct sigv4_presign_request {
-	const char *method;        /* "GET" */
-	const char *host;          /* as sent in Host: "bucket.s3.amazonaws.com", "127.0.0.1:7480" */
-	const char *path;          /* encoded as for sigv4_request.path */
+	const char *method; /* "GET" */
+	const char *host;   /* as sent in Host: "bucket.s3.amazonaws.com", "127.0.0.1:7480" */
+	const char *path;   /* encoded as for sigv4_request.path */
 	/* Further pairs to sign into the URL (response-content-type=...),
 	 * each name and value already encoded; NULL or "" if none. */
 	const char *extra_query;

@@ -74,9 +74,9 @@ void stats_upload_started(void)
 	int_fast64_t now = STAT_ADD(uploads_inflight, 1) + 1;
 	int_fast64_t max = STAT_GET(uploads_inflight_max);
 
-	while (now > max && !atomic_compare_exchange_weak_explicit(
-				    &g_stats.uploads_inflight_max, &max, now,
-				    memory_order_relaxed, memory_order_relaxed))
+	while (now > max &&
+	       !atomic_compare_exchange_weak_explicit(&g_stats.uploads_inflight_max, &max, now,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
@@ -157,8 +157,10 @@ static void render_latency(struct dynbuf *o)
 {
 	static const char name[] = "s3csfs_request_duration_seconds";
 
-	out(o, "# HELP %s Time from sending an S3 request to its answer (each attempt), "
-	       "by operation.\n# TYPE %s histogram\n", name, name);
+	out(o,
+	    "# HELP %s Time from sending an S3 request to its answer (each attempt), "
+	    "by operation.\n# TYPE %s histogram\n",
+	    name, name);
 	for (int i = 0; i < S3OP_COUNT; i++) {
 		uint64_t cum = 0;
 		for (int b = 0; b <= STATS_LATENCY_BUCKETS; b++) {
@@ -190,14 +192,17 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	out(&o, "# HELP s3csfs_errors_total S3 requests that failed for good, by operation.\n"
 		"# TYPE s3csfs_errors_total counter\n");
 	for (int i = 0; i < S3OP_COUNT; i++)
-		out(&o, "s3csfs_errors_total{op=\"%s\"} %" PRIu64 "\n", op_names[i],
-		    U64(errors[i]));
-#define COUNTER(name, help, val)                                              \
-	out(&o, "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " counter\n" \
-		"s3csfs_" name " %" PRIu64 "\n", (uint64_t)(val))
+		out(&o, "s3csfs_errors_total{op=\"%s\"} %" PRIu64 "\n", op_names[i], U64(errors[i]));
+#define COUNTER(name, help, val)                                                \
+	out(&o,                                                                 \
+	    "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " counter\n" \
+	    "s3csfs_" name " %" PRIu64 "\n",                                    \
+	    (uint64_t)(val))
 #define GAUGE(name, help, val)                                                \
-	out(&o, "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " gauge\n"   \
-		"s3csfs_" name " %" PRId64 "\n", (int64_t)(val))
+	out(&o,                                                               \
+	    "# HELP s3csfs_" name " " help "\n# TYPE s3csfs_" name " gauge\n" \
+	    "s3csfs_" name " %" PRId64 "\n",                                  \
+	    (int64_t)(val))
 	COUNTER("retries_total", "S3 requests retried.", U64(retries));
 	COUNTER("connections_total", "TCP connections opened to S3.", U64(connections));
 	COUNTER("bytes_up_total", "Bytes sent to S3.", U64(bytes_up));
@@ -210,15 +215,20 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
 	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
 	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));
-	GAUGE("uploads_inflight_max", "The most uploads ever sent at once.", I64(uploads_inflight_max));
+	GAUGE("uploads_inflight_max", "The most uploads ever sent at once.",
+	      I64(uploads_inflight_max));
 	COUNTER("uploads_done_total", "Files made durable in S3.", U64(uploads_done));
 	COUNTER("uploads_failed_total", "Uploads that failed for good.", U64(uploads_failed));
 	COUNTER("reaper_runs_total", "Reaper passes.", U64(reaper_runs));
 	COUNTER("reaper_aborts_total", "Stale multipart uploads aborted.", U64(reaper_aborts));
-	GAUGE("journal_records", "Files closed with upload = async whose journal record "
-		"waits for their upload.", I64(journal_records));
-	GAUGE("credentials_expiry_timestamp_seconds", "Unix time the S3 credentials last "
-		"used expire; 0: they do not expire.", I64(creds_expiry));
+	GAUGE("journal_records",
+	      "Files closed with upload = async whose journal record "
+	      "waits for their upload.",
+	      I64(journal_records));
+	GAUGE("credentials_expiry_timestamp_seconds",
+	      "Unix time the S3 credentials last "
+	      "used expire; 0: they do not expire.",
+	      I64(creds_expiry));
 #undef COUNTER
 #undef GAUGE
 	render_latency(&o);
@@ -269,8 +279,7 @@ static int slot(char *names, size_t namelen, atomic_int *used, int max, const ch
 		}
 	int i = n < max - 1 ? n : max - 1;
 	if (n < max) {
-		snprintf(names + (size_t)i * namelen, namelen, "%s",
-			 n < max - 1 ? name : "other");
+		snprintf(names + (size_t)i * namelen, namelen, "%s", n < max - 1 ? name : "other");
 		atomic_store_explicit(used, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&cost_lock);
@@ -287,8 +296,8 @@ void stats_bucket_request(const char *bucket, int op)
 
 void stats_stored(const char *storage_class, long long bytes)
 {
-	int i = slot(&g_cost.storage_class[0][0], sizeof(g_cost.storage_class[0]),
-		     &cost_nclasses, STATS_CLASSES, storage_class ? storage_class : "STANDARD");
+	int i = slot(&g_cost.storage_class[0][0], sizeof(g_cost.storage_class[0]), &cost_nclasses,
+		     STATS_CLASSES, storage_class ? storage_class : "STANDARD");
 	atomic_fetch_add_explicit(&g_cost.stored_bytes[i], (uint64_t)bytes, memory_order_relaxed);
 	atomic_fetch_add_explicit(&g_cost.stored_objects[i], 1, memory_order_relaxed);
 }
@@ -305,8 +314,9 @@ double stats_request_cost(double put_per_1000, double get_per_1000)
 	for (int i = 0; i < S3OP_COUNT; i++) {
 		enum stats_class c = stats_op_class(i);
 		double n = (double)U64(requests[i]);
-		cost += c == STATS_CLASS_PUT ? n * put_per_1000 / 1000
-			: c == STATS_CLASS_GET ? n * get_per_1000 / 1000 : 0;
+		cost += c == STATS_CLASS_PUT   ? n * put_per_1000 / 1000
+			: c == STATS_CLASS_GET ? n * get_per_1000 / 1000
+					       : 0;
 	}
 	return cost;
 }
@@ -350,24 +360,29 @@ static void render_cost_prometheus(struct dynbuf *o)
 	int nb = atomic_load(&cost_nbuckets), nc = atomic_load(&cost_nclasses);
 
 	out(o, "# HELP s3csfs_bucket_requests_total S3 requests by bucket and billing class.\n"
-		"# TYPE s3csfs_bucket_requests_total counter\n");
+	       "# TYPE s3csfs_bucket_requests_total counter\n");
 	for (int i = 0; i < nb; i++)
 		for (int c = 0; c < STATS_CLASS_COUNT; c++)
-			out(o, "s3csfs_bucket_requests_total{bucket=\"%s\",class=\"%s\"} %" PRIu64 "\n",
+			out(o,
+			    "s3csfs_bucket_requests_total{bucket=\"%s\",class=\"%s\"} %" PRIu64 "\n",
 			    g_cost.bucket[i], class_names[c], CU64(bucket_requests[i][c]));
 	out(o, "# HELP s3csfs_stored_bytes_total Bytes this host stored, by storage class.\n"
-		"# TYPE s3csfs_stored_bytes_total counter\n");
+	       "# TYPE s3csfs_stored_bytes_total counter\n");
 	for (int i = 0; i < nc; i++)
 		out(o, "s3csfs_stored_bytes_total{storage_class=\"%s\"} %" PRIu64 "\n",
 		    g_cost.storage_class[i], CU64(stored_bytes[i]));
-	out(o, "# HELP s3csfs_fallback_reads_total Reads served from fallback_dir.\n"
-		"# TYPE s3csfs_fallback_reads_total counter\ns3csfs_fallback_reads_total %" PRIu64 "\n",
+	out(o,
+	    "# HELP s3csfs_fallback_reads_total Reads served from fallback_dir.\n"
+	    "# TYPE s3csfs_fallback_reads_total counter\ns3csfs_fallback_reads_total %" PRIu64 "\n",
 	    CU64(fallback_reads));
-	out(o, "# HELP s3csfs_fallback_uploads_total fallback_dir files stored in S3.\n"
-		"# TYPE s3csfs_fallback_uploads_total counter\ns3csfs_fallback_uploads_total %" PRIu64
-		"\n", CU64(fallback_uploads));
-	out(o, "# HELP s3csfs_request_cost_usd Estimated request cost at the configured prices.\n"
-		"# TYPE s3csfs_request_cost_usd gauge\ns3csfs_request_cost_usd %.6f\n",
+	out(o,
+	    "# HELP s3csfs_fallback_uploads_total fallback_dir files stored in S3.\n"
+	    "# TYPE s3csfs_fallback_uploads_total counter\ns3csfs_fallback_uploads_total %" PRIu64
+	    "\n",
+	    CU64(fallback_uploads));
+	out(o,
+	    "# HELP s3csfs_request_cost_usd Estimated request cost at the configured prices.\n"
+	    "# TYPE s3csfs_request_cost_usd gauge\ns3csfs_request_cost_usd %.6f\n",
 	    stats_request_cost(g_cost.price_put, g_cost.price_get));
 }
 

@@ -46,17 +46,17 @@ struct stats {
 	atomic_uint_fast64_t cache_hits;   /* reads served from the cache */
 	atomic_uint_fast64_t cache_misses; /* reads that had to fetch */
 	atomic_uint_fast64_t cache_evictions;
-	atomic_uint_fast64_t lookups_local; /* "no such file" known without asking S3 */
-	atomic_int_fast64_t cache_bytes;   /* bytes of cache files on disk */
-	atomic_int_fast64_t uploads_pending;   /* closed, not yet durable */
-	atomic_int_fast64_t uploads_inflight;  /* parts/objects being sent */
+	atomic_uint_fast64_t lookups_local;       /* "no such file" known without asking S3 */
+	atomic_int_fast64_t cache_bytes;          /* bytes of cache files on disk */
+	atomic_int_fast64_t uploads_pending;      /* closed, not yet durable */
+	atomic_int_fast64_t uploads_inflight;     /* parts/objects being sent */
 	atomic_int_fast64_t uploads_inflight_max; /* the most ever sent at once */
 	atomic_uint_fast64_t uploads_done;
 	atomic_uint_fast64_t uploads_failed;
 	atomic_uint_fast64_t reaper_aborts;
 	atomic_uint_fast64_t reaper_runs;
 	atomic_int_fast64_t journal_records; /* async records on disk, not yet durable in S3 */
-	atomic_int_fast64_t creds_expiry;    /* Unix time the credentials last used expire; 0: never */
+	atomic_int_fast64_t creds_expiry; /* Unix time the credentials last used expire; 0: never */
 	/* Latency of every S3 request sent (each attempt), by operation:
 	 * counts per upper bound of stats_latency_bounds[] (the last, +Inf,
 	 * is the total count) and the sum in microseconds. */
@@ -74,8 +74,8 @@ extern struct stats g_stats;
 enum stats_class { STATS_CLASS_PUT = 0, STATS_CLASS_GET, STATS_CLASS_FREE, STATS_CLASS_COUNT };
 enum stats_class stats_op_class(int op);
 
-#define STATS_BUCKETS 32        /* buckets counted apart; more share "other" */
-#define STATS_CLASSES 16        /* storage classes counted apart */
+#define STATS_BUCKETS 32 /* buckets counted apart; more share "other" */
+#define STATS_CLASSES 16 /* storage classes counted apart */
 
 struct stats_cost {
 	/* slot names are set once (under a lock) and never change */
@@ -84,9 +84,9 @@ struct stats_cost {
 	char storage_class[STATS_CLASSES][32];
 	atomic_uint_fast64_t stored_bytes[STATS_CLASSES];
 	atomic_uint_fast64_t stored_objects[STATS_CLASSES];
-	atomic_uint_fast64_t fallback_reads;    /* reads served from fallback_dir */
+	atomic_uint_fast64_t fallback_reads; /* reads served from fallback_dir */
 	atomic_uint_fast64_t fallback_bytes;
-	atomic_uint_fast64_t fallback_uploads;  /* fallback files stored in S3 by this host */
+	atomic_uint_fast64_t fallback_uploads; /* fallback files stored in S3 by this host */
 	atomic_uint_fast64_t fallback_upload_failed;
 	double price_put, price_get; /* USD per 1000 requests, for the renderings */
 };

@@ -39,8 +39,8 @@ struct store_ops {
 	 * its key; other hosts keep seeing it until the lifecycle rule acts.
 	 * A missing object is success, as for DeleteObject. */
 	int (*retire)(void *ctx, const struct target *t);
-	int (*copy)(void *ctx, const struct target *from, const struct target *to,
-		    char *etag, size_t etaglen);
+	int (*copy)(void *ctx, const struct target *from, const struct target *to, char *etag,
+		    size_t etaglen);
 	/* copy with the destination's metadata replaced by meta[0..nmeta)
 	 * (plus the path, into a flat bucket); from may equal to (a copy onto
 	 * itself changes only the metadata). NULL in a store that cannot. */

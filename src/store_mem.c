@@ -26,7 +26,7 @@
  * by map_path can have (it refuses control characters). */
 #define LONG_TOKEN "\001store-mem-token:"
 #define LONG_TOKENS 64
-#define SINK_DEFAULT_CAP ((size_t)16 << 20)  /* http.h: an owned memory sink's 16 MiB */
+#define SINK_DEFAULT_CAP ((size_t)16 << 20) /* http.h: an owned memory sink's 16 MiB */
 
 struct mobj {
 	char *bucket; /* one allocation: bucket '\0' key '\0' */
@@ -181,8 +181,7 @@ static int check_md5(const unsigned char *d, size_t n, const char *b64, unsigned
 	s3_md5_hex(md5, hex);
 	if (b64) {
 		unsigned char raw[18];
-		if (strlen(b64) != 24 ||
-		    EVP_DecodeBlock(raw, (const unsigned char *)b64, 24) != 18)
+		if (strlen(b64) != 24 || EVP_DecodeBlock(raw, (const unsigned char *)b64, 24) != 18)
 			return -EINVAL;
 		if (memcmp(raw, md5, 16) != 0)
 			return -EIO;
@@ -239,8 +238,8 @@ static void encode_path(const char *path, char *out, size_t len)
 	size_t n = 0;
 
 	for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.~/", *p)) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~/", *p)) {
 			out[n++] = (char)*p;
 		} else {
 			out[n++] = '%';
@@ -1068,7 +1067,8 @@ static int parts_check(const struct store_mem *m, const struct mupload *u,
 		    !etag_eq(parts[i].etag, u->parts[j].etag))
 			return -EIO;
 		if (full && full->alg != CK_NONE && parts[i].checksum[0] &&
-		    u->parts[j].ck_alg == full->alg && strcmp(parts[i].checksum, u->parts[j].ck) != 0)
+		    u->parts[j].ck_alg == full->alg &&
+		    strcmp(parts[i].checksum, u->parts[j].ck) != 0)
 			return -EIO;
 		if (i + 1 < nparts && (long long)u->parts[j].len < m->min_part)
 			return -EINVAL;
@@ -1254,11 +1254,11 @@ static int w_copy_meta(void *ctx, const struct target *from, const struct target
 		    mem_copy_meta(ctx, from, to, meta, nmeta, etag, etaglen));
 }
 
-static int w_list(void *ctx, const struct bucket_conf *b, const char *prefix,
-		  const char *delimiter, const char *token, int max_keys,
-		  struct s3_list_result *out)
+static int w_list(void *ctx, const struct bucket_conf *b, const char *prefix, const char *delimiter,
+		  const char *token, int max_keys, struct s3_list_result *out)
 {
-	int rc = lost(ctx, STORE_MEM_LIST, mem_list(ctx, b, prefix, delimiter, token, max_keys, out));
+	int rc = lost(ctx, STORE_MEM_LIST,
+		      mem_list(ctx, b, prefix, delimiter, token, max_keys, out));
 	if (rc < 0)
 		s3xml_list_result_free(out); /* a failed list gives nothing to free */
 	return rc;
@@ -1424,9 +1424,8 @@ int store_mem_object(struct store_mem *m, const char *bucket, const char *key, v
 	return rc;
 }
 
-int store_mem_put_raw(struct store_mem *m, const char *bucket, const char *key,
-		      const void *data, size_t len, const char *meta, char *etag,
-		      size_t etaglen)
+int store_mem_put_raw(struct store_mem *m, const char *bucket, const char *key, const void *data,
+		      size_t len, const char *meta, char *etag, size_t etaglen)
 {
 	unsigned char md5[16];
 	struct mobj *o;

@@ -99,9 +99,8 @@ int store_mem_object(struct store_mem *m, const char *bucket, const char *key, v
  * the MD5. Replaces what is there (and un-retires it). etag (may be NULL)
  * gets the ETag. 0, -ENOSPC (bounds), -ENAMETOOLONG (key over 1024
  * bytes), -EINVAL (meta over 2 KiB or not lines), -ENOMEM. Not counted. */
-int store_mem_put_raw(struct store_mem *m, const char *bucket, const char *key,
-		      const void *data, size_t len, const char *meta, char *etag,
-		      size_t etaglen);
+int store_mem_put_raw(struct store_mem *m, const char *bucket, const char *key, const void *data,
+		      size_t len, const char *meta, char *etag, size_t etaglen);
 /* Deletes an object as another host would: 0, or -ENOENT. Not counted. */
 int store_mem_remove_raw(struct store_mem *m, const char *bucket, const char *key);
 /* 1 if the object is there but retired (hidden) by on_delete = tag:. */

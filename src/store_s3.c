@@ -128,8 +128,8 @@ static void encode_path(const char *path, char *out, size_t len)
 	size_t n = 0;
 
 	for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.~/", *p)) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~/", *p)) {
 			out[n++] = (char)*p;
 		} else {
 			out[n++] = '%';
@@ -147,9 +147,8 @@ struct meta_buf {
 	char value[S3_KEY_MAX * 3 + 1];
 };
 
-static const struct s3_meta_pair *with_path(const struct target *t,
-					    const struct s3_meta_pair *meta, size_t nmeta,
-					    struct meta_buf *mb, size_t *n)
+static const struct s3_meta_pair *with_path(const struct target *t, const struct s3_meta_pair *meta,
+					    size_t nmeta, struct meta_buf *mb, size_t *n)
 {
 	if (t->bucket->key_layout != KEY_LAYOUT_FLAT || !t->path[0] || nmeta >= 16) {
 		*n = nmeta;
@@ -172,13 +171,13 @@ static int logged(int rc, const char *op, const char *bucket, const char *key,
 	 * disk is the cache's to tell, once (cache.c); an archived one is
 	 * the connector hooks' to report (fs_connector.h). */
 	if (rc < 0 && rc != -ENOENT && rc != -ENOSPC && rc != -EDQUOT && rc != -ENODATA)
-		log_warn("%s bucket=%s key=%s failed: %s after %d attempt(s): %s", op, bucket,
-			 key, strerror(-rc), st->attempts, s3_status_str(st, buf, sizeof(buf)));
+		log_warn("%s bucket=%s key=%s failed: %s after %d attempt(s): %s", op, bucket, key,
+			 strerror(-rc), st->attempts, s3_status_str(st, buf, sizeof(buf)));
 	return rc;
 }
 
-static void put_opts(const struct bucket_conf *b, const struct s3_meta_pair *meta,
-		     size_t nmeta, struct s3_put_opts *o)
+static void put_opts(const struct bucket_conf *b, const struct s3_meta_pair *meta, size_t nmeta,
+		     struct s3_put_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->storage_class = b->storage_class;
@@ -195,8 +194,8 @@ static int s3_get(void *ctx, const struct target *t, long long off, long long le
 	struct s3_status st;
 	if (retired_check(t->bucket->name, t->key))
 		return -ENOENT;
-	int rc = s3_get_object(t->bucket->client, t->bucket->name, t->key, off, len, if_match,
-			       sink, info, &st);
+	int rc = s3_get_object(t->bucket->client, t->bucket->name, t->key, off, len, if_match, sink,
+			       info, &st);
 	return logged(rc, "GetObject", t->bucket->name, t->key, &st);
 }
 
@@ -209,8 +208,8 @@ static int s3_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 	return logged(rc, "HeadObject", t->bucket->name, t->key, &st);
 }
 
-static int put_common(const struct target *t, const struct http_body *body,
-		      const char *content_md5, const struct s3_checksum *ck, int if_none_match,
+static int put_common(const struct target *t, const struct http_body *body, const char *content_md5,
+		      const struct s3_checksum *ck, int if_none_match,
 		      const struct s3_meta_pair *meta, size_t nmeta, char *etag, size_t etaglen)
 {
 	char until[CONNECTOR_DATE_LEN];
@@ -228,8 +227,7 @@ static int put_common(const struct target *t, const struct http_body *body,
 	if (ck)
 		o.checksum = *ck;
 	o.if_none_match = if_none_match;
-	rc = s3_put_object(t->bucket->client, t->bucket->name, t->key, body, &o, etag, etaglen,
-			   &st);
+	rc = s3_put_object(t->bucket->client, t->bucket->name, t->key, body, &o, etag, etaglen, &st);
 	if (rc == 0)
 		retired_clear(t->bucket->name, t->key);
 	return logged(rc, "PutObject", t->bucket->name, t->key, &st);
@@ -351,7 +349,8 @@ static int url_decode(const char *s, size_t n, char *out, size_t len)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (ch == '%' && i + 2 < n && sigv4_hex_value(s[i + 1]) >= 0 && sigv4_hex_value(s[i + 2]) >= 0) {
+		if (ch == '%' && i + 2 < n && sigv4_hex_value(s[i + 1]) >= 0 &&
+		    sigv4_hex_value(s[i + 2]) >= 0) {
 			ch = (char)(sigv4_hex_value(s[i + 1]) * 16 + sigv4_hex_value(s[i + 2]));
 			i += 2;
 		} else if (ch == '+') {
@@ -400,7 +399,8 @@ static void mpu_tags_ensure(const struct target *t)
 	if (known == MPU_TAGS_KEPT)
 		return;
 	if (known == MPU_TAGS_UNKNOWN) {
-		rc = s3_get_object_tagging(b->client, b->name, t->key, tags, S3_MAX_TAGS, &have, &st);
+		rc = s3_get_object_tagging(b->client, b->name, t->key, tags, S3_MAX_TAGS, &have,
+					   &st);
 		if (rc < 0) {
 			logged(rc, "GetObjectTagging", b->name, t->key, &st);
 			return;
@@ -474,16 +474,15 @@ static int s3_retire(void *ctx, const struct target *t)
 	rc = s3_put_object_tagging(b->client, b->name, t->key, tags, n, &st);
 	if (rc == 0 || rc == -ENOENT) {
 		retired_add(b->name, t->key);
-		log_info("on_delete: tagged bucket=%s key=%s with %s instead of deleting it", b->name,
-			 t->key, b->on_delete + 4);
+		log_info("on_delete: tagged bucket=%s key=%s with %s instead of deleting it",
+			 b->name, t->key, b->on_delete + 4);
 		return 0;
 	}
 	return logged(rc, "PutObjectTagging", b->name, t->key, &st);
 }
 
-static int s3_list(void *ctx, const struct bucket_conf *b, const char *prefix,
-		   const char *delimiter, const char *token, int max_keys,
-		   struct s3_list_result *out)
+static int s3_list(void *ctx, const struct bucket_conf *b, const char *prefix, const char *delimiter,
+		   const char *token, int max_keys, struct s3_list_result *out)
 {
 	struct s3_status st;
 	int rc = s3_list_objects(b->client, b->name, prefix, delimiter, token, max_keys, out, &st);

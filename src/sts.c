@@ -55,7 +55,8 @@ struct sts *sts_new(const char *endpoint, const char *region, const struct http_
 	snprintf(s->region, sizeof(s->region), "%s", region && *region ? region : "us-east-1");
 	s->http = http_pool_new(http);
 	if (!s->http || !s->host[0]) {
-		snprintf(err, errlen, "%s", s->http ? "STS endpoint without a host" : "out of memory");
+		snprintf(err, errlen, "%s",
+			 s->http ? "STS endpoint without a host" : "out of memory");
 		http_pool_free(s->http);
 		free(s);
 		return NULL;
@@ -175,9 +176,12 @@ static const char *hint(const char *code)
 		{ "ExpiredTokenException",
 		  "the token has expired: whatever writes the token file (the kubelet) is not "
 		  "renewing it, or the clock is wrong" },
-		{ "ExpiredToken", "the caller's session token has expired: renew the source credentials" },
-		{ "IDPCommunicationError", "STS could not reach the token's issuer: try again later" },
-		{ "IDPRejectedClaim", "the issuer rejected the token's claims: check the token file" },
+		{ "ExpiredToken",
+		  "the caller's session token has expired: renew the source credentials" },
+		{ "IDPCommunicationError",
+		  "STS could not reach the token's issuer: try again later" },
+		{ "IDPRejectedClaim",
+		  "the issuer rejected the token's claims: check the token file" },
 		{ "InvalidClientTokenId",
 		  "STS does not know the caller's access key: check the source credentials" },
 		{ "SignatureDoesNotMatch",
@@ -198,8 +202,8 @@ static const char *hint(const char *code)
 
 /* Sends action with form (already holding Action and Version), signed
  * with caller when given. doc gets the parsed 2xx answer. */
-static int call(struct sts *s, const char *action, const char *form,
-		const struct s3_creds *caller, xmlDocPtr *doc, char *err, size_t errlen)
+static int call(struct sts *s, const char *action, const char *form, const struct s3_creds *caller,
+		xmlDocPtr *doc, char *err, size_t errlen)
 {
 	struct curl_slist *list = NULL;
 	struct http_response *resp = malloc(sizeof(*resp));
@@ -224,8 +228,9 @@ static int call(struct sts *s, const char *action, const char *form,
 			{ "content-type", ctype },
 			{ "x-amz-security-token", caller->session_token },
 		};
-		struct sigv4_request sr = { "POST", "/", NULL, hdrs, caller->session_token[0] ? 4 : 3,
-					    hash };
+		struct sigv4_request sr = {
+			"POST", "/", NULL, hdrs, caller->session_token[0] ? 4 : 3, hash
+		};
 		struct sigv4_credentials sc = { caller->access_key, caller->secret_key, s->region,
 						"sts" };
 		rc = sigv4_authorization(&sr, amz_date, &sc, auth, sizeof(auth), NULL);
@@ -237,7 +242,8 @@ static int call(struct sts *s, const char *action, const char *form,
 		}
 		rc = 0;
 	}
-	const char *lines[] = { "x-amz-date", amz_date, "content-type", ctype, NULL, NULL, NULL, NULL };
+	const char *lines[] = { "x-amz-date", amz_date, "content-type", ctype,
+				NULL,         NULL,     NULL,           NULL };
 	size_t nl = 4;
 	if (caller && caller->session_token[0]) {
 		lines[nl++] = "x-amz-security-token";
@@ -272,8 +278,9 @@ static int call(struct sts *s, const char *action, const char *form,
 	if (rc == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
 	} else if (rc < 0) {
-		snprintf(err, errlen, "STS %s at %s: %s; check sts_endpoint and the network%s", action,
-			 s->endpoint, resp->error, rc == -EMSGSIZE ? " (answer too long)" : "");
+		snprintf(err, errlen, "STS %s at %s: %s; check sts_endpoint and the network%s",
+			 action, s->endpoint, resp->error,
+			 rc == -EMSGSIZE ? " (answer too long)" : "");
 	} else if (resp->status >= 300) {
 		xmlDocPtr d = parse(resp->error_body, resp->error_body_len);
 		xmlNodePtr e = d ? child(xmlDocGetRootElement(d), "Error") : NULL;
@@ -386,15 +393,14 @@ int sts_assume_role(struct sts *s, const struct s3_creds *caller, const struct s
 	return assume(s, "AssumeRole", caller, NULL, role, out, err, errlen);
 }
 
-int sts_assume_role_with_web_identity(struct sts *s, const char *token,
-				      const struct sts_role *role, struct s3_creds *out,
-				      char *err, size_t errlen)
+int sts_assume_role_with_web_identity(struct sts *s, const char *token, const struct sts_role *role,
+				      struct s3_creds *out, char *err, size_t errlen)
 {
 	return assume(s, "AssumeRoleWithWebIdentity", NULL, token, role, out, err, errlen);
 }
 
-int sts_get_caller_identity(struct sts *s, const struct s3_creds *caller, char *arn,
-			    size_t arnlen, char *account, size_t acclen, char *err, size_t errlen)
+int sts_get_caller_identity(struct sts *s, const struct s3_creds *caller, char *arn, size_t arnlen,
+			    char *account, size_t acclen, char *err, size_t errlen)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr r;

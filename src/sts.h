@@ -47,11 +47,10 @@ struct sts_role {
  * with err filled. */
 int sts_assume_role(struct sts *s, const struct s3_creds *caller, const struct sts_role *role,
 		    struct s3_creds *out, char *err, size_t errlen);
-int sts_assume_role_with_web_identity(struct sts *s, const char *token,
-				      const struct sts_role *role, struct s3_creds *out,
-				      char *err, size_t errlen);
+int sts_assume_role_with_web_identity(struct sts *s, const char *token, const struct sts_role *role,
+				      struct s3_creds *out, char *err, size_t errlen);
 /* arn and account of the caller's identity. */
-int sts_get_caller_identity(struct sts *s, const struct s3_creds *caller, char *arn,
-			    size_t arnlen, char *account, size_t acclen, char *err, size_t errlen);
+int sts_get_caller_identity(struct sts *s, const struct s3_creds *caller, char *arn, size_t arnlen,
+			    char *account, size_t acclen, char *err, size_t errlen);
 
 #endif

@@ -28,7 +28,7 @@ struct part {
 	unsigned md5_gen;      /* gen those bytes had */
 	long long md5_len;     /* how many bytes of the part it is the MD5 of */
 	int md5_valid;
-	uint64_t sent_crc;     /* checksum of the bytes the DONE etag is for */
+	uint64_t sent_crc; /* checksum of the bytes the DONE etag is for */
 	long long sent_len;
 };
 
@@ -42,11 +42,11 @@ struct upload {
 	struct part *parts;
 	int nparts_alloc;
 	int inflight;
-	int error;          /* first permanent failure, sticky */
-	long long final_size; /* -1 while streaming */
+	int error;               /* first permanent failure, sticky */
+	long long final_size;    /* -1 while streaming */
 	struct upload *reg_next; /* registry of active multipart uploads */
 	int registered;
-	int exclusive;      /* see upload_set_exclusive */
+	int exclusive; /* see upload_set_exclusive */
 	/* MD5 of the part being written, fed by upload_hash while the writer
 	 * appends in order; hashed is how far, -1 once it did not. */
 	EVP_MD_CTX *hash;
@@ -57,7 +57,7 @@ struct upload {
 	char meta_buf[UPLOAD_MAX_META][2][UPLOAD_META_LEN];
 	size_t nmeta;
 	enum checksum_alg alg; /* flexible checksum sent besides MD5, CK_NONE if none */
-	uint64_t crc;      /* of the part being written, with hash */
+	uint64_t crc;          /* of the part being written, with hash */
 };
 
 /* Active multipart uploads, so the reaper never aborts one of ours. */
@@ -197,7 +197,9 @@ static void part_job_run(void *arg)
 {
 	struct part_job *j = arg;
 	struct upload *u = j->u;
-	struct http_body body = { .kind = HTTP_BODY_FD, .fd = u->fd, .off = j->off,
+	struct http_body body = { .kind = HTTP_BODY_FD,
+				  .fd = u->fd,
+				  .off = j->off,
 				  .len = (size_t)j->len };
 	struct s3_checksum ck;
 	char etag[S3_ETAG_MAX];
@@ -345,8 +347,9 @@ int upload_digest(struct upload *u, long long size, char *out, size_t outlen)
 	if (u->hashed == size) {
 		rc = 0;
 		for (int i = 0; i < nparts && !rc; i++)
-			if (!part_md5_current(u, i, size - (long long)i * ps < ps ?
-							    size - (long long)i * ps : ps))
+			if (!part_md5_current(u, i,
+					      size - (long long)i * ps < ps ? size - (long long)i * ps
+									    : ps))
 				rc = -ENOENT;
 	}
 	if (!rc && nparts == 1) {
@@ -387,12 +390,14 @@ int upload_checksum(struct upload *u, long long size, struct s3_checksum *out)
 	if (u->hashed == size) {
 		rc = 0;
 		for (int i = 0; i < nparts && !rc; i++) {
-			long long len = size - (long long)i * ps < ps ? size - (long long)i * ps : ps;
+			long long len = size - (long long)i * ps < ps ? size - (long long)i * ps
+								      : ps;
 			if (!part_md5_current(u, i, len))
 				rc = -ENOENT;
 			else
 				whole = i == 0 ? u->parts[i].crc
-					       : checksum_crc_combine(u->alg, whole, u->parts[i].crc, len);
+					       : checksum_crc_combine(u->alg, whole,
+								      u->parts[i].crc, len);
 		}
 	}
 	pthread_mutex_unlock(&u->lock);
@@ -438,7 +443,8 @@ int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n)
 	if (u->upload_id[0])
 		return -EBUSY; /* the multipart upload has its metadata already */
 	for (size_t i = 0; i < n; i++) {
-		if (strlen(meta[i].name) >= UPLOAD_META_LEN || strlen(meta[i].value) >= UPLOAD_META_LEN)
+		if (strlen(meta[i].name) >= UPLOAD_META_LEN ||
+		    strlen(meta[i].value) >= UPLOAD_META_LEN)
 			return -E2BIG;
 		strcpy(u->meta_buf[i][0], meta[i].name);
 		strcpy(u->meta_buf[i][1], meta[i].value);
@@ -474,8 +480,8 @@ static int create_mpu(struct upload *u)
 	memcpy(u->upload_id, id, sizeof(id));
 	pthread_mutex_unlock(&u->lock);
 	registry_add(u);
-	log_debug("multipart upload started bucket=%s key=%s upload_id=%s",
-		  u->target.bucket->name, u->target.key, id);
+	log_debug("multipart upload started bucket=%s key=%s upload_id=%s", u->target.bucket->name,
+		  u->target.key, id);
 	return 0;
 }
 

@@ -41,13 +41,13 @@ struct writer {
 	int moving;             /* RUNNING for a rename: nothing is being sent */
 	int queued;             /* QUEUED: a job with ticket seq is pending */
 	unsigned seq;
-	int journaled;          /* a journal record of the state exists */
-	int error;              /* the last commit's failure, 0 if none */
-	int broken;             /* a write failed: the file is never stored */
-	int exclusive;          /* stores are create-only (nothing of ours stored yet) */
-	int stored;             /* an object may be at the key (ours or older) */
-	int unlinked;           /* the name was removed: nothing is stored */
-	int inq;                /* references from a delayed list or the files queue */
+	int journaled; /* a journal record of the state exists */
+	int error;     /* the last commit's failure, 0 if none */
+	int broken;    /* a write failed: the file is never stored */
+	int exclusive; /* stores are create-only (nothing of ours stored yet) */
+	int stored;    /* an object may be at the key (ours or older) */
+	int unlinked;  /* the name was removed: nothing is stored */
+	int inq;       /* references from a delayed list or the files queue */
 	/* RUNNING: the node's attributes the state being sent carries
 	 * (attach_attrs), marked stored on success */
 	int attrs_carried;
@@ -55,11 +55,11 @@ struct writer {
 	time_t attrs_mtime;
 	const struct upload *attrs_up; /* the upload they were last given to */
 	/* fs->lock and w->lock to change */
-	int handles;            /* writable handles */
-	int pins;               /* callers working on it without a handle */
-	struct node *node;      /* NULL once unlinked */
+	int handles;       /* writable handles */
+	int pins;          /* callers working on it without a handle */
+	struct node *node; /* NULL once unlinked */
 	/* sched->lock */
-	enum delay delayed;     /* which delayed list holds it; DELAY_NOW: none */
+	enum delay delayed; /* which delayed list holds it; DELAY_NOW: none */
 	struct writer *dprev, *dnext;
 	double due;
 	unsigned dseq;
@@ -262,8 +262,7 @@ static void queue_job(struct fs *fs, struct writer *w, enum delay d)
 	if (d == DELAY_NOW)
 		d = DELAY_RETRY; /* out of memory: later */
 	pthread_mutex_lock(&s->lock);
-	dlist_append(s, w, d,
-		     fs_now() + (d == DELAY_EMPTY ? fs->cfg->empty_file_delay : RETRY_S));
+	dlist_append(s, w, d, fs_now() + (d == DELAY_EMPTY ? fs->cfg->empty_file_delay : RETRY_S));
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -385,8 +384,7 @@ static void unref_locked(struct fs *fs, struct writer *w)
 		else if (failed && !w->stored) {
 			node_set_absent(fs, n->path);
 			n->gone_by_failed_close = n->type == NODE_ABSENT;
-		}
-		else if (failed)
+		} else if (failed)
 			node_forget(fs, n->path);
 		node_unref(fs, n);
 	}
@@ -791,7 +789,8 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 		if (n < 0 && (errno == ENOSPC || errno == EDQUOT) && !made_room) {
 			/* The cache disk is full: clean files make room. */
 			made_room = 1;
-			if (cache_evict_bytes(fs->cache, (long long)(size - done) + (64LL << 20)) > 0)
+			if (cache_evict_bytes(fs->cache, (long long)(size - done) + (64LL << 20)) >
+			    0)
 				continue;
 		}
 		if (n <= 0) {
@@ -1025,8 +1024,8 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 	size_t nm = 0;
 	unsigned gen = 0;
 	fs_lock(fs);
-	if (from->type == NODE_FILE && (attrs_state_dirty(&from->attrs) ||
-					tt->bucket->key_layout == KEY_LAYOUT_FLAT)) {
+	if (from->type == NODE_FILE &&
+	    (attrs_state_dirty(&from->attrs) || tt->bucket->key_layout == KEY_LAYOUT_FLAT)) {
 		gen = attrs_state_snapshot(&from->attrs, from->mtime, &a);
 		nm = attrs_to_meta(&a, &am);
 	}
@@ -1145,8 +1144,9 @@ void writer_resume(struct fs *fs, const struct journal_record *rec)
 		return;
 	}
 	/* The cache file must still be what close() acknowledged. */
-	int jc = rec->size < 0 ? 0 : w->size != rec->size ? -EBADMSG
-							   : journal_file_check(w->ce->fd, rec);
+	int jc = rec->size < 0          ? 0
+		 : w->size != rec->size ? -EBADMSG
+					: journal_file_check(w->ce->fd, rec);
 	if (jc < 0) {
 		log_error("journal: the cached data of %s is %s (%lld bytes, recorded %lld, "
 			  "recorded digest %s%s%s): not uploaded; record kept as %s/journal/%s.damaged",

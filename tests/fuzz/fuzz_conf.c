@@ -21,13 +21,13 @@
 #include "conf.h"
 #include "log.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                \
-			abort();                                                 \
-		}                                                                \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 static char conf_path[4096];
@@ -50,8 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* Warnings (insecure = true, ...) would flood the fuzzer's output. */
 	log_init(1, LOG_LVL_ERROR);
 	log_set_level(LOG_LVL_ERROR);
-	snprintf(conf_path, sizeof(conf_path), "%s/fuzz_conf.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	snprintf(conf_path, sizeof(conf_path), "%s/fuzz_conf.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	conf_fd = mkstemp(conf_path); /* 0600 */
 	if (conf_fd < 0) {
 		perror("fuzz_conf: mkstemp");

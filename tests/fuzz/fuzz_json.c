@@ -20,13 +20,13 @@
 #include "imds.h"
 #include "json.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                \
-			abort();                                                 \
-		}                                                                \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 static int wiped(const struct s3_creds *c)
@@ -36,8 +36,8 @@ static int wiped(const struct s3_creds *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const paths[] = { "AccessKeyId", "Expiration", "roleCredentials.expiration",
-					     "a.b.c" };
+	static const char *const paths[] = { "AccessKeyId", "Expiration",
+					     "roleCredentials.expiration", "a.b.c" };
 	static const size_t caps[] = { 1, 8, 24, 300 };
 	struct json_field f[4];
 	const char *why = NULL;

@@ -24,27 +24,36 @@
 
 #include "mapping.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                \
-			abort();                                                 \
-		}                                                                \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 enum { B_DELETED, B_ARCHIVE, B_MAIN, NBUCKETS };
 
 static char *deleted_paths[] = { "contentstore.deleted/**" };
 static struct bucket_conf buckets[NBUCKETS] = {
-	[B_DELETED] = { .id = "deleted", .name = "contentstore-deleted",
-			.paths = deleted_paths, .npaths = 1, .key_prefix = "",
+	[B_DELETED] = { .id = "deleted",
+			.name = "contentstore-deleted",
+			.paths = deleted_paths,
+			.npaths = 1,
+			.key_prefix = "",
 			.key_layout = KEY_LAYOUT_DATE },
-	[B_ARCHIVE] = { .id = "archive", .name = "contentstore-archive",
-			.from_date = 20190101, .until_date = 20240101,
-			.key_prefix = "archive/", .key_layout = KEY_LAYOUT_DATE },
-	[B_MAIN] = { .id = "main", .name = "contentstore", .is_default = 1,
-		     .key_prefix = "", .key_layout = KEY_LAYOUT_DATE },
+	[B_ARCHIVE] = { .id = "archive",
+			.name = "contentstore-archive",
+			.from_date = 20190101,
+			.until_date = 20240101,
+			.key_prefix = "archive/",
+			.key_layout = KEY_LAYOUT_DATE },
+	[B_MAIN] = { .id = "main",
+		     .name = "contentstore",
+		     .is_default = 1,
+		     .key_prefix = "",
+		     .key_layout = KEY_LAYOUT_DATE },
 };
 static const struct config cfg = {
 	.path = "(fuzz)",
@@ -137,8 +146,7 @@ static void check_map(const char *path)
 	CHECK(key_clean(t->key));
 	CHECK(!strstr(t->key, "//") && !strstr(t->key, "/../") && !strstr(t->key, "/./"));
 	/* Routing: first match in file order, the default last. */
-	if (strcmp(path, "contentstore.deleted") == 0 ||
-	    starts_with(path, "contentstore.deleted/"))
+	if (strcmp(path, "contentstore.deleted") == 0 || starts_with(path, "contentstore.deleted/"))
 		CHECK(t->bucket == &buckets[B_DELETED]);
 	else if (in_archive_range(path))
 		CHECK(t->bucket == &buckets[B_ARCHIVE]);

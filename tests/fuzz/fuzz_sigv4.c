@@ -24,13 +24,13 @@
 
 #include "sigv4.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                \
-			abort();                                                 \
-		}                                                                \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 #define MAX_HEADERS 16
@@ -139,8 +139,12 @@ static void fuzz_request(char *text, size_t small)
 		hdr[nh].value = colon + 1;
 		nh++;
 	}
-	req = (struct sigv4_request){ .method = line[0], .path = line[1], .query = line[2],
-				      .headers = hdr, .nheaders = nh, .payload_hash = line[4] };
+	req = (struct sigv4_request){ .method = line[0],
+				      .path = line[1],
+				      .query = line[2],
+				      .headers = hdr,
+				      .nheaders = nh,
+				      .payload_hash = line[4] };
 
 	/* Canonical request: big enough for any input here, and small. */
 	{

@@ -57,13 +57,13 @@
 
 static struct testbed {
 	int ok;
-	char why[2048];      /* when !ok: what is missing */
-	char source[700];    /* "environment" or the env file's path */
+	char why[2048];   /* when !ok: what is missing */
+	char source[700]; /* "environment" or the env file's path */
 	char endpoint[256];
 	char region[64];
 	char access_key[128];
 	char secret_key[128];
-	char dir[512];       /* S3_TESTBED: where radosgw.log is, "" if unknown */
+	char dir[512]; /* S3_TESTBED: where radosgw.log is, "" if unknown */
 } tb;
 
 static pid_t main_pid;
@@ -94,10 +94,10 @@ static void env_line(char *line)
 		v[vl - 1] = '\0';
 		v++;
 	}
-#define TAKE(name, field)                                                      \
-	if (strcmp(line, name) == 0) {                                         \
-		snprintf(tb.field, sizeof(tb.field), "%s", v);                 \
-		return;                                                        \
+#define TAKE(name, field)                                      \
+	if (strcmp(line, name) == 0) {                         \
+		snprintf(tb.field, sizeof(tb.field), "%s", v); \
+		return;                                        \
 	}
 	TAKE("S3_ENDPOINT", endpoint)
 	TAKE("S3_REGION", region)
@@ -222,7 +222,7 @@ static void sha256_fd(int fd, size_t n, unsigned char out[32])
 /* ---- per-test state, so a failure in CK_FORK=no mode leaks nothing ---- */
 
 static struct {
-	int id;                      /* the test's number, part of bucket names */
+	int id; /* the test's number, part of bucket names */
 	int nbuckets;
 	char buckets[MAX_BUCKETS_PER_TEST][64];
 	struct s3_client *clients[8];
@@ -231,9 +231,9 @@ static struct {
 	int nmem;
 	int fds[8];
 	int nfds;
-	struct s3_creds creds[8];    /* clients' credentials (the provider reads them) */
-	char late_failure[2048];     /* failures asserted only at the test's end */
-	pid_t proxy_pid;             /* the fault proxy, 0 if none */
+	struct s3_creds creds[8]; /* clients' credentials (the provider reads them) */
+	char late_failure[2048];  /* failures asserted only at the test's end */
+	pid_t proxy_pid;          /* the fault proxy, 0 if none */
 } T;
 
 static char proxy_root[256]; /* the fault proxy's port and log files */
@@ -314,7 +314,7 @@ struct jobs {
 	void *arg;
 	int n;
 	atomic_int next;
-	atomic_int failed;  /* first failing index + 1, 0 if none */
+	atomic_int failed; /* first failing index + 1, 0 if none */
 	int rc;
 	struct s3_status st;
 };
@@ -388,8 +388,8 @@ static int del_one(void *arg, int i, struct s3_status *st)
 
 /* Deletes every object and aborts every upload in bucket; with
  * delete_bucket, the bucket too. No assertions: also used to sweep. */
-static int bucket_purge(struct s3_client *c, const char *bucket, int delete_bucket,
-			char *why, size_t whylen)
+static int bucket_purge(struct s3_client *c, const char *bucket, int delete_bucket, char *why,
+			size_t whylen)
 {
 	struct s3_status st;
 	int rc;
@@ -548,8 +548,7 @@ static void put_mem(struct s3_client *c, const char *bucket, const char *key, co
 /* GETs [off, off+len) into a growing memory sink and compares it with
  * data[off...] clipped to size; returns the bytes received. */
 static size_t get_range_check(struct s3_client *c, const char *bucket, const char *key,
-			      const unsigned char *data, size_t size, long long off,
-			      long long len)
+			      const unsigned char *data, size_t size, long long off, long long len)
 {
 	struct http_sink sink = { .kind = HTTP_SINK_MEM, .cap = 64 * MIB };
 	struct s3_obj_info info;
@@ -570,9 +569,8 @@ static size_t get_range_check(struct s3_client *c, const char *bucket, const cha
 		int differ = rc == 0 && got == want;
 		if (sink.owned)
 			free(sink.buf);
-		ck_abort_msg("GET %s off %lld len %lld: rc %d (%s), %zu bytes (want %zu)%s",
-			     key, off, len, rc, sstr(&st), got, want,
-			     differ ? ", bytes differ" : "");
+		ck_abort_msg("GET %s off %lld len %lld: rc %d (%s), %zu bytes (want %zu)%s", key,
+			     off, len, rc, sstr(&st), got, want, differ ? ", bytes differ" : "");
 	}
 	if (sink.owned)
 		free(sink.buf);
@@ -654,16 +652,16 @@ START_TEST(test_object_roundtrip)
 	/* Ranges: start, middle, across 4 KiB and 64 KiB, the tail, over the
 	 * end (clipped), open-ended, at and past the end (0 bytes). */
 	static const long long ranges[][2] = {
-		{ 0, 1 },        { 1, 100 },         { 4095, 4097 },   { 65530, 70000 },
-		{ 500000, -1 },  { MIB, 12345 },     { MIB + 12340, 5 }, { MIB + 12340, 100 },
-		{ MIB + 12344, -1 }, { 0, MIB + 12345 }, { 0, 2 * MIB }, { 7, 0 },
+		{ 0, 1 },           { 1, 100 },           { 4095, 4097 },
+		{ 65530, 70000 },   { 500000, -1 },       { MIB, 12345 },
+		{ MIB + 12340, 5 }, { MIB + 12340, 100 }, { MIB + 12344, -1 },
+		{ 0, MIB + 12345 }, { 0, 2 * MIB },       { 7, 0 },
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
 		get_range_check(c, b, "obj/one", data, size, ranges[i][0], ranges[i][1]);
 	ck_assert_int_eq(get_range_check(c, b, "obj/one", data, size, (long long)size, 10), 0);
 	ck_assert_int_eq(get_range_check(c, b, "obj/one", data, size, (long long)size, -1), 0);
-	ck_assert_int_eq(get_range_check(c, b, "obj/one", data, size, (long long)size + 5000, 1),
-			 0);
+	ck_assert_int_eq(get_range_check(c, b, "obj/one", data, size, (long long)size + 5000, 1), 0);
 	ck_assert_int_eq(get_range_check(c, b, "obj/one", data, size, 10LL << 30, -1), 0);
 
 	/* A caller's fixed buffer: filled in place, never replaced. */
@@ -768,7 +766,8 @@ START_TEST(test_object_roundtrip)
 
 	/* A key that needs URI encoding in every segment (SigV4 canonical URI). */
 	{
-		static const char key[] = "enc/sp ace/plus+amp&eq=q?hash#pct%tilde~star*/\xc3\xbc.txt";
+		static const char key[] =
+			"enc/sp ace/plus+amp&eq=q?hash#pct%tilde~star*/\xc3\xbc.txt";
 		struct s3_list_result l;
 		put_mem(c, b, key, data, 1000, NULL, NULL, 0);
 		rc = s3_head_object(c, b, key, &info, &st);
@@ -808,9 +807,14 @@ START_TEST(test_key_names)
 	const char *b = bucket_new(c);
 	static char longkey[S3_KEY_MAX + 2];
 	const char *keys[] = {
-		"dot/./x/../y", "dbl//slash", "/leading-slash", "trailing-dot.",
-		"xml<lt>&amp;\"quot'apos", "unicode/\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9",
-		"ctl\ttab", "semi;colon,comma:colon@at!bang$dollar(paren)[br]{cb}|bar^caret`bq",
+		"dot/./x/../y",
+		"dbl//slash",
+		"/leading-slash",
+		"trailing-dot.",
+		"xml<lt>&amp;\"quot'apos",
+		"unicode/\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9",
+		"ctl\ttab",
+		"semi;colon,comma:colon@at!bang$dollar(paren)[br]{cb}|bar^caret`bq",
 		longkey,
 	};
 	struct s3_obj_info info;
@@ -857,7 +861,8 @@ START_TEST(test_list_delimiter)
 {
 	struct s3_client *c = begin(2);
 	const char *b = bucket_new(c);
-	static const char *const keys[] = { "a/1", "a/2", "a/b/3", "a/b/c/4", "b/5", "c", "d/", "e.txt" };
+	static const char *const keys[] = { "a/1", "a/2", "a/b/3", "a/b/c/4",
+					    "b/5", "c",   "d/",    "e.txt" };
 	struct s3_list_result l;
 	struct s3_status st;
 	int rc;
@@ -1134,8 +1139,8 @@ START_TEST(test_copy_multipart)
 
 	fill_random(data, size, 6);
 	put_mem(c, b, "big/obj.bin", data, size, &po, etag, sizeof(etag));
-	rc = s3_copy_object_multipart(c, b, "big/obj.bin", (long long)size, etag, b,
-				      "big/obj.bin", 5 * MIB, &po, cetag, sizeof(cetag), &st);
+	rc = s3_copy_object_multipart(c, b, "big/obj.bin", (long long)size, etag, b, "big/obj.bin",
+				      5 * MIB, &po, cetag, sizeof(cetag), &st);
 	ck_assert_msg(rc == 0, "multipart copy: %d %s", rc, sstr(&st));
 	ck_assert_msg(strstr(cetag, "-3") != NULL, "ETag of 3 parts: %s", cetag);
 	get_range_check(c, b, "big/obj.bin", data, size, 0, -1);
@@ -1267,8 +1272,9 @@ START_TEST(test_multipart_50mib)
 		ck_assert_msg(memcmp(h1, h2, 32) == 0, "SHA-256 of the object read back differs");
 		digest(EVP_sha256(), data, size, h2);
 		ck_assert(memcmp(h1, h2, 32) == 0);
-		fprintf(stderr, "[it] 50 MiB multipart: 7 parts from 4 threads in %.2f s (max %d "
-				"in flight); GET in %.2f s\n",
+		fprintf(stderr,
+			"[it] 50 MiB multipart: 7 parts from 4 threads in %.2f s (max %d "
+			"in flight); GET in %.2f s\n",
 			t_up, atomic_load(&m.max_inflight), t_get);
 	}
 
@@ -1443,8 +1449,7 @@ START_TEST(test_error_mapping)
 	ck_assert_msg(rc == -ESTALE, "GET with a stale If-Match: %d %s", rc, sstr(&st));
 	ck_assert_int_eq(st.http_status, 412);
 	rc = s3_get_object(c, b, "exists", 0, -1, etag, &sink, NULL, &st);
-	ck_assert_msg(rc == 0 && sink.len == 5, "GET with the right If-Match: %d %s", rc,
-		      sstr(&st));
+	ck_assert_msg(rc == 0 && sink.len == 5, "GET with the right If-Match: %d %s", rc, sstr(&st));
 
 	/* 409 BucketNotEmpty -> -EEXIST. */
 	rc = s3_delete_bucket(c, b, &st);
@@ -1494,7 +1499,8 @@ START_TEST(test_error_mapping)
 			      "code %s", st.code);
 		ck_assert_int_eq(st.attempts, 1);
 		s3_status_str(&st, buf, sizeof(buf));
-		ck_assert_msg(strlen(buf) > strlen("HTTP 403 ") + strlen(st.code), "status: %s", buf);
+		ck_assert_msg(strlen(buf) > strlen("HTTP 403 ") + strlen(st.code), "status: %s",
+			      buf);
 		ck_assert_msg(!strstr(buf, wrong) && !strstr(buf, tb.secret_key),
 			      "the status text shows the secret");
 		ck_assert_msg(!strstr(st.message, wrong) && !strstr(st.message, tb.secret_key),
@@ -1512,7 +1518,8 @@ START_TEST(test_error_mapping)
 		snprintf(T.creds[T.nclients - 1].access_key, sizeof(T.creds[0].access_key),
 			 "NOSUCHACCESSKEY00000");
 		rc = s3_head_bucket(bad, b, &st);
-		ck_assert_msg(rc == -EACCES, "HEAD bucket with an unknown key: %d %s", rc, sstr(&st));
+		ck_assert_msg(rc == -EACCES, "HEAD bucket with an unknown key: %d %s", rc,
+			      sstr(&st));
 		struct s3_list_result l;
 		rc = s3_list_objects(bad, b, NULL, NULL, NULL, 0, &l, &st);
 		if (rc == 0)
@@ -1842,8 +1849,8 @@ static void proxy_faults(int port, const char *spec)
 	int s;
 
 	for (const char *p = spec; *p && e + 4 < sizeof(enc); p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.~:", *p))
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~:", *p))
 			enc[e++] = *p;
 		else
 			e += (size_t)snprintf(enc + e, sizeof(enc) - e, "%%%02X", (unsigned char)*p);
@@ -1851,7 +1858,8 @@ static void proxy_faults(int port, const char *spec)
 	enc[e] = '\0';
 	snprintf(req, sizeof(req),
 		 "POST /_proxy/faults?spec=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		 "Content-Length: 0\r\nConnection: close\r\n\r\n", enc);
+		 "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		 enc);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert(s >= 0);
@@ -1901,7 +1909,9 @@ static int flaky_put_one(void *arg, int i, struct s3_status *st)
 	struct flaky_put *f = arg;
 	char key[64];
 	snprintf(key, sizeof(key), "flaky/%03d", i);
-	struct http_body hb = { .kind = HTTP_BODY_FD, .fd = f->fd, .off = (off_t)(i * f->part),
+	struct http_body hb = { .kind = HTTP_BODY_FD,
+				.fd = f->fd,
+				.off = (off_t)(i * f->part),
 				.len = f->part };
 	return s3_put_object(f->c, f->bucket, key, &hb, NULL, NULL, 0, st);
 }
@@ -1960,7 +1970,8 @@ START_TEST(test_retries_through_proxy)
 		ck_assert_msg(rc == 0, "UploadPart %d: %d %s", failed + 1, rc, sstr(&st));
 		/* Completion is not idempotent on RGW (a retry after a lost answer
 		 * finds NoSuchUpload): completed directly. */
-		rc = s3_mpu_complete(direct, b, "flaky/mpu", id, m.parts, 4, etag, sizeof(etag), &st);
+		rc = s3_mpu_complete(direct, b, "flaky/mpu", id, m.parts, 4, etag, sizeof(etag),
+				     &st);
 		ck_assert_msg(rc == 0, "CompleteMultipartUpload: %d %s", rc, sstr(&st));
 	}
 	/* Everything reads back, through the faults, into each kind of sink. */
@@ -1987,8 +1998,8 @@ START_TEST(test_retries_through_proxy)
 			ck_assert_int_eq(sink.len, 4 * part);
 			sha256_fd(fd2, 4 * part, h1);
 			digest(EVP_sha256(), data, 4 * part, h2);
-			ck_assert_msg(memcmp(h1, h2, 32) == 0, "multipart object differs (round %d)",
-				      round);
+			ck_assert_msg(memcmp(h1, h2, 32) == 0,
+				      "multipart object differs (round %d)", round);
 		}
 	}
 	list_all_check(c, b, "small/", "small/", 2, 20, 3);
@@ -2027,8 +2038,8 @@ START_TEST(test_retries_through_proxy)
 		lines, faults, attempts, (long long)lines - (long long)attempts);
 	ck_assert_msg(retries > 0 && retries <= (unsigned long long)faults,
 		      "%llu retries for %d injected faults", retries, faults);
-	ck_assert_msg((unsigned long long)lines >= attempts, "%d proxied requests for %llu attempts",
-		      lines, attempts);
+	ck_assert_msg((unsigned long long)lines >= attempts,
+		      "%d proxied requests for %llu attempts", lines, attempts);
 
 	/* Exhausted retries: 503 SlowDown every time, 2 retries -> -EIO. */
 	proxy_faults(port, "503:1@HeadObject,500:1@PutObject");
@@ -2167,9 +2178,8 @@ static void preflight(void)
 			 tb.endpoint, tb.source, sstr(&st));
 	} else if (rc == -EACCES) {
 		tb.ok = 0;
-		snprintf(tb.why, sizeof(tb.why),
-			 "the S3 server at %s refuses the keys from %s: %s", tb.endpoint,
-			 tb.source, sstr(&st));
+		snprintf(tb.why, sizeof(tb.why), "the S3 server at %s refuses the keys from %s: %s",
+			 tb.endpoint, tb.source, sstr(&st));
 	}
 	s3_client_free(c);
 	explicit_bzero(&cr, sizeof(cr));

@@ -153,8 +153,8 @@ int main(int argc, char **argv)
 	printf("objects %ld dirs %ld entries %ld cpu_s %.3f cpu_us_per_entry %.2f "
 	       "rss_growth_mib %.1f rss_kib_per_entry %.3f requests %ld walk_rc %d\n",
 	       n, dirs, entries, cpu, entries ? cpu * 1e6 / (double)entries : 0.0,
-	       (double)(rss1 - rss0) / 1024.0, entries ? (double)(rss1 - rss0) / (double)entries : 0.0,
-	       requests, rc);
+	       (double)(rss1 - rss0) / 1024.0,
+	       entries ? (double)(rss1 - rss0) / (double)entries : 0.0, requests, rc);
 	fs_ops_bind(NULL);
 	fs_free(fs);
 	store_mem_free(mem);

@@ -95,11 +95,14 @@ static void *mpu_worker(void *arg)
 			return NULL;
 		long long off = (long long)i * j->part_size;
 		long long len = j->size - off < j->part_size ? j->size - off : j->part_size;
-		struct http_body b = { .kind = HTTP_BODY_FD, .fd = j->fd, .off = off, .len = (size_t)len };
+		struct http_body b = { .kind = HTTP_BODY_FD,
+				       .fd = j->fd,
+				       .off = off,
+				       .len = (size_t)len };
 		struct s3_status st;
 		j->parts[i].number = i + 1;
-		int rc = s3_mpu_upload_part(client, j->bucket, j->key, j->upload_id, i + 1, &b, NULL,
-					    j->parts[i].etag, sizeof(j->parts[i].etag), &st);
+		int rc = s3_mpu_upload_part(client, j->bucket, j->key, j->upload_id, i + 1, &b,
+					    NULL, j->parts[i].etag, sizeof(j->parts[i].etag), &st);
 		if (rc < 0) {
 			fail(rc, &st, "UploadPart");
 			pthread_mutex_lock(&j->lock);
@@ -230,17 +233,21 @@ static int run(const char *cmd, int argc, char **argv)
 	}
 	if (strcmp(cmd, "get") == 0 && (n == 3 || n == 5)) {
 		struct s3_obj_info info;
-		int fd = strcmp(a[2], "-") == 0 ? 1 : open(a[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = strcmp(a[2], "-") == 0
+				 ? 1
+				 : open(a[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			fprintf(stderr, "s3tool: %s: %s\n", a[2], strerror(errno));
 			return 1;
 		}
 		/* stdout may be a pipe, which pwrite cannot write: buffer it. */
-		struct http_sink sink = { .kind = fd == 1 ? HTTP_SINK_MEM : HTTP_SINK_FD, .fd = fd,
+		struct http_sink sink = { .kind = fd == 1 ? HTTP_SINK_MEM : HTTP_SINK_FD,
+					  .fd = fd,
 					  .cap = fd == 1 ? (size_t)1 << 30 : 0 };
 		long long off = n == 5 ? atoll(a[3]) : 0, len = n == 5 ? atoll(a[4]) : -1;
 		rc = s3_get_object(client, a[0], a[1], off, len, NULL, &sink, &info, &st);
-		if (fd == 1 && rc == 0 && sink.len && fwrite(sink.buf, 1, sink.len, stdout) != sink.len)
+		if (fd == 1 && rc == 0 && sink.len &&
+		    fwrite(sink.buf, 1, sink.len, stdout) != sink.len)
 			rc = -EIO;
 		if (sink.owned)
 			free(sink.buf);
@@ -334,7 +341,8 @@ static int run(const char *cmd, int argc, char **argv)
 			for (size_t i = 0; i < l.nuploads; i++)
 				printf("%s %s %lld\n", l.uploads[i].key, l.uploads[i].upload_id,
 				       (long long)l.uploads[i].initiated);
-			more = l.is_truncated && (l.next_key_marker[0] || l.next_upload_id_marker[0]);
+			more = l.is_truncated &&
+			       (l.next_key_marker[0] || l.next_upload_id_marker[0]);
 			snprintf(km, sizeof(km), "%s", l.next_key_marker);
 			snprintf(um, sizeof(um), "%s", l.next_upload_id_marker);
 			s3xml_mpu_list_free(&l);
@@ -365,7 +373,8 @@ static int run(const char *cmd, int argc, char **argv)
 			if (!body)
 				return 1;
 		}
-		rc = s3_bucket_subresource(client, a[0], a[1], a[2], body, blen, &out, &out_len, &st);
+		rc = s3_bucket_subresource(client, a[0], a[1], a[2], body, blen, &out, &out_len,
+					   &st);
 		free(body);
 		if (rc < 0)
 			return fail(rc, &st, a[2]);

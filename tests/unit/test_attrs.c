@@ -34,8 +34,19 @@ START_TEST(parse_times)
 	ck_assert_int_eq(attrs_parse_time("12.5", &s, &ns), 0);
 	ck_assert_int_eq(ns, 500000000);
 	ck_assert_int_eq(attrs_parse_time("0", &s, &ns), 0);
-	const char *bad[] = { "", "-1", " 1", "1 ", "1.", ".5", "1.2.3", "1e9", "0x10",
-			      "1.1234567890", "99999999999999999999" };
+	const char *bad[] = {
+		"",
+		"-1",
+		" 1",
+		"1 ",
+		"1.",
+		".5",
+		"1.2.3",
+		"1e9",
+		"0x10",
+		"1.1234567890",
+		"99999999999999999999"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(attrs_parse_time(bad[i], &s, &ns) == -EINVAL, "accepted '%s'", bad[i]);
 }
@@ -76,8 +87,10 @@ END_TEST
 
 START_TEST(to_meta_round_trip)
 {
-	struct attrs a = { .have = ATTR_MTIME | ATTR_MODE, .mtime_s = 1620284889,
-			   .mtime_ns = 123456789, .mode = S_IFLNK | 0777 };
+	struct attrs a = { .have = ATTR_MTIME | ATTR_MODE,
+			   .mtime_s = 1620284889,
+			   .mtime_ns = 123456789,
+			   .mode = S_IFLNK | 0777 };
 	struct attrs_meta am;
 	struct s3_obj_info info;
 	struct attrs b;
@@ -99,7 +112,9 @@ START_TEST(to_meta_round_trip)
 	ck_assert_uint_eq(b.mode, a.mode);
 
 	/* Whole seconds are written as s3fs writes them. */
-	a = (struct attrs){ .have = ATTR_MTIME | ATTR_UID | ATTR_GID, .mtime_s = 7, .uid = 1000,
+	a = (struct attrs){ .have = ATTR_MTIME | ATTR_UID | ATTR_GID,
+			    .mtime_s = 7,
+			    .uid = 1000,
 			    .gid = 100 };
 	ck_assert_uint_eq(attrs_to_meta(&a, &am), 3);
 	ck_assert_str_eq(am.pairs[0].value, "7");

@@ -35,8 +35,8 @@ struct mem_store {
 	unsigned char *parts[64];
 	long long part_len[64];
 	int gets, puts, mpu_creates, parts_sent, completes, aborts;
-	int md5_given; /* bodies that came with the uploader's own MD5 */
-	int fail_parts; /* UploadPart answers -EIO while > 0 */
+	int md5_given;    /* bodies that came with the uploader's own MD5 */
+	int fail_parts;   /* UploadPart answers -EIO while > 0 */
 	int corrupt_gets; /* GETs that flip their first byte while > 0 */
 };
 
@@ -120,9 +120,9 @@ static int m_head(void *ctx, const struct target *t, struct s3_obj_info *info)
 	return 0;
 }
 
-static int m_put(void *ctx, const struct target *t, const struct http_body *body,
-		 const char *md5, const struct s3_checksum *ck, const struct s3_meta_pair *meta,
-		 size_t nmeta, char *etag, size_t etaglen)
+static int m_put(void *ctx, const struct target *t, const struct http_body *body, const char *md5,
+		 const struct s3_checksum *ck, const struct s3_meta_pair *meta, size_t nmeta,
+		 char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	pthread_mutex_lock(&m->lock);
@@ -176,8 +176,8 @@ static int m_mpu_part(void *ctx, const struct target *t, const char *id, int n,
 }
 
 static int m_mpu_complete(void *ctx, const struct target *t, const char *id,
-			  const struct s3_part *parts, size_t nparts, const struct s3_checksum *full,
-			  char *etag, size_t etaglen)
+			  const struct s3_part *parts, size_t nparts,
+			  const struct s3_checksum *full, char *etag, size_t etaglen)
 {
 	struct mem_store *m = ctx;
 	long long total = 0;
@@ -635,7 +635,8 @@ static int journal_roundtrip(void)
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, "hello", 5, 0), 5);
-	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 1), 0);
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 1),
+			 0);
 	snprintf(rec, sizeof(rec), "%s/journal/0123abcd", dir);
 	in_file = access(rec, F_OK) == 0;
 	/* Exactly one of the two holds it. */
@@ -655,7 +656,8 @@ static int journal_roundtrip(void)
 	snprintf(rec, sizeof(rec), "%s/journal/0123abcd.damaged", dir);
 	ck_assert_int_eq(access(rec, F_OK), 0);
 	/* A record removed once uploaded. */
-	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 0), 0);
+	ck_assert_int_eq(journal_add(dir, "0123abcd", "2026/1/1/j.bin", fd, 5, NULL, 16 << 20, 0),
+			 0);
 	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 1);
 	journal_remove(dir, "0123abcd");
 	ck_assert_int_eq(journal_holds(dir, "0123abcd"), 0);

@@ -75,8 +75,7 @@ static void check_message(const char *path, const char *err)
 {
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':',
 		      "message does not start with '%s:': %s", path, err);
-	ck_assert_msg(!strchr(err, '\n') && !strchr(err, '\r'), "message is not one line: %s",
-		      err);
+	ck_assert_msg(!strchr(err, '\n') && !strchr(err, '\r'), "message is not one line: %s", err);
 	ck_assert_msg(!strstr(err, SECRET_MARK), "message shows a secret: %s", err);
 }
 
@@ -103,9 +102,23 @@ START_TEST(test_parse_size)
 		{ "8589934591G", 8589934591LL * GiB },
 	};
 	static const char *const bad[] = {
-		"",   "-1",	"+1",	 " 8M", "8M ", "8 M", "8X",	  "1.5G",
-		"M",  "8MM",	"8Mi",	 "0x10", "8Gbit", "9223372036854775808",
-		"8589934592G", "99999999999999999999999", "18446744073709551616",
+		"",
+		"-1",
+		"+1",
+		" 8M",
+		"8M ",
+		"8 M",
+		"8X",
+		"1.5G",
+		"M",
+		"8MM",
+		"8Mi",
+		"0x10",
+		"8Gbit",
+		"9223372036854775808",
+		"8589934592G",
+		"99999999999999999999999",
+		"18446744073709551616",
 	};
 	long long v;
 
@@ -136,14 +149,33 @@ START_TEST(test_parse_duration)
 		const char *s;
 		long long v;
 	} good[] = {
-		{ "0", 0 },	    { "500ms", 500 },	  { "30", 30000 },   { "30s", 30000 },
-		{ "30S", 30000 },   { "5m", 300000 },	  { "24h", 86400000 }, { "7d", 604800000 },
-		{ "1ms", 1 },	    { "106751991167d", 106751991167LL * 86400000 },
+		{ "0", 0 },
+		{ "500ms", 500 },
+		{ "30", 30000 },
+		{ "30s", 30000 },
+		{ "30S", 30000 },
+		{ "5m", 300000 },
+		{ "24h", 86400000 },
+		{ "7d", 604800000 },
+		{ "1ms", 1 },
+		{ "106751991167d", 106751991167LL * 86400000 },
 		{ "9223372036854775807ms", LLONG_MAX },
 	};
 	static const char *const bad[] = {
-		"",	"1w",	"-1s",	"1.5s", "s",	 "5 m",	 " 5m", "5mm", "5sec",
-		"1y",	"ms",	"0x10", "106751991168d", "9223372036854775808ms",
+		"",
+		"1w",
+		"-1s",
+		"1.5s",
+		"s",
+		"5 m",
+		" 5m",
+		"5mm",
+		"5sec",
+		"1y",
+		"ms",
+		"0x10",
+		"106751991168d",
+		"9223372036854775808ms",
 		"9223372036854776s",
 	};
 	long long v;
@@ -590,7 +622,8 @@ START_TEST(test_bad_configs)
 			fclose(in);
 			ck_assert_int_eq(fclose(out), 0);
 			/* "modeNNN" in the name, not "upload-mode" */
-			for (mode_s = strstr(line, "mode"); mode_s; mode_s = strstr(mode_s + 1, "mode"))
+			for (mode_s = strstr(line, "mode"); mode_s;
+			     mode_s = strstr(mode_s + 1, "mode"))
 				if (mode_s[4] >= '0' && mode_s[4] <= '7')
 					mode = (mode_t)strtol(mode_s + 4, NULL, 8);
 			ck_assert_int_eq(chmod(dst, mode), 0);
@@ -654,8 +687,8 @@ START_TEST(test_secrets_not_echoed)
 		"[s3]\nendpoint = http://127.0.0.1:7480\nsecret_key " SECRET_MARK "\n"
 		"[bucket:m]\nname = abc\n",
 		"[s3]\nendpoint = http://127.0.0.1:7480\n" SECRET_MARK "\n[bucket:m]\nname = abc\n",
-		"[s3]\nendpoint = http://127.0.0.1:7480\naccess_key = AK\nsecret_key = "
-		SECRET_MARK "\n[bucket:m]\nname = abc\nsecret_key = " SECRET_MARK "2\n",
+		"[s3]\nendpoint = http://127.0.0.1:7480\naccess_key = AK\nsecret_key = " SECRET_MARK
+		"\n[bucket:m]\nname = abc\nsecret_key = " SECRET_MARK "2\n",
 	};
 	struct config cfg;
 	char err[1024];
@@ -795,15 +828,15 @@ START_TEST(test_line_length)
 		size_t n; /* of 'x' */
 		int line; /* refused there; 0: loads */
 	} cases[] = {
-		{ "; ", "\n", 1020, 0 },	  /* 1022 */
-		{ "; ", "\n", 1021, 5 },	  /* 1023 */
-		{ "; ", "", 1020, 0 },		  /* the last line, no newline */
+		{ "; ", "\n", 1020, 0 }, /* 1022 */
+		{ "; ", "\n", 1021, 5 }, /* 1023 */
+		{ "; ", "", 1020, 0 },   /* the last line, no newline */
 		{ "; ", "", 1021, 5 },
-		{ "; ", "   \n", 1017, 0 },	  /* trailing spaces count before the cut */
+		{ "; ", "   \n", 1017, 0 }, /* trailing spaces count before the cut */
 		{ "; ", "    \n", 1017, 5 },
-		{ ";\\\n", "\n", 1021, 0 },	  /* ";" + 1021: the '\' gives its place */
-		{ ";\\\n", "\n", 1022, 6 },	  /* named: the continuing line */
-		{ "; ", "\n", 100000, 5 },	  /* never held whole */
+		{ ";\\\n", "\n", 1021, 0 }, /* ";" + 1021: the '\' gives its place */
+		{ ";\\\n", "\n", 1022, 6 }, /* named: the continuing line */
+		{ "; ", "\n", 100000, 5 },  /* never held whole */
 	};
 	struct config cfg;
 	char err[1024];

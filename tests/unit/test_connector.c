@@ -193,9 +193,11 @@ END_TEST
 
 START_TEST(test_direct_url)
 {
-	struct s3_creds creds = { .access_key = "AKIDEXAMPLE", .secret_key = "SECRETEXAMPLEKEY",
+	struct s3_creds creds = { .access_key = "AKIDEXAMPLE",
+				  .secret_key = "SECRETEXAMPLEKEY",
 				  .session_token = "TOKEN/x+y" };
-	struct s3_client_opts co = { .endpoint = "http://127.0.0.1:9", .path_style = 1,
+	struct s3_client_opts co = { .endpoint = "http://127.0.0.1:9",
+				     .path_style = 1,
 				     .creds = { s3_creds_static_get, &creds } };
 	char err[256], url[8192];
 	struct s3_client *c = s3_client_new(&co, err, sizeof(err));

@@ -36,8 +36,9 @@ START_TEST(test_json_fields)
 		{ "D", d, sizeof(d), 0 },
 	};
 	const char *why;
-	const char *doc = " {\"A\": \"x\\u0041\\n\", \"n\": {\"B\": 12.5e3, \"z\": [1, {\"q\": null}]},"
-			  " \"C\": true, \"other\": \"y\"}\n";
+	const char *doc =
+		" {\"A\": \"x\\u0041\\n\", \"n\": {\"B\": 12.5e3, \"z\": [1, {\"q\": null}]},"
+		" \"C\": true, \"other\": \"y\"}\n";
 
 	ck_assert_int_eq(json_get_fields(doc, strlen(doc), f, 4, &why), 0);
 	ck_assert_str_eq(a, "xA\n");
@@ -49,10 +50,22 @@ START_TEST(test_json_fields)
 	ck_assert_int_eq(f[3].type, JSON_ABSENT);
 
 	static const char *const bad[] = {
-		"", "[]", "{", "{\"A\"}", "{\"A\": }", "{\"A\": \"x\"} junk", "{\"A\": \"x\",}",
-		"{\"A\": \"x\" \"C\": 1}", "{\"A\": \"x\", \"A\": \"y\"}", "{\"A\": {\"n\": 1}}",
-		"{\"A\": \"\\u0001\"}", "{\"A\": \"\\x\"}", "{\"A\": \"a\nb\"}", "{\"A\": tru}",
-		"{\"A\": [[[[[[[[[[1]]]]]]]]]]}", "{\"A\": \"unterminated}",
+		"",
+		"[]",
+		"{",
+		"{\"A\"}",
+		"{\"A\": }",
+		"{\"A\": \"x\"} junk",
+		"{\"A\": \"x\",}",
+		"{\"A\": \"x\" \"C\": 1}",
+		"{\"A\": \"x\", \"A\": \"y\"}",
+		"{\"A\": {\"n\": 1}}",
+		"{\"A\": \"\\u0001\"}",
+		"{\"A\": \"\\x\"}",
+		"{\"A\": \"a\nb\"}",
+		"{\"A\": tru}",
+		"{\"A\": [[[[[[[[[[1]]]]]]]]]]}",
+		"{\"A\": \"unterminated}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(json_get_fields(bad[i], strlen(bad[i]), f, 4, &why) == -EINVAL,
@@ -70,8 +83,9 @@ START_TEST(test_metadata_document)
 {
 	struct s3_creds c;
 	char err[300];
-	const char *ok = "{\"Code\":\"Success\",\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":\"s/k+1\","
-			 "\"Token\":\"T\",\"Expiration\":\"2026-11-25T12:00:00Z\",\"RoleArn\":\"r\"}";
+	const char *ok =
+		"{\"Code\":\"Success\",\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":\"s/k+1\","
+		"\"Token\":\"T\",\"Expiration\":\"2026-11-25T12:00:00Z\",\"RoleArn\":\"r\"}";
 	const char *offset = "{\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":\"s\","
 			     "\"Expiration\":\"2026-11-25T13:00:00+01:00\"}";
 
@@ -127,13 +141,18 @@ END_TEST
 START_TEST(test_container_hosts)
 {
 	static const char *const ok[] = {
-		"http://169.254.170.2/v2/creds", "http://169.254.170.23/v1/credentials",
-		"http://[fd00:ec2::23]/v1/credentials", "http://127.0.0.1:8080/x",
-		"http://127.1.2.3/x", "http://localhost:9/x", "https://[::1]:443/x",
+		"http://169.254.170.2/v2/creds",
+		"http://169.254.170.23/v1/credentials",
+		"http://[fd00:ec2::23]/v1/credentials",
+		"http://127.0.0.1:8080/x",
+		"http://127.1.2.3/x",
+		"http://localhost:9/x",
+		"https://[::1]:443/x",
 	};
 	static const char *const bad[] = {
-		"http://10.0.0.1/x", "http://169.254.169.254/x", "http://example.com/x",
-		"http://127.0.0.1.example.com/x", "ftp://127.0.0.1/x", "http://user@127.0.0.1/x",
+		"http://10.0.0.1/x",       "http://169.254.169.254/x",
+		"http://example.com/x",    "http://127.0.0.1.example.com/x",
+		"ftp://127.0.0.1/x",       "http://user@127.0.0.1/x",
 		"http://[fd00:ec2::24]/x", "http://169.254.170.2.evil/x",
 	};
 	char err[400];
@@ -161,7 +180,8 @@ START_TEST(test_container_hosts)
 	struct container_source *c = container_new(err, sizeof(err));
 	ck_assert_ptr_nonnull(c);
 	container_describe(c, err, sizeof(err));
-	ck_assert_str_eq(err, "container credentials endpoint http://169.254.170.2/v2/credentials/abc");
+	ck_assert_str_eq(err,
+			 "container credentials endpoint http://169.254.170.2/v2/credentials/abc");
 	container_free(c);
 	unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 }
@@ -175,7 +195,8 @@ START_TEST(test_sts_endpoint)
 
 	unsetenv("AWS_ENDPOINT_URL_STS");
 	unsetenv("AWS_ENDPOINT_URL");
-	ck_assert_int_eq(sts_pick_endpoint(NULL, 1, "https://s3.x", "eu-west-1", 0, ep, sizeof(ep)), 0);
+	ck_assert_int_eq(sts_pick_endpoint(NULL, 1, "https://s3.x", "eu-west-1", 0, ep, sizeof(ep)),
+			 0);
 	ck_assert_str_eq(ep, "https://sts.eu-west-1.amazonaws.com");
 	sts_pick_endpoint(NULL, 1, NULL, "us-gov-west-1", 1, ep, sizeof(ep));
 	ck_assert_str_eq(ep, "https://sts-fips.us-gov-west-1.amazonaws.com");
@@ -221,8 +242,9 @@ static void setup(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_creds.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	static const char *const env[] = { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-					   "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_PROFILE" };
+	static const char *const env[] = { "AWS_REGION",       "AWS_DEFAULT_REGION",
+					   "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+					   "AWS_CONFIG_FILE",  "AWS_PROFILE" };
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
 		unsetenv(env[i]);
 	setenv("HOME", tmpdir, 1);
@@ -251,17 +273,20 @@ START_TEST(test_conf_aws_endpoints)
 	struct config cfg;
 	char err[1024];
 
-	ck_assert_msg(config_load(aws_conf("region = eu-west-1"), &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(config_load(aws_conf("region = eu-west-1"), &cfg, err, sizeof(err)) == 0,
+		      "%s", err);
 	ck_assert_str_eq(cfg.buckets[0].conn.endpoint, "https://s3.eu-west-1.amazonaws.com");
 	config_free(&cfg);
 	ck_assert_int_eq(config_load(aws_conf("region = us-east-2\nuse_fips = true\nuse_dualstack = yes"),
-				     &cfg, err, sizeof(err)), 0);
+				     &cfg, err, sizeof(err)),
+			 0);
 	ck_assert_str_eq(cfg.buckets[0].conn.endpoint,
 			 "https://s3-fips.dualstack.us-east-2.amazonaws.com");
 	ck_assert_int_eq(cfg.use_fips, 1);
 	config_free(&cfg);
 	ck_assert_int_eq(config_load(aws_conf("use_dualstack = true"), &cfg, err, sizeof(err)), 0);
-	ck_assert_str_eq(cfg.buckets[0].conn.endpoint, "https://s3.dualstack.us-east-1.amazonaws.com");
+	ck_assert_str_eq(cfg.buckets[0].conn.endpoint,
+			 "https://s3.dualstack.us-east-1.amazonaws.com");
 	config_free(&cfg);
 	/* The region from the environment, then the shared config file. */
 	setenv("AWS_REGION", "ap-south-1", 1);
@@ -271,7 +296,9 @@ START_TEST(test_conf_aws_endpoints)
 	config_free(&cfg);
 	unsetenv("AWS_REGION");
 	setenv("AWS_CONFIG_FILE",
-	       write_file("aws-config", "[default]\nregion = eu-north-1\n[profile p]\nregion = sa-east-1\n"), 1);
+	       write_file("aws-config",
+			  "[default]\nregion = eu-north-1\n[profile p]\nregion = sa-east-1\n"),
+	       1);
 	ck_assert_int_eq(config_load(aws_conf(""), &cfg, err, sizeof(err)), 0);
 	ck_assert_str_eq(cfg.buckets[0].conn.region, "eu-north-1");
 	config_free(&cfg);
@@ -289,7 +316,9 @@ START_TEST(test_conf_aws_endpoints)
 	ck_assert_int_eq(config_load(aws_conf(""), &cfg, err, sizeof(err)), 0);
 	ck_assert_str_eq(cfg.buckets[0].conn.endpoint, "http://all.example:1");
 	config_free(&cfg);
-	ck_assert_int_eq(config_load(aws_conf("endpoint = https://vpce.example"), &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_load(aws_conf("endpoint = https://vpce.example"), &cfg, err,
+				     sizeof(err)),
+			 0);
 	ck_assert_str_eq(cfg.buckets[0].conn.endpoint, "https://vpce.example");
 	config_free(&cfg);
 	unsetenv("AWS_ENDPOINT_URL");
@@ -303,7 +332,8 @@ START_TEST(test_conf_net_keys)
 
 	ck_assert_msg(config_load(aws_conf("proxy = http://proxy.corp:3128\nsts_endpoint = "
 					   "https://sts.vpce.example\naws_profile = prod"),
-				  &cfg, err, sizeof(err)) == 0, "%s", err);
+				  &cfg, err, sizeof(err)) == 0,
+		      "%s", err);
 	ck_assert_str_eq(cfg.buckets[0].conn.proxy, "http://proxy.corp:3128");
 	ck_assert_str_eq(cfg.buckets[1].conn.proxy, "none");
 	ck_assert_str_eq(cfg.buckets[0].conn.sts_endpoint, "https://sts.vpce.example");
@@ -313,13 +343,18 @@ START_TEST(test_conf_net_keys)
 	ck_assert_str_eq(cfg.buckets[1].conn.aws_profile, "prod");
 	config_free(&cfg);
 	static const char *const bad[] = {
-		"role_arn = arn:aws:iam::1:user/x", "role_arn = not-an-arn", "proxy = socks5://h:1",
-		"proxy = http://h:99999", "sts_endpoint = sts.example", "aws_profile = a b",
-		"use_fips = maybe", "access_key = AK\nsecret_key = TOPSECRET\naws_profile = p",
+		"role_arn = arn:aws:iam::1:user/x",
+		"role_arn = not-an-arn",
+		"proxy = socks5://h:1",
+		"proxy = http://h:99999",
+		"sts_endpoint = sts.example",
+		"aws_profile = a b",
+		"use_fips = maybe",
+		"access_key = AK\nsecret_key = TOPSECRET\naws_profile = p",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(config_load(aws_conf(bad[i]), &cfg, err, sizeof(err)) < 0, "accepted %s",
-			      bad[i]);
+		ck_assert_msg(config_load(aws_conf(bad[i]), &cfg, err, sizeof(err)) < 0,
+			      "accepted %s", bad[i]);
 		ck_assert_msg(!strstr(err, "TOPSECRET"), "secret in %s", err);
 	}
 }

@@ -171,7 +171,8 @@ START_TEST(lookup_of_another_hosts_object)
 {
 	struct stat st;
 	char etag[64];
-	ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, FILE1, "hello", 5, NULL, etag, sizeof(etag)), 0);
+	ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, FILE1, "hello", 5, NULL, etag, sizeof(etag)),
+			 0);
 	ck_assert_int_eq(ops->getattr("/" FILE1, &st, NULL), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_int_eq(st.st_size, 5);
@@ -241,7 +242,9 @@ START_TEST(unlink_removes_the_object)
 	ck_assert(settled());
 	store_mem_reset_counts(mem);
 	ck_assert_int_eq(ops->unlink("/" FILE1), 0);
-	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_REMOVE) + store_mem_count(mem, STORE_MEM_RETIRE), 1);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_REMOVE) +
+				 store_mem_count(mem, STORE_MEM_RETIRE),
+			 1);
 	ck_assert_int_eq(ops->getattr("/" FILE1, &st, NULL), -ENOENT);
 	ck_assert_uint_eq(store_mem_nobjects(mem), 0);
 }
@@ -320,10 +323,13 @@ START_TEST(listing_of_many_pages)
 	long n = 0;
 	for (int i = 0; i < 2500; i++) {
 		snprintf(key, sizeof(key), "2026/12/2/17/6/%08d-1111-4222-8333-944455556666.bin", i);
-		ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, key, "x", 1, NULL, etag, sizeof(etag)), 0);
+		ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, key, "x", 1, NULL, etag,
+						   sizeof(etag)),
+				 0);
 	}
 	ck_assert_int_eq(write_file("/2026/12/2/17/6/local-1111-4222-8333-944455556666.bin",
-				    O_CREAT | O_WRONLY | O_EXCL, 'l', 10), 0);
+				    O_CREAT | O_WRONLY | O_EXCL, 'l', 10),
+			 0);
 	store_mem_reset_counts(mem);
 	ck_assert_int_eq(ops->readdir("/2026/12/2/17/6", &n, count_fill, 0, NULL, 0), 0);
 	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), 3);
@@ -352,7 +358,7 @@ START_TEST(journal_replay_after_unmount)
 	ck_assert_int_eq(store_mem_fail_next(mem, STORE_MEM_PUT, 1000, EIO), 0);
 	ck_assert_int_eq(write_file("/" FILE1, O_CREAT | O_WRONLY | O_EXCL, 'j', 3000), 0);
 	ck_assert_int_gt(fs_pending(fs), 0);
-	s3_client_deadline(300); /* the unmount gives up on it at once */
+	s3_client_deadline(300);           /* the unmount gives up on it at once */
 	ck_assert_int_eq(unmount_fs(), 0); /* not clean: left pending */
 	s3_client_deadline(-1);
 	ck_assert_uint_eq(store_mem_nobjects(mem), 0);

@@ -110,8 +110,7 @@ START_TEST(test_paths)
 	ck_assert_str_eq(small, "");
 	ck_assert_int_eq(objfile_sidecar_path("/c", OBJFILE_META, NAME, small, sizeof(small)),
 			 -ENAMETOOLONG);
-	ck_assert_int_eq(objfile_join(small, sizeof(small), "/0123456789", "abcdef"),
-			 -ENAMETOOLONG);
+	ck_assert_int_eq(objfile_join(small, sizeof(small), "/0123456789", "abcdef"), -ENAMETOOLONG);
 	ck_assert_int_eq(objfile_join(small, 0, "a", "b"), -ENAMETOOLONG);
 	ck_assert_int_eq(objfile_sidecar_path("/c", (enum objfile_kind)7, NAME, p, sizeof(p)),
 			 -EINVAL);
@@ -279,7 +278,8 @@ END_TEST
 START_TEST(test_writes_layout_without_xattrs)
 {
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_writes_layout_without_xattrs: skipped, needs root for ramfs\n");
+		fprintf(stderr,
+			"test_writes_layout_without_xattrs: skipped, needs root for ramfs\n");
 		return;
 	}
 	/* ramfs has no user xattrs: the sidecars must be used. */

@@ -27,8 +27,7 @@
 
 /* ---- sample responses -------------------------------------------------- */
 
-static const char list_ns[] =
-	XMLDECL
+static const char list_ns[] = XMLDECL
 	"<ListBucketResult xmlns=\"" NS "\">\n"
 	"  <Name>example-bucket</Name>\n"
 	"  <Prefix></Prefix>\n"
@@ -75,8 +74,7 @@ static const char list_prefixed_ns[] =
 
 /* Delimiter listing, cut by max-keys: token and CommonPrefixes. The
  * top-level <Prefix> is the request's and must not become a prefix. */
-static const char list_truncated[] =
-	XMLDECL
+static const char list_truncated[] = XMLDECL
 	"<ListBucketResult xmlns=\"" NS "\">\n"
 	"  <Name>example-bucket</Name>\n"
 	"  <Prefix>photos/2006/</Prefix>\n"
@@ -102,8 +100,7 @@ static const char list_truncated[] =
 	"</ListBucketResult>";
 
 /* Keys needing escapes, numeric references, CDATA and UTF-8. */
-static const char list_escaped[] =
-	XMLDECL
+static const char list_escaped[] = XMLDECL
 	"<ListBucketResult xmlns=\"" NS "\">"
 	"<IsTruncated>false</IsTruncated>"
 	"<Contents><Key>R&amp;D/a&lt;b&gt;&apos;c&quot;.txt</Key><Size>1</Size></Contents>"
@@ -114,8 +111,7 @@ static const char list_escaped[] =
 	"<CommonPrefixes><Prefix>R&amp;D/</Prefix></CommonPrefixes>"
 	"</ListBucketResult>";
 
-static const char error_nosuchkey[] =
-	XMLDECL
+static const char error_nosuchkey[] = XMLDECL
 	"<Error>\n"
 	"  <Code>NoSuchKey</Code>\n"
 	"  <Message>The resource you requested does not exist</Message>\n"
@@ -123,16 +119,14 @@ static const char error_nosuchkey[] =
 	"  <RequestId>4442587FB7D0A2F9</RequestId>\n"
 	"</Error>";
 
-static const char initiate_ok[] =
-	XMLDECL
+static const char initiate_ok[] = XMLDECL
 	"<InitiateMultipartUploadResult xmlns=\"" NS "\">\n"
 	"  <Bucket>example-bucket</Bucket>\n"
 	"  <Key>example-object</Key>\n"
 	"  <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>\n"
 	"</InitiateMultipartUploadResult>";
 
-static const char complete_ok[] =
-	XMLDECL
+static const char complete_ok[] = XMLDECL
 	"<CompleteMultipartUploadResult xmlns=\"" NS "\">\n"
 	"  <Location>http://Example-Bucket.s3.amazonaws.com/Example-Object</Location>\n"
 	"  <Bucket>Example-Bucket</Bucket>\n"
@@ -141,8 +135,7 @@ static const char complete_ok[] =
 	"</CompleteMultipartUploadResult>";
 
 /* 200 OK whose body is an error: the late failure of a completion. */
-static const char complete_error[] =
-	XMLDECL
+static const char complete_error[] = XMLDECL
 	"<Error>\n"
 	"  <Code>InternalError</Code>\n"
 	"  <Message>We encountered an internal error. Please try again.</Message>\n"
@@ -150,14 +143,12 @@ static const char complete_error[] =
 	"  <HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg==</HostId>\n"
 	"</Error>";
 
-static const char copy_ok[] =
-	"<CopyObjectResult>"
-	"<LastModified>2009-10-28T22:32:00.000Z</LastModified>"
-	"<ETag>\"9b2cf535f27731c974343645a3985328\"</ETag>"
-	"</CopyObjectResult>";
+static const char copy_ok[] = "<CopyObjectResult>"
+			      "<LastModified>2009-10-28T22:32:00.000Z</LastModified>"
+			      "<ETag>\"9b2cf535f27731c974343645a3985328\"</ETag>"
+			      "</CopyObjectResult>";
 
-static const char list_mpu[] =
-	XMLDECL
+static const char list_mpu[] = XMLDECL
 	"<ListMultipartUploadsResult xmlns=\"" NS "\">\n"
 	"  <Bucket>bucket</Bucket>\n"
 	"  <KeyMarker></KeyMarker>\n"
@@ -196,8 +187,7 @@ struct sbuf {
 	size_t len, cap;
 };
 
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void sb_add(struct sbuf *b, const char *fmt, ...)
 {
@@ -238,8 +228,10 @@ static int list_with_key(const char *key_xml)
 	struct sbuf b = { 0 };
 	int rc;
 
-	sb_add(&b, "<ListBucketResult xmlns=\"%s\"><Contents><Key>%s</Key>"
-		   "<Size>1</Size></Contents></ListBucketResult>", NS, key_xml);
+	sb_add(&b,
+	       "<ListBucketResult xmlns=\"%s\"><Contents><Key>%s</Key>"
+	       "<Size>1</Size></Contents></ListBucketResult>",
+	       NS, key_xml);
 	rc = s3xml_parse_list_objects(b.p, b.len, &r);
 	if (rc == 0) {
 		ck_assert_uint_eq(r.nobjects, 1);
@@ -344,8 +336,7 @@ START_TEST(test_list_truncated_prefixes)
 
 	ck_assert_int_eq(s3xml_parse_list_objects(B(list_truncated), &r), 0);
 	ck_assert_int_eq(r.is_truncated, 1);
-	ck_assert_str_eq(r.next_token,
-			 "1JL8Hkq3kLuSPyAeX9kdPNoG3o0Ne5ydOS3v8hNOdGYnxNHm7y8J7Ow==");
+	ck_assert_str_eq(r.next_token, "1JL8Hkq3kLuSPyAeX9kdPNoG3o0Ne5ydOS3v8hNOdGYnxNHm7y8J7Ow==");
 	ck_assert_uint_eq(r.nobjects, 1);
 	ck_assert_str_eq(r.objects[0].key, "photos/2006/index.html");
 	ck_assert_int_eq(r.objects[0].size, 0);
@@ -405,9 +396,9 @@ START_TEST(test_list_key_limits)
 	free(k);
 	/* Empty and missing keys. */
 	ck_assert_int_eq(list_with_key(""), -EPROTO);
-	ck_assert_int_eq(s3xml_parse_list_objects(
-				 B("<ListBucketResult><Contents><Size>1</Size></Contents>"
-				   "</ListBucketResult>"), &(struct s3_list_result){ 0 }),
+	ck_assert_int_eq(s3xml_parse_list_objects(B("<ListBucketResult><Contents><Size>1</Size></Contents>"
+						    "</ListBucketResult>"),
+						  &(struct s3_list_result){ 0 }),
 			 -EPROTO);
 }
 END_TEST
@@ -424,9 +415,13 @@ START_TEST(test_list_key_with_nul)
 			 -EPROTO);
 	/* Other characters XML forbids. */
 	ck_assert_int_eq(list_with_key("a&#1;b"), -EPROTO);
-	ck_assert_int_eq(list_with_key("a\x01" "b"), -EPROTO);
+	ck_assert_int_eq(list_with_key("a\x01"
+				       "b"),
+			 -EPROTO);
 	/* Not UTF-8 at all. */
-	ck_assert_int_eq(list_with_key("a\xff\xfe" "b"), -EPROTO);
+	ck_assert_int_eq(list_with_key("a\xff\xfe"
+				       "b"),
+			 -EPROTO);
 }
 END_TEST
 
@@ -463,16 +458,19 @@ START_TEST(test_list_bad_fields)
 	}
 	/* An ETag that cannot fit its field. */
 	big_etag = repeat("e", S3_ETAG_MAX);
-	sb_add(&b, "<ListBucketResult><Contents><Key>a</Key><ETag>\"%s\"</ETag></Contents>"
-		   "</ListBucketResult>", big_etag);
+	sb_add(&b,
+	       "<ListBucketResult><Contents><Key>a</Key><ETag>\"%s\"</ETag></Contents>"
+	       "</ListBucketResult>",
+	       big_etag);
 	ck_assert_int_eq(s3xml_parse_list_objects(b.p, b.len, &r), -EPROTO);
 	free(big_etag);
 	free(b.p);
 	/* A token that cannot fit its field. */
 	memset(&b, 0, sizeof(b));
 	big_etag = repeat("t", S3_TOKEN_MAX);
-	sb_add(&b, "<ListBucketResult><IsTruncated>true</IsTruncated>"
-		   "<NextContinuationToken>%s</NextContinuationToken></ListBucketResult>",
+	sb_add(&b,
+	       "<ListBucketResult><IsTruncated>true</IsTruncated>"
+	       "<NextContinuationToken>%s</NextContinuationToken></ListBucketResult>",
 	       big_etag);
 	ck_assert_int_eq(s3xml_parse_list_objects(b.p, b.len, &r), -EPROTO);
 	free(big_etag);
@@ -490,14 +488,17 @@ START_TEST(test_list_huge)
 	struct sbuf b = { 0 };
 	char key[64];
 
-	sb_add(&b, XMLDECL "<ListBucketResult xmlns=\"%s\"><Name>big</Name>"
-		   "<IsTruncated>true</IsTruncated>"
-		   "<NextContinuationToken>next-page</NextContinuationToken>", NS);
+	sb_add(&b,
+	       XMLDECL "<ListBucketResult xmlns=\"%s\"><Name>big</Name>"
+		       "<IsTruncated>true</IsTruncated>"
+		       "<NextContinuationToken>next-page</NextContinuationToken>",
+	       NS);
 	for (int i = 0; i < N; i++)
-		sb_add(&b, "<Contents><Key>dir/file-%05d.bin</Key>"
-			   "<LastModified>2024-02-29T23:59:59.%03dZ</LastModified>"
-			   "<ETag>\"%032x\"</ETag><Size>%d</Size>"
-			   "<StorageClass>STANDARD</StorageClass></Contents>",
+		sb_add(&b,
+		       "<Contents><Key>dir/file-%05d.bin</Key>"
+		       "<LastModified>2024-02-29T23:59:59.%03dZ</LastModified>"
+		       "<ETag>\"%032x\"</ETag><Size>%d</Size>"
+		       "<StorageClass>STANDARD</StorageClass></Contents>",
 		       i, i % 1000, (unsigned)i, i * 1000);
 	for (int i = 0; i < 100; i++)
 		sb_add(&b, "<CommonPrefixes><Prefix>dir/sub%03d/</Prefix></CommonPrefixes>", i);
@@ -531,14 +532,17 @@ START_TEST(test_malformed_truncated_empty)
 
 	/* Malformed. */
 	ck_assert_int_eq(s3xml_parse_list_objects(B("<ListBucketResult><Contents>"
-						    "</ListBucketResult></Contents>"), &r), -EPROTO);
+						    "</ListBucketResult></Contents>"),
+						  &r),
+			 -EPROTO);
 	ck_assert_int_eq(s3xml_parse_list_objects(B("<ListBucketResult><Key>a&b</Key>"
-						    "</ListBucketResult>"), &r), -EPROTO);
+						    "</ListBucketResult>"),
+						  &r),
+			 -EPROTO);
 	ck_assert_int_eq(s3xml_parse_list_objects(B("not xml at all"), &r), -EPROTO);
 	ck_assert_int_eq(s3xml_parse_list_objects(B("{\"json\": true}"), &r), -EPROTO);
 	ck_assert_int_eq(s3xml_parse_list_objects(B("<a/><b/>"), &r), -EPROTO);
-	ck_assert_int_eq(s3xml_parse_error(B("<html><body>502 Bad Gateway</html>"), &err),
-			 -EPROTO);
+	ck_assert_int_eq(s3xml_parse_error(B("<html><body>502 Bad Gateway</html>"), &err), -EPROTO);
 	/* Truncated: the sample cut before its end. */
 	ck_assert_int_eq(s3xml_parse_list_objects(list_ns, sizeof(list_ns) / 2, &r), -EPROTO);
 	ck_assert_int_eq(s3xml_parse_list_objects(list_ns, sizeof(list_ns) - 2, &r), -EPROTO);
@@ -618,13 +622,11 @@ START_TEST(test_xml_bomb)
 		"<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;\"><!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;\">]>"
 		"<Error><Code>&h;</Code><Message>&h;&h;&h;&h;</Message></Error>";
 	/* External entity: must be neither fetched nor read. */
-	static const char xxe[] =
-		"<?xml version=\"1.0\"?>\n"
-		"<!DOCTYPE Error [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
-		"<Error><Code>&xxe;</Code><Message>&xxe;</Message></Error>";
-	static const char xxe_net[] =
-		"<!DOCTYPE Error SYSTEM \"http://127.0.0.1:9/evil.dtd\">"
-		"<Error><Code>X</Code></Error>";
+	static const char xxe[] = "<?xml version=\"1.0\"?>\n"
+				  "<!DOCTYPE Error [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+				  "<Error><Code>&xxe;</Code><Message>&xxe;</Message></Error>";
+	static const char xxe_net[] = "<!DOCTYPE Error SYSTEM \"http://127.0.0.1:9/evil.dtd\">"
+				      "<Error><Code>X</Code></Error>";
 	struct s3_list_result r;
 	struct s3_error err;
 	struct sbuf b = { 0 };
@@ -737,14 +739,18 @@ START_TEST(test_initiate)
 	ck_assert_str_eq(small, "");
 	ck_assert_int_eq(s3xml_parse_initiate_mpu(B("<InitiateMultipartUploadResult>"
 						    "<Bucket>b</Bucket></InitiateMultipartUploadResult>"),
-						  id, sizeof(id)), -EPROTO);
+						  id, sizeof(id)),
+			 -EPROTO);
 	ck_assert_int_eq(s3xml_parse_initiate_mpu(B("<InitiateMultipartUploadResult>"
 						    "<UploadId/></InitiateMultipartUploadResult>"),
-						  id, sizeof(id)), -EPROTO);
+						  id, sizeof(id)),
+			 -EPROTO);
 	ck_assert_int_eq(s3xml_parse_initiate_mpu(B(error_nosuchkey), id, sizeof(id)), -EPROTO);
 	longid = repeat("u", S3_UPLOAD_ID_MAX);
-	sb_add(&b, "<InitiateMultipartUploadResult><UploadId>%s</UploadId>"
-		   "</InitiateMultipartUploadResult>", longid);
+	sb_add(&b,
+	       "<InitiateMultipartUploadResult><UploadId>%s</UploadId>"
+	       "</InitiateMultipartUploadResult>",
+	       longid);
 	ck_assert_int_eq(s3xml_parse_initiate_mpu(b.p, b.len, id, sizeof(id)), -EPROTO);
 	free(b.p);
 	free(longid);
@@ -784,12 +790,14 @@ START_TEST(test_complete)
 	/* Ceph RGW's answer: an empty or absent ETag is "not given" (""). */
 	ck_assert_int_eq(s3xml_parse_complete_mpu(B("<CompleteMultipartUploadResult>"
 						    "<Key>k</Key></CompleteMultipartUploadResult>"),
-						  etag, sizeof(etag), &err), 0);
+						  etag, sizeof(etag), &err),
+			 0);
 	ck_assert_str_eq(etag, "");
 	ck_assert_int_eq(s3xml_parse_complete_mpu(B("<CompleteMultipartUploadResult>"
 						    "<Key>k</Key><ETag></ETag>"
 						    "</CompleteMultipartUploadResult>"),
-						  etag, sizeof(etag), &err), 0);
+						  etag, sizeof(etag), &err),
+			 0);
 	ck_assert_str_eq(etag, "");
 	ck_assert_int_eq(s3xml_parse_complete_mpu(complete_ok, 60, etag, sizeof(etag), &err),
 			 -EPROTO);
@@ -812,14 +820,14 @@ START_TEST(test_copy)
 						   "<ETag>&quot;abc&quot;</ETag>"
 						   "<LastModified>2011-04-11T20:34:56.000Z"
 						   "</LastModified></CopyPartResult>"),
-						 etag, sizeof(etag), &err), 0);
+						 etag, sizeof(etag), &err),
+			 0);
 	ck_assert_str_eq(etag, "abc");
 	ck_assert_int_eq(s3xml_parse_copy_result(B(error_nosuchkey), etag, sizeof(etag), &err),
 			 -EIO);
 	ck_assert_str_eq(err.code, "NoSuchKey");
 	ck_assert_str_eq(err.request_id, "4442587FB7D0A2F9");
-	ck_assert_int_eq(s3xml_parse_copy_result(B(complete_ok), etag, sizeof(etag), &err),
-			 -EPROTO);
+	ck_assert_int_eq(s3xml_parse_copy_result(B(complete_ok), etag, sizeof(etag), &err), -EPROTO);
 	ck_assert_int_eq(s3xml_parse_copy_result(B("<<<"), etag, sizeof(etag), &err), -EPROTO);
 }
 END_TEST
@@ -836,7 +844,8 @@ START_TEST(test_list_mpu)
 	ck_assert_str_eq(l.next_upload_id_marker, "YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ");
 	ck_assert_uint_eq(l.nuploads, 2);
 	ck_assert_str_eq(l.uploads[0].key, "my-divisor");
-	ck_assert_str_eq(l.uploads[0].upload_id, "XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5nIG11Y2ggbHVjaw");
+	ck_assert_str_eq(l.uploads[0].upload_id,
+			 "XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5nIG11Y2ggbHVjaw");
 	ck_assert_int_eq(l.uploads[0].initiated, 1289422113);
 	ck_assert_str_eq(l.uploads[1].key, "my-movie.m2ts");
 	ck_assert_int_eq(l.uploads[1].initiated, 1289422173);
@@ -847,7 +856,9 @@ START_TEST(test_list_mpu)
 	/* Empty listing, no namespace. */
 	ck_assert_int_eq(s3xml_parse_list_mpu(B("<ListMultipartUploadsResult><Bucket>b</Bucket>"
 						"<IsTruncated>false</IsTruncated>"
-						"</ListMultipartUploadsResult>"), &l), 0);
+						"</ListMultipartUploadsResult>"),
+					      &l),
+			 0);
 	ck_assert_uint_eq(l.nuploads, 0);
 	ck_assert_ptr_null(l.uploads);
 	s3xml_mpu_list_free(&l);
@@ -885,16 +896,20 @@ START_TEST(test_list_mpu_bad)
 		ck_assert_ptr_null(l.uploads);
 	}
 	k = repeat("k", S3_KEY_MAX + 1);
-	sb_add(&b, "<ListMultipartUploadsResult>"
-		   "<Upload><Key>ok</Key><UploadId>u1</UploadId></Upload>"
-		   "<Upload><Key>%s</Key><UploadId>u2</UploadId></Upload>"
-		   "</ListMultipartUploadsResult>", k);
+	sb_add(&b,
+	       "<ListMultipartUploadsResult>"
+	       "<Upload><Key>ok</Key><UploadId>u1</UploadId></Upload>"
+	       "<Upload><Key>%s</Key><UploadId>u2</UploadId></Upload>"
+	       "</ListMultipartUploadsResult>",
+	       k);
 	ck_assert_int_eq(s3xml_parse_list_mpu(b.p, b.len, &l), -EPROTO);
 	ck_assert_ptr_null(l.uploads);
 	free(b.p);
 	memset(&b, 0, sizeof(b));
-	sb_add(&b, "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
-		   "<NextKeyMarker>%s</NextKeyMarker></ListMultipartUploadsResult>", k);
+	sb_add(&b,
+	       "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+	       "<NextKeyMarker>%s</NextKeyMarker></ListMultipartUploadsResult>",
+	       k);
 	ck_assert_int_eq(s3xml_parse_list_mpu(b.p, b.len, &l), -EPROTO);
 	free(b.p);
 	free(k);
@@ -919,12 +934,12 @@ START_TEST(test_build_complete)
 	s = s3xml_build_complete_mpu(parts, 2, &len);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s,
-		"<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Part><PartNumber>1</PartNumber>"
-		"<ETag>\"a54357aff0632cce46d942af68356b38\"</ETag></Part>"
-		"<Part><PartNumber>2</PartNumber>"
-		"<ETag>\"0c78aef83f66abc1fa1e8477f296d394\"</ETag></Part>"
-		"</CompleteMultipartUpload>");
+			 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			 "<Part><PartNumber>1</PartNumber>"
+			 "<ETag>\"a54357aff0632cce46d942af68356b38\"</ETag></Part>"
+			 "<Part><PartNumber>2</PartNumber>"
+			 "<ETag>\"0c78aef83f66abc1fa1e8477f296d394\"</ETag></Part>"
+			 "</CompleteMultipartUpload>");
 	ck_assert_uint_eq(len, strlen(s));
 	free(s);
 
@@ -932,10 +947,10 @@ START_TEST(test_build_complete)
 	s = s3xml_build_complete_mpu(&odd, 1, NULL);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s,
-		"<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Part><PartNumber>10000</PartNumber>"
-		"<ETag>\"a&amp;b&lt;c&gt;d&quot;e\"</ETag></Part>"
-		"</CompleteMultipartUpload>");
+			 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			 "<Part><PartNumber>10000</PartNumber>"
+			 "<ETag>\"a&amp;b&lt;c&gt;d&quot;e\"</ETag></Part>"
+			 "</CompleteMultipartUpload>");
 	/* and reads back (quotes around it stripped, inner one kept). */
 	{
 		struct sbuf b = { 0 };
@@ -968,8 +983,8 @@ START_TEST(test_build_complete)
 		ck_assert_ptr_nonnull(s);
 		ck_assert_uint_eq(len, strlen(s));
 		ck_assert_ptr_nonnull(strstr(s, "<Part><PartNumber>10000</PartNumber><ETag>\""
-					    "0000000000000000000000000000270f\"</ETag></Part>"
-					    "</CompleteMultipartUpload>"));
+						"0000000000000000000000000000270f\"</ETag></Part>"
+						"</CompleteMultipartUpload>"));
 		free(s);
 		free(many);
 	}
@@ -1070,18 +1085,44 @@ END_TEST
 START_TEST(test_iso8601)
 {
 	static const char *const bad[] = {
-		"", "2009", "2009-10-12", "2009-10-12T17:50:30", "2009-10-12T17:50:30.Z",
-		"2009-10-12T17:50:30.000", "2009-10-12T17:50:30.000Zjunk",
-		"2009-10-12 17:50:30Z", "2009-10-12t17:50:30z", "2009-10-12T17:50:30+0000", "2009-10-12T17:50:30+24:00",
-		"2009-10-12T17:50:30+01:60", "2009-10-12T17:50:30+01", "1970-01-01T00:00:00+01:00",
-		"2009-13-12T17:50:30Z", "2009-00-12T17:50:30Z", "2009-10-00T17:50:30Z",
-		"2009-10-32T17:50:30Z", "2009-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
-		"2009-04-31T00:00:00Z", "2009-10-12T24:00:00Z", "2009-10-12T17:60:30Z",
-		"2009-10-12T17:50:60Z", "1969-12-31T23:59:59Z", "-009-10-12T17:50:30Z",
-		"2009-1-12T17:50:30Z", "2009-10-12T17:50:3Z", " 2009-10-12T17:50:30Z",
-		"2009-10-12T17:50:30.0.0Z", "+2009-10-12T17:50:30Z", "2009/10/12T17:50:30Z",
-		"2009-10-12T17:50:30.000+01:00junk", "2009-10-12T17:50:30Z ", "2009-10-12T17:50:30.ZZ",
-		"2009-10-12T17:50:30+1:00", "2009-10-12T17:50:30+01:0", "2009-10-12T17:50",
+		"",
+		"2009",
+		"2009-10-12",
+		"2009-10-12T17:50:30",
+		"2009-10-12T17:50:30.Z",
+		"2009-10-12T17:50:30.000",
+		"2009-10-12T17:50:30.000Zjunk",
+		"2009-10-12 17:50:30Z",
+		"2009-10-12t17:50:30z",
+		"2009-10-12T17:50:30+0000",
+		"2009-10-12T17:50:30+24:00",
+		"2009-10-12T17:50:30+01:60",
+		"2009-10-12T17:50:30+01",
+		"1970-01-01T00:00:00+01:00",
+		"2009-13-12T17:50:30Z",
+		"2009-00-12T17:50:30Z",
+		"2009-10-00T17:50:30Z",
+		"2009-10-32T17:50:30Z",
+		"2009-02-29T00:00:00Z",
+		"2100-02-29T00:00:00Z",
+		"2009-04-31T00:00:00Z",
+		"2009-10-12T24:00:00Z",
+		"2009-10-12T17:60:30Z",
+		"2009-10-12T17:50:60Z",
+		"1969-12-31T23:59:59Z",
+		"-009-10-12T17:50:30Z",
+		"2009-1-12T17:50:30Z",
+		"2009-10-12T17:50:3Z",
+		" 2009-10-12T17:50:30Z",
+		"2009-10-12T17:50:30.0.0Z",
+		"+2009-10-12T17:50:30Z",
+		"2009/10/12T17:50:30Z",
+		"2009-10-12T17:50:30.000+01:00junk",
+		"2009-10-12T17:50:30Z ",
+		"2009-10-12T17:50:30.ZZ",
+		"2009-10-12T17:50:30+1:00",
+		"2009-10-12T17:50:30+01:0",
+		"2009-10-12T17:50",
 	};
 
 	ck_assert_int_eq(s3xml_parse_iso8601("2009-10-12T17:50:30.000Z"), 1255369830);
@@ -1173,7 +1214,8 @@ START_TEST(test_tagging_and_checksums)
 	ck_assert_int_eq(s3xml_parse_tagging(" \n", 2, out, S3_MAX_TAGS, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(s3xml_parse_tagging("<Tagging><TagSet><Tag><Value>v</Value></Tag>"
-					     "</TagSet></Tagging>", 63, out, S3_MAX_TAGS, &n),
+					     "</TagSet></Tagging>",
+					     63, out, S3_MAX_TAGS, &n),
 			 -EPROTO);
 
 	struct s3_part parts[2] = { { 1, "e1", "AAAAAAAAAAA=" }, { 2, "e2", "" } };

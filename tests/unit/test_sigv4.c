@@ -44,15 +44,16 @@ static const struct sigv4_request get_object = {
 	.payload_hash = SIGV4_EMPTY_SHA256,
 };
 
-static const char get_object_canonical[] = "GET\n"
-					   "/test.txt\n"
-					   "\n"
-					   "host:" HOST "\n"
-					   "range:bytes=0-9\n"
-					   "x-amz-content-sha256:" SIGV4_EMPTY_SHA256 "\n"
-					   "x-amz-date:" AMZ_DATE "\n"
-					   "\n"
-					   "host;range;x-amz-content-sha256;x-amz-date\n" SIGV4_EMPTY_SHA256;
+static const char get_object_canonical[] =
+	"GET\n"
+	"/test.txt\n"
+	"\n"
+	"host:" HOST "\n"
+	"range:bytes=0-9\n"
+	"x-amz-content-sha256:" SIGV4_EMPTY_SHA256 "\n"
+	"x-amz-date:" AMZ_DATE "\n"
+	"\n"
+	"host;range;x-amz-content-sha256;x-amz-date\n" SIGV4_EMPTY_SHA256;
 
 /* Examples 2 to 4 share these; only the query or path differs. */
 static const struct sigv4_header bucket_headers[] = {
@@ -292,10 +293,12 @@ START_TEST(test_example2_put_object)
 	ck_assert_int_gt(sigv4_string_to_sign(cr, AMZ_DATE, "us-east-1", "s3", sts, sizeof(sts)), 0);
 	ck_assert_str_eq(sts, "AWS4-HMAC-SHA256\n" AMZ_DATE "\n" SCOPE "\n"
 			      "9e0e90d9c76de8fa5b200d8c849cd5b8dc7a3be3951ddb7f6a76b4158342019d");
-	ck_assert_int_gt(sigv4_authorization(&r, AMZ_DATE, &example_cred, auth, sizeof(auth), sig), 0);
+	ck_assert_int_gt(sigv4_authorization(&r, AMZ_DATE, &example_cred, auth, sizeof(auth), sig),
+			 0);
 	ck_assert_str_eq(sig, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
-	ck_assert_ptr_nonnull(strstr(
-		auth, ", SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class, "));
+	ck_assert_ptr_nonnull(
+		strstr(auth,
+		       ", SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class, "));
 }
 END_TEST
 
@@ -428,8 +431,7 @@ START_TEST(test_bad_requests)
 	ck_assert_int_eq(sigv4_authorization(&r, "20130525T000000Z", &example_cred, out,
 					     sizeof(out), NULL),
 			 -EINVAL);
-	ck_assert_int_eq(sigv4_authorization(&r, "2013-05-24", &example_cred, out, sizeof(out),
-					     NULL),
+	ck_assert_int_eq(sigv4_authorization(&r, "2013-05-24", &example_cred, out, sizeof(out), NULL),
 			 -EINVAL);
 	r.headers = no_date;
 	r.nheaders = 2;
@@ -519,8 +521,11 @@ END_TEST
 
 START_TEST(test_presign_example)
 {
-	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
-					   .now = EXAMPLE_EPOCH, .expires_s = 86400 };
+	struct sigv4_presign_request p = { .method = "GET",
+					   .host = HOST,
+					   .path = "/test.txt",
+					   .now = EXAMPLE_EPOCH,
+					   .expires_s = 86400 };
 	char out[1024];
 	int len = sigv4_presign(&p, &example_cred, out, sizeof(out));
 
@@ -538,10 +543,15 @@ END_TEST
  * signature changes, and the token is there, encoded. */
 START_TEST(test_presign_token_and_overrides)
 {
-	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
-					   .now = EXAMPLE_EPOCH, .expires_s = 300,
-					   .extra_query = "response-content-type=text%2Fplain",
-					   .session_token = "tok/en+=" };
+	struct sigv4_presign_request p = {
+		.method = "GET",
+		.host = HOST,
+		.path = "/test.txt",
+		.now = EXAMPLE_EPOCH,
+		.expires_s = 300,
+		.extra_query = "response-content-type=text%2Fplain",
+		.session_token = "tok/en+="
+	};
 	char out[2048];
 
 	ck_assert_int_gt(sigv4_presign(&p, &example_cred, out, sizeof(out)), 0);
@@ -557,8 +567,11 @@ END_TEST
 
 START_TEST(test_presign_bounds)
 {
-	struct sigv4_presign_request p = { .method = "GET", .host = HOST, .path = "/test.txt",
-					   .now = EXAMPLE_EPOCH, .expires_s = 0 };
+	struct sigv4_presign_request p = { .method = "GET",
+					   .host = HOST,
+					   .path = "/test.txt",
+					   .now = EXAMPLE_EPOCH,
+					   .expires_s = 0 };
 	char out[1024], small[64];
 
 	ck_assert_int_eq(sigv4_presign(&p, &example_cred, out, sizeof(out)), -EINVAL);

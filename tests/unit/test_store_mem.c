@@ -289,7 +289,8 @@ static void list_all(const struct bucket_conf *b, const char *prefix, const char
 			int key = j == r.nprefixes ||
 				  (i < r.nobjects && strcmp(r.objects[i].key, r.prefixes[j]) < 0);
 			used += (size_t)snprintf(out + used, cap - used, "%s%s:%s", used ? "," : "",
-						 key ? "k" : "p", key ? r.objects[i].key : r.prefixes[j]);
+						 key ? "k" : "p",
+						 key ? r.objects[i].key : r.prefixes[j]);
 			if (key)
 				i++;
 			else
@@ -663,7 +664,8 @@ START_TEST(lost_answers)
 	ck_assert_ptr_null(l.objects);
 
 	ck_assert_int_eq(ops->mpu_create(m, &t, NULL, 0, CK_NONE, id, sizeof(id)), 0);
-	ck_assert_int_eq(ops->mpu_part(m, &t, id, 1, &b, NULL, NULL, part.etag, sizeof(part.etag)), 0);
+	ck_assert_int_eq(ops->mpu_part(m, &t, id, 1, &b, NULL, NULL, part.etag, sizeof(part.etag)),
+			 0);
 	ck_assert_int_eq(store_mem_fail_after(m, STORE_MEM_MPU_COMPLETE, 1, EIO), 0);
 	ck_assert_int_eq(ops->mpu_complete(m, &t, id, &part, 1, NULL, etag, sizeof(etag)), -EIO);
 	ck_assert_uint_eq(store_mem_nuploads(m), 0);
@@ -680,7 +682,8 @@ START_TEST(put_raw_other_host)
 	struct s3_obj_info info;
 
 	ck_assert_int_eq(store_mem_put_raw(m, "b", "raw", "abc", 3, "Owner=x\nk=v\n", etag,
-					   sizeof(etag)), 0);
+					   sizeof(etag)),
+			 0);
 	md5_hex("abc", 3, want);
 	ck_assert_str_eq(etag, want);
 	ck_assert_int_eq(ops->head(m, &t, &info), 0);
