@@ -69,6 +69,11 @@ struct store {
 	void *ctx;
 };
 
+/* The mount path as a flat bucket's x-amz-meta-s3csfs-path holds it:
+ * percent-encoded but for unreserved characters and '/', so the header
+ * is plain ASCII whatever the name; cut short rather than overflow out. */
+void store_encode_path(const char *path, char *out, size_t len);
+
 /* The S3 store: each target's bucket_conf->client does the work. */
 extern const struct store_ops store_s3_ops;
 

@@ -231,24 +231,6 @@ static int check_ck(const unsigned char *d, size_t n, const struct s3_checksum *
 	return 0;
 }
 
-/* As store_s3.c: percent-encodes all but unreserved characters and '/'. */
-static void encode_path(const char *path, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-_.~/", *p)) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	out[n] = '\0';
-}
 
 /* Appends "name=value\n" (name lower-cased, as S3 answers); -EINVAL for a
  * pair S3 or the "name=value\n" form cannot carry, or past 2 KB. */
@@ -286,7 +268,7 @@ static int meta_render(const struct target *t, const struct s3_meta_pair *meta, 
 		    meta_add(out, &used, meta[i].name, meta[i].value) < 0)
 			return -EINVAL;
 	if (t->bucket->key_layout == KEY_LAYOUT_FLAT && t->path[0] && nmeta < 16) {
-		encode_path(t->path, enc, sizeof(enc));
+		store_encode_path(t->path, enc, sizeof(enc));
 		if (meta_add(out, &used, META_PATH, enc) < 0)
 			return -EINVAL;
 		n++;

@@ -120,9 +120,7 @@ static void retired_clear(const char *bucket, const char *key)
 
 /* ---- flat layout: the mount path in the object's metadata ---- */
 
-/* Percent-encodes path (all but unreserved characters and '/'), so the
- * header carries plain ASCII whatever the file name. */
-static void encode_path(const char *path, char *out, size_t len)
+void store_encode_path(const char *path, char *out, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
@@ -156,7 +154,7 @@ static const struct s3_meta_pair *with_path(const struct target *t, const struct
 	}
 	for (size_t i = 0; i < nmeta; i++)
 		mb->pairs[i] = meta[i];
-	encode_path(t->path, mb->value, sizeof(mb->value));
+	store_encode_path(t->path, mb->value, sizeof(mb->value));
 	mb->pairs[nmeta] = (struct s3_meta_pair){ META_PATH, mb->value };
 	*n = nmeta + 1;
 	return mb->pairs;
