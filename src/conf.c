@@ -25,6 +25,7 @@
 #include <iniparser.h>
 
 #include "conf.h"
+#include "dynbuf.h"
 #include "log.h"
 
 #define KiB (1024LL)
@@ -597,17 +598,15 @@ static const char *closest(const char *const *list, const char *s)
 	return best;
 }
 
+/* list, comma-separated, into buf: as many whole names as fit. */
 static void join(char *buf, size_t len, const char *const *list)
 {
-	size_t n = 0;
+	struct dynbuf d;
 
-	buf[0] = '\0';
-	for (; *list && n < len; list++) {
-		int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", *list);
-		if (w < 0)
+	dynbuf_init_fixed(&d, buf, len);
+	for (; *list; list++)
+		if (dynbuf_addf(&d, "%s%s", dynbuf_len(&d) ? ", " : "", *list) < 0)
 			break;
-		n += (size_t)w;
-	}
 }
 
 static int unknown_key(struct ctx *c, const char *sec, const char *key, const char *const *known)
@@ -1757,16 +1756,17 @@ static void conn_free(struct s3_conn_conf *conn)
 static int pick_default(struct ctx *c, const int *dflt)
 {
 	struct config *cfg = c->cfg;
-	char names[512] = "";
-	size_t ntrue = 0, n = 0;
+	char names[512];
+	struct dynbuf d;
+	size_t ntrue = 0;
 	int first = -1;
 
+	dynbuf_init_fixed(&d, names, sizeof(names));
 	for (size_t i = 0; i < cfg->nbuckets; i++)
 		if (dflt[i] == 1) {
-			int w = snprintf(names + n, sizeof(names) - n, "%s[bucket:%s]",
-					 ntrue ? " and " : "", cfg->buckets[i].id);
-			if (w > 0 && (size_t)w < sizeof(names) - n)
-				n += (size_t)w;
+			/* a name that does not fit is left out */
+			(void)dynbuf_addf(&d, "%s[bucket:%s]", ntrue ? " and " : "",
+					  cfg->buckets[i].id);
 			if (first < 0)
 				first = (int)i;
 			ntrue++;
@@ -1779,13 +1779,9 @@ static int pick_default(struct ctx *c, const int *dflt)
 	if (ntrue == 0 && cfg->nbuckets == 1 && dflt[0] < 0)
 		first = 0;
 	if (first < 0) {
-		n = 0;
-		for (size_t i = 0; i < cfg->nbuckets; i++) {
-			int w = snprintf(names + n, sizeof(names) - n, "%s[bucket:%s]",
-					 i ? ", " : "", cfg->buckets[i].id);
-			if (w > 0 && (size_t)w < sizeof(names) - n)
-				n += (size_t)w;
-		}
+		dynbuf_reset(&d);
+		for (size_t i = 0; i < cfg->nbuckets; i++)
+			(void)dynbuf_addf(&d, "%s[bucket:%s]", i ? ", " : "", cfg->buckets[i].id);
 		return fail(c, NULL, NULL,
 			    "no default bucket among %s; set default = true in the one that "
 			    "takes every path no other bucket takes",

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "connector.h"
+#include "dynbuf.h"
 #include "sigv4.h"
 
 #define MAX_META 32
@@ -123,14 +124,17 @@ static int query_pair(char *q, size_t len, const char *name, const char *value)
 {
 	size_t used = strlen(q), enc_cap = strlen(value) * 3 + 1;
 	char *enc = malloc(enc_cap);
-	int n = -1;
+	struct dynbuf d;
+	int rc = -ENAMETOOLONG;
 
 	if (!enc)
 		return -ENOMEM;
-	if (sigv4_uri_encode(value, 0, enc, enc_cap) >= 0)
-		n = snprintf(q + used, len - used, "%s%s=%s", used ? "&" : "", name, enc);
+	dynbuf_init_fixed(&d, q + used, len - used);
+	if (sigv4_uri_encode(value, 0, enc, enc_cap) >= 0 &&
+	    dynbuf_addf(&d, "%s%s=%s", used ? "&" : "", name, enc) == 0)
+		rc = 0;
 	free(enc);
-	return n < 0 || (size_t)n >= len - used ? -ENAMETOOLONG : 0;
+	return rc;
 }
 
 /* Content-Disposition: attachment; filename="..." in ASCII (other bytes,
@@ -206,8 +210,9 @@ static int copy_opts_multipart(const struct bucket_conf *b, const char *key,
 			       char *tagbuf, size_t taglen, struct s3_status *st)
 {
 	struct s3_tag tags[S3_MAX_TAGS];
-	size_t ntags = 0, used = 0;
+	size_t ntags = 0;
 	char *p = info->meta;
+	struct dynbuf d;
 	int rc;
 
 	*nmeta = 0;
@@ -224,20 +229,17 @@ static int copy_opts_multipart(const struct bucket_conf *b, const char *key,
 			break;
 		p = eol + 1;
 	}
-	tagbuf[0] = '\0';
+	dynbuf_init_fixed(&d, tagbuf, taglen);
 	rc = s3_get_object_tagging(b->client, b->name, key, tags, S3_MAX_TAGS, &ntags, st);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ntags; i++) {
 		char k[3 * sizeof(tags[i].key)], v[3 * sizeof(tags[i].value)];
-		int n;
 		if (sigv4_uri_encode(tags[i].key, 0, k, sizeof(k)) < 0 ||
 		    sigv4_uri_encode(tags[i].value, 0, v, sizeof(v)) < 0)
 			return -ENAMETOOLONG;
-		n = snprintf(tagbuf + used, taglen - used, "%s%s=%s", used ? "&" : "", k, v);
-		if (n < 0 || (size_t)n >= taglen - used)
+		if (dynbuf_addf(&d, "%s%s=%s", dynbuf_len(&d) ? "&" : "", k, v) < 0)
 			return -ENAMETOOLONG;
-		used += (size_t)n;
 	}
 	return 0;
 }
