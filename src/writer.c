@@ -666,15 +666,21 @@ static void job_run(void *arg)
 /* ---- the operations ---- */
 
 /* A new handle on w; called with fs->lock held, which it releases. */
-static int join_writer(struct fs *fs, struct writer *w, int trunc, struct writer **out)
+/* One more handle on w, the writer of the file being opened; fs->lock
+ * held (so w cannot go meanwhile). */
+static struct writer *join_locked(struct fs *fs, struct writer *w)
 {
-	int rc;
-
+	FS_LOCK_HELD(fs);
 	pthread_mutex_lock(&w->lock);
 	w->handles++;
 	pthread_mutex_unlock(&w->lock);
-	fs_unlock(fs);
-	rc = trunc ? writer_truncate(fs, w, 0) : 0;
+	return w;
+}
+
+/* The open that joined w goes on with no lock held: O_TRUNC truncates. */
+static int joined(struct fs *fs, struct writer *w, int trunc, struct writer **out)
+{
+	int rc = trunc ? writer_truncate(fs, w, 0) : 0;
 	if (rc < 0) {
 		writer_release(fs, w);
 		return rc;
@@ -683,24 +689,48 @@ static int join_writer(struct fs *fs, struct writer *w, int trunc, struct writer
 	return 0;
 }
 
+/* A new writer for n, fs->lock held: *w, or NULL with the errno in *rc. */
+static struct writer *start_locked(struct fs *fs, struct node *n, const struct target *t,
+				   int keep_data, int exclusive, int *rc)
+{
+	struct writer *w = writer_new(fs, n, t, keep_data, rc);
+
+	FS_LOCK_HELD(fs);
+	if (!w)
+		return NULL;
+	w->handles = 1;
+	w->exclusive = exclusive;
+	w->stored = !exclusive;
+	if (exclusive)
+		upload_set_exclusive(w->up);
+	n->w = w;
+	node_mark_local(fs, n);
+	n->type = NODE_FILE;
+	n->mtime = time(NULL);
+	return w;
+}
+
 int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int exclusive,
 		struct writer **out)
 {
 	struct target t;
-	struct writer *w;
-	int rc = map_path(fs->cfg, path, &t), keep = !trunc;
+	struct writer *w = NULL, *other;
+	char etag[S3_ETAG_MAX];
+	long long size;
+	time_t mtime;
+	int rc = map_path(fs->cfg, path, &t), keep = !trunc, exists;
 
 	if (rc < 0)
 		return rc;
 	fs_lock(fs);
-	if (n->w)
-		return join_writer(fs, n->w, trunc, out);
-	long long size = n->size;
-	char etag[S3_ETAG_MAX];
-	time_t mtime = n->mtime;
-	int exists = n->type == NODE_FILE && !exclusive;
+	other = n->w ? join_locked(fs, n->w) : NULL;
+	size = n->size;
+	mtime = n->mtime;
+	exists = n->type == NODE_FILE && !exclusive;
 	snprintf(etag, sizeof(etag), "%s", n->etag);
 	fs_unlock(fs);
+	if (other)
+		return joined(fs, other, trunc, out);
 	if (keep && exists && size > 0) {
 		/* Modifying an existing object: have all of it first. */
 		struct cache_entry *ce;
@@ -715,22 +745,14 @@ int writer_open(struct fs *fs, struct node *n, const char *path, int trunc, int 
 	}
 	fs_lock(fs);
 	if (n->w) /* another opener was faster */
-		return join_writer(fs, n->w, trunc, out);
-	w = writer_new(fs, n, &t, keep && exists, &rc);
-	if (!w) {
-		fs_unlock(fs);
-		return rc;
-	}
-	w->handles = 1;
-	w->exclusive = exclusive;
-	w->stored = !exclusive;
-	if (exclusive)
-		upload_set_exclusive(w->up);
-	n->w = w;
-	node_mark_local(fs, n);
-	n->type = NODE_FILE;
-	n->mtime = time(NULL);
+		other = join_locked(fs, n->w);
+	else
+		w = start_locked(fs, n, &t, keep && exists, exclusive, &rc);
 	fs_unlock(fs);
+	if (other)
+		return joined(fs, other, trunc, out);
+	if (!w)
+		return rc;
 	*out = w;
 	return 0;
 }

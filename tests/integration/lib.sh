@@ -41,6 +41,9 @@ check() { # check "description" command...
 	shift
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
+# quiet CMD...: CMD with its output dropped (inside a check, so that the
+# check's own TAP line is not dropped with it).
+quiet() { "$@" > /dev/null; }
 check_eq() { # check_eq "description" expected actual
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
 }
@@ -245,6 +248,12 @@ journal_records() {
 		ls "$1/journal" 2> /dev/null | grep -v '\.'
 	} | sort -u
 }
+
+# lines_at_least FILE N: FILE exists and has at least N lines.
+lines_at_least() { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
+
+# journal_empty CACHE_DIR: no live journal record (set-aside ones aside).
+journal_empty() { [ -z "$(journal_records "$1")" ]; }
 
 # A random file of N KiB from a seed (reproducible).
 make_file() { # make_file PATH KIB SEED

@@ -292,11 +292,15 @@ outage_run() {
 	python3 "$FIO" loop "$O" "$base/b" 12288 "ob$mode" "$WORK/o$mode.bman" "$WORK/o$mode.bfail" "$WORK/stop" 0.5 > "$WORK/o$mode.bout" 2>&1 &
 	W2=$!
 	wait_for 60 test -e "$WORK/ready1" -a -e "$WORK/ready2"
-	sleep 5
+	# The writers have stored files before the outage (not a fixed time).
+	check "$mode: files stored before the outage" wait_until 60 lines_at_least "$WORK/o$mode.sman" 5
 	proxy_faults "down"
 	local t0
 	t0=$(date +%s)
 	echo "# $mode: server down"
+	# The scenario's clock from here on (not synchronisation): the held
+	# files close 2 s into the outage, the server is back at 18 s, and the
+	# writers go on for 10 s after that.
 	sleep 2
 	touch "$WORK/go"
 	wait_for 30 bash -c "! kill -0 $HS 2>/dev/null && ! kill -0 $HB 2>/dev/null"
@@ -516,7 +520,9 @@ if want kill; then
 	rm -f "$C/objects/${r2:0:2}/$r2"               # lost (someone cleaned the cache)
 	proxy_faults ""
 	mount_fs "$WORK/kill-journal.conf" "$K" || { not_ok "restart"; finish; }
-	sleep 8
+	# The restart replays both records: a damaged one is set aside, a lost
+	# one dropped; either way none is left to upload.
+	check "restart: no journal record left to upload" wait_until 60 journal_empty "$C"
 	bad=0
 	while read -r name want; do
 		size=$(s3 head "$BUCKET" "$name" 2>/dev/null | awk '/^size/{print $2}')

@@ -122,9 +122,9 @@ for MODE in sync async; do
 		not_ok "$MODE: s3fs mounted"
 	fi
 	run "$MODE: rclone copy of a tree" rcl copy "$S/rc" "ics:$BUCKET/rc"
-	check "$MODE: console-style marker console/empty/" s3 put "$BUCKET" console/empty/ "$WORK/empty" > /dev/null
-	check "$MODE: console-style marker console/folder/" s3 put "$BUCKET" console/folder/ "$WORK/empty" > /dev/null
-	check "$MODE: a file in console/folder/" s3 put "$BUCKET" console/folder/doc.txt "$S/rc/x/one.txt" > /dev/null
+	check "$MODE: console-style marker console/empty/" quiet s3 put "$BUCKET" console/empty/ "$WORK/empty"
+	check "$MODE: console-style marker console/folder/" quiet s3 put "$BUCKET" console/folder/ "$WORK/empty"
+	check "$MODE: a file in console/folder/" quiet s3 put "$BUCKET" console/folder/doc.txt "$S/rc/x/one.txt"
 	s3 ls "$BUCKET" > "$WORK/keys" 2> /dev/null
 	for k in sf/ sf/docs/ sf/emptydir/ console/empty/ console/folder/; do
 		check "$MODE: the bucket holds the marker object $k" grep -q "^$k " "$WORK/keys"
