@@ -159,6 +159,7 @@ static const char *const general_keys[] = {
 	"reaper_max_age",
 	"attr_timeout",
 	"negative_timeout",
+	"max_nodes",
 	"read_ahead",
 	"max_retries",
 	"retry_max_time",
@@ -921,7 +922,8 @@ static int parse_general(struct ctx *c)
 	    get_bool(c, sec, "reaper", &cfg->reaper_enabled) < 0 ||
 	    get_size(c, sec, "read_ahead", 0, 1 * GiB, &cfg->read_ahead) < 0 ||
 	    get_size(c, sec, "write_ahead", 0, LLONG_MAX, &cfg->write_ahead) < 0 ||
-	    get_int(c, sec, "max_retries", 0, 100, &cfg->max_retries) < 0)
+	    get_int(c, sec, "max_retries", 0, 100, &cfg->max_retries) < 0 ||
+	    get_int(c, sec, "max_nodes", 1024, 1 << 24, &cfg->max_nodes) < 0)
 		return -1;
 	cfg->upload = mode == 1 ? UPLOAD_ASYNC : UPLOAD_SYNC;
 	if (cfg->write_ahead < 0)
@@ -1900,6 +1902,7 @@ static void defaults(struct config *cfg)
 		.reaper_max_age_s = 86400,
 		.attr_timeout = 60,
 		.negative_timeout = 1,
+		.max_nodes = 65536,
 		.empty_file_delay = 2,
 		.read_ahead = 32 * MiB,
 		.write_ahead = -1,

@@ -88,6 +88,8 @@ struct config {
 	long reaper_max_age_s;    /* default 86400 */
 	double attr_timeout;      /* seconds the kernel may cache attributes; default 60 */
 	double negative_timeout;  /* seconds a "does not exist" answer is trusted; default 1 */
+	int max_nodes;            /* names the daemon remembers (clean, unused ones leave the
+				  * table, least recently used first); default 65536 */
 	double empty_file_delay;  /* seconds a new empty file waits before it is stored, so a
 				  * reopen for writing supersedes it for free; default 2 */
 	long long read_ahead;     /* bytes fetched ahead of sequential reads; default 32 MiB */

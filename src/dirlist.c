@@ -182,6 +182,7 @@ static int list_bucket_dir(struct fs *fs, const struct bucket_conf *b, const cha
 		if (rc < 0)
 			return rc;
 		fs_lock(fs);
+		node_trim(fs); /* a walk that only lists stays bounded too */
 		for (size_t i = 0; i < r.nobjects && !rc; i++) {
 			const char *name = r.objects[i].key + plen;
 			if (strlen(r.objects[i].key) <= plen || strchr(name, '/') ||

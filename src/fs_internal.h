@@ -70,10 +70,13 @@ struct node {
 	int attrs_from_list; /* known from a listing only: metadata unread */
 	char *link;          /* a symbolic link's target, once read */
 	/* On fs->local (node_mark_local): it may be here and not (yet) in S3
-	 * (w or local_dir set), so a listing adds it. A node on the list
-	 * stays in the table. */
-	struct node *lnext;
+	 * (w or local_dir set), so a listing adds it. node_each_local
+	 * drops nodes no longer local; node_trim may take those too. */
+	struct node *lprev, *lnext;
 	int on_local;
+	/* On fs's LRU list (most recently used first) while in the table:
+	 * node_trim takes clean, unused nodes from its tail. */
+	struct node *lru_prev, *lru_next;
 };
 
 struct handle {
@@ -107,7 +110,8 @@ struct fs {
 	int lock_held;
 	struct node **table; /* nbuckets chains (a power of two), NULL until the first node */
 	size_t nbuckets, nnodes;
-	struct handle *readers; /* read handles with no writer pinned (fs->lock) */
+	struct node *lru_head, *lru_tail; /* every node in the table (fs->lock) */
+	struct handle *readers;           /* read handles with no writer pinned (fs->lock) */
 	/* Nodes that may be local (fs->lock): what a listing merges in and
 	 * rmdir checks, instead of a walk of the whole table. */
 	struct node *local;
@@ -141,10 +145,18 @@ static inline void fs_unlock(struct fs *fs)
 
 /* ---- the node table; fs->lock held for all of these ---- */
 
+/* The node of path, or NULL; a hit counts as a use (node_trim). */
 struct node *node_find(struct fs *fs, const char *path);
 /* The node of path, added (NODE_ABSENT, untrusted) if missing; NULL: ENOMEM. */
 struct node *node_add(struct fs *fs, const char *path);
 void node_unref(struct fs *fs, struct node *n);
+/* Drops least recently used nodes that nothing refers to and that hold
+ * nothing this host alone knows (no writer, no directory made here, no
+ * unstored attributes, no stale pages), until the table holds at most
+ * cfg->max_nodes or only such nodes are left. Every pointer to a node
+ * not referenced (refs) is invalid afterwards; called where the caller
+ * holds none (node_resolve, before its lookup). */
+void node_trim(struct fs *fs);
 /* path does not exist, as far as this host knows, for negative_timeout. */
 void node_set_absent(struct fs *fs, const char *path);
 /* Another client stored path: forget what this host believed of it. */

@@ -45,14 +45,43 @@ static unsigned path_hash(const char *s)
 
 /* ---- node table (fs->lock held) ---- */
 
+static void lru_unlink(struct fs *fs, struct node *n)
+{
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else
+		fs->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else
+		fs->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+}
+
+static void lru_push(struct fs *fs, struct node *n)
+{
+	n->lru_prev = NULL;
+	n->lru_next = fs->lru_head;
+	if (fs->lru_head)
+		fs->lru_head->lru_prev = n;
+	else
+		fs->lru_tail = n;
+	fs->lru_head = n;
+}
+
 struct node *node_find(struct fs *fs, const char *path)
 {
 	FS_LOCK_HELD(fs);
 	if (!fs->table)
 		return NULL;
 	for (struct node *n = fs->table[path_hash(path) & (fs->nbuckets - 1)]; n; n = n->hnext)
-		if (strcmp(n->path, path) == 0)
+		if (strcmp(n->path, path) == 0) {
+			if (fs->lru_head != n) {
+				lru_unlink(fs, n);
+				lru_push(fs, n);
+			}
 			return n;
+		}
 	return NULL;
 }
 
@@ -100,7 +129,72 @@ struct node *node_add(struct fs *fs, const char *path)
 	n->hnext = fs->table[h];
 	fs->table[h] = n;
 	fs->nnodes++;
+	lru_push(fs, n);
 	return n;
+}
+
+static struct node *parent_node(struct fs *fs, const char *path);
+
+/* Takes n off fs->local. */
+static void local_unlink(struct fs *fs, struct node *n)
+{
+	if (n->lprev)
+		n->lprev->lnext = n->lnext;
+	else
+		fs->local = n->lnext;
+	if (n->lnext)
+		n->lnext->lprev = n->lprev;
+	n->lprev = n->lnext = NULL;
+	n->on_local = 0;
+}
+
+/* Whether n may leave the table: nothing refers to it and nothing it
+ * holds is known here only (on fs->local but no longer local counts as
+ * not local); the next lookup asks the store again. */
+static int evictable(const struct node *n)
+{
+	return n->refs == 1 && !n->w && !n->local_dir && !n->stale_pages &&
+	       !n->gone_by_failed_close && !attrs_state_dirty(&n->attrs) && n->path[0];
+}
+
+/* Takes n out of the table and frees it (refs was 1: the table's). */
+static void evict(struct fs *fs, struct node *n)
+{
+	struct node **pp = &fs->table[path_hash(n->path) & (fs->nbuckets - 1)];
+	struct node *p;
+
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	lru_unlink(fs, n);
+	if (n->on_local)
+		local_unlink(fs, n);
+	fs->nnodes--;
+	n->in_table = 0;
+	/* A directory whose names were all known no longer knows this one. */
+	if (n->type != NODE_ABSENT && (p = parent_node(fs, n->path)))
+		p->children_absent_until = 0;
+	STAT_ADD(nodes_evicted, 1);
+	node_unref(fs, n);
+}
+
+void node_trim(struct fs *fs)
+{
+	size_t max = (size_t)fs->cfg->max_nodes, skips = 0;
+
+	FS_LOCK_HELD(fs);
+	/* A node in use at the tail goes to the head, so that the next trim
+	 * starts past it; at most 64 of those per call bound its work. */
+	while (fs->nnodes > max && fs->lru_tail && skips < 64) {
+		struct node *n = fs->lru_tail;
+		if (evictable(n)) {
+			evict(fs, n);
+		} else {
+			lru_unlink(fs, n);
+			lru_push(fs, n);
+			skips++;
+		}
+	}
 }
 
 void node_unref(struct fs *fs, struct node *n)
@@ -176,26 +270,25 @@ void node_mark_local(struct fs *fs, struct node *n)
 	if (n->on_local)
 		return;
 	n->on_local = 1;
+	n->lprev = NULL;
 	n->lnext = fs->local;
+	if (fs->local)
+		fs->local->lprev = n;
 	fs->local = n;
 }
 
 int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *arg)
 {
-	struct node **p = &fs->local;
+	struct node *n = fs->local, *next;
 	int rc = 0;
 
 	FS_LOCK_HELD(fs);
-	while (*p && !rc) {
-		struct node *n = *p;
-		if (n->type == NODE_ABSENT || !(n->w || n->local_dir)) {
-			*p = n->lnext; /* not local any more: off the list */
-			n->on_local = 0;
-			n->lnext = NULL;
-			continue;
-		}
-		rc = fn(n, arg);
-		p = &n->lnext;
+	for (; n && !rc; n = next) {
+		next = n->lnext;
+		if (n->type == NODE_ABSENT || !(n->w || n->local_dir))
+			local_unlink(fs, n); /* not local any more: off the list */
+		else
+			rc = fn(n, arg);
 	}
 	return rc;
 }
@@ -522,6 +615,7 @@ int node_resolve(struct fs *fs, const char *path, struct node **out)
 	int from_list, is_file, rc;
 
 	fs_lock(fs);
+	node_trim(fs);
 	rc = known_locked(fs, path, &n, &from_list);
 	fs_unlock(fs);
 	if (rc == 1) {

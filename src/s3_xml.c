@@ -1058,3 +1058,94 @@ int s3xml_parse_object_lock_config(const char *body, size_t len, struct s3_lock_
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+/* ---- STS --------------------------------------------------------------- */
+
+/* The first child element of n named name (local name), or NULL. */
+static xmlNodePtr child_elem(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr c = n ? n->children : NULL; c != NULL; c = c->next)
+		if (is_elem(c, name))
+			return c;
+	return NULL;
+}
+
+/* Value of element n into dst, whole; absent or too long -> -EPROTO. */
+static int text_field(xmlNodePtr n, char *dst, size_t dstsz)
+{
+	if (n == NULL)
+		return -EPROTO;
+	return text_exact(n, dst, dstsz);
+}
+
+int s3xml_parse_sts_credentials(const char *body, size_t len, const char *action,
+				struct s3xml_sts_creds *out)
+{
+	char result[64], exp[64];
+	xmlDocPtr doc;
+	xmlNodePtr root, c;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(result, sizeof(result), "%sResult", action) >= (int)sizeof(result))
+		return -EPROTO;
+	rc = parse_doc(body, len, &doc, &root);
+	if (rc != 0)
+		return rc;
+	c = child_elem(child_elem(root, result), "Credentials");
+	if (text_field(child_elem(c, "AccessKeyId"), out->access_key, sizeof(out->access_key)) ||
+	    text_field(child_elem(c, "SecretAccessKey"), out->secret_key, sizeof(out->secret_key)) ||
+	    text_field(child_elem(c, "SessionToken"), out->session_token,
+		       sizeof(out->session_token)) ||
+	    text_field(child_elem(c, "Expiration"), exp, sizeof(exp)) || !out->access_key[0] ||
+	    !out->secret_key[0] || strpbrk(out->secret_key, "\r\n") ||
+	    strpbrk(out->session_token, "\r\n") ||
+	    (out->expires = s3xml_parse_iso8601(exp)) == (time_t)-1) {
+		explicit_bzero(out, sizeof(*out));
+		rc = -EPROTO;
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int s3xml_parse_sts_identity(const char *body, size_t len, char *arn, size_t arnlen, char *account,
+			     size_t acclen)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, r;
+	int rc;
+
+	if (arnlen)
+		arn[0] = '\0';
+	if (acclen)
+		account[0] = '\0';
+	rc = parse_doc(body, len, &doc, &root);
+	if (rc != 0)
+		return rc;
+	r = child_elem(root, "GetCallerIdentityResult");
+	if (text_field(child_elem(r, "Arn"), arn, arnlen) || !arn[0])
+		rc = -EPROTO;
+	if (acclen && text_field(child_elem(r, "Account"), account, acclen))
+		account[0] = '\0';
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int s3xml_parse_sts_error(const char *body, size_t len, struct s3_error *out)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, e;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = parse_doc(body, len, &doc, &root);
+	if (rc != 0)
+		return rc;
+	e = is_elem(root, "Error") ? root : child_elem(root, "Error");
+	if (e == NULL)
+		rc = -ENOENT;
+	else
+		fill_error(e, out);
+	xmlFreeDoc(doc);
+	return rc;
+}

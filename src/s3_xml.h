@@ -150,4 +150,29 @@ struct s3_lock_config {
 /* 0, -EPROTO (not that document, over 1 MiB), -ENOMEM. */
 int s3xml_parse_object_lock_config(const char *body, size_t len, struct s3_lock_config *out);
 
+/* STS answers (AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity;
+ * namespaced or not). Field sizes are those of struct s3_creds. */
+struct s3xml_sts_creds {
+	char access_key[128];
+	char secret_key[128];
+	char session_token[4096];
+	time_t expires; /* Expiration, parsed by s3xml_parse_iso8601 */
+};
+/* <{action}Response><{action}Result><Credentials> with AccessKeyId,
+ * SecretAccessKey, SessionToken and Expiration: 0 with *out filled; every
+ * one present, each fitting its field, the two keys non-empty, no CR or LF
+ * in the secrets, a valid Expiration, else -EPROTO (*out zeroed); -ENOMEM.
+ * action is at most 56 characters. */
+int s3xml_parse_sts_credentials(const char *body, size_t len, const char *action,
+				struct s3xml_sts_creds *out);
+/* <GetCallerIdentityResponse><GetCallerIdentityResult><Arn/><Account/>:
+ * 0 (account "" when absent or too long), -EPROTO (no Arn, or longer than
+ * arnlen - 1), -ENOMEM. */
+int s3xml_parse_sts_identity(const char *body, size_t len, char *arn, size_t arnlen, char *account,
+			     size_t acclen);
+/* An STS error, <ErrorResponse><Error><Code/><Message/>... or a bare
+ * <Error>: 0 with *out filled (cut to size), -ENOENT (XML, not an error),
+ * -EPROTO (not XML), -ENOMEM. */
+int s3xml_parse_sts_error(const char *body, size_t len, struct s3_error *out);
+
 #endif

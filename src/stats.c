@@ -137,6 +137,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "cache_misses %" PRIu64 "\n", U64(cache_misses));
 	out(&o, "cache_evictions %" PRIu64 "\n", U64(cache_evictions));
 	out(&o, "lookups_local %" PRIu64 "\n", U64(lookups_local));
+	out(&o, "nodes_evicted %" PRIu64 "\n", U64(nodes_evicted));
 	out(&o, "cache_bytes %" PRId64 "\n", I64(cache_bytes));
 	out(&o, "uploads_pending %" PRId64 "\n", I64(uploads_pending));
 	out(&o, "uploads_inflight %" PRId64 "\n", I64(uploads_inflight));
@@ -212,6 +213,8 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	COUNTER("cache_evictions_total", "Cache files evicted.", U64(cache_evictions));
 	COUNTER("lookups_local_total", "Lookups of new names answered without S3.",
 		U64(lookups_local));
+	COUNTER("nodes_evicted_total", "Names forgotten to keep the node table at max_nodes.",
+		U64(nodes_evicted));
 	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
 	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
 	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));

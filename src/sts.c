@@ -10,8 +10,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "s3_xml.h"
 #include "sigv4.h"
@@ -113,54 +111,6 @@ static int form_add(char *form, size_t cap, const char *name, const char *value)
 
 /* ---- the answer ---- */
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-	for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-/* The text of element n into out; -E2BIG if longer, -ENOENT if absent. */
-static int text(xmlNodePtr n, char *out, size_t cap)
-{
-	xmlChar *t;
-	size_t l;
-
-	out[0] = '\0';
-	if (!n)
-		return -ENOENT;
-	t = xmlNodeGetContent(n);
-	if (!t)
-		return -ENOMEM;
-	l = strlen((const char *)t);
-	if (l >= cap) {
-		explicit_bzero(t, l);
-		xmlFree(t);
-		return -E2BIG;
-	}
-	memcpy(out, t, l + 1);
-	explicit_bzero(t, l);
-	xmlFree(t);
-	return 0;
-}
-
-static xmlDocPtr parse(const char *body, size_t len)
-{
-	xmlDocPtr d;
-
-	if (len == 0 || len > INT_MAX)
-		return NULL;
-	d = xmlReadMemory(body, (int)len, NULL, NULL,
-			  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-				  XML_PARSE_NOWARNING);
-	if (d && (d->intSubset || d->extSubset || !xmlDocGetRootElement(d))) {
-		xmlFreeDoc(d);
-		return NULL;
-	}
-	return d;
-}
-
 /* What to do about an STS error code. */
 static const char *hint(const char *code)
 {
@@ -200,10 +150,26 @@ static const char *hint(const char *code)
 	return "see STS's message";
 }
 
+/* The answer's body: malloc'd, len bytes; zeroed and freed by body_free. */
+struct sts_body {
+	char *buf;
+	size_t len;
+};
+
+static void body_free(struct sts_body *b)
+{
+	if (b->buf) {
+		explicit_bzero(b->buf, b->len);
+		free(b->buf);
+	}
+	b->buf = NULL;
+	b->len = 0;
+}
+
 /* Sends action with form (already holding Action and Version), signed
- * with caller when given. doc gets the parsed 2xx answer. */
+ * with caller when given. out gets the 2xx answer's body (body_free). */
 static int call(struct sts *s, const char *action, const char *form, const struct s3_creds *caller,
-		xmlDocPtr *doc, char *err, size_t errlen)
+		struct sts_body *out, char *err, size_t errlen)
 {
 	struct curl_slist *list = NULL;
 	struct http_response *resp = malloc(sizeof(*resp));
@@ -213,7 +179,8 @@ static int call(struct sts *s, const char *action, const char *form, const struc
 	const char *ctype = "application/x-www-form-urlencoded; charset=utf-8";
 	int rc = 0;
 
-	*doc = NULL;
+	out->buf = NULL;
+	out->len = 0;
 	if (!resp) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -282,24 +249,23 @@ static int call(struct sts *s, const char *action, const char *form, const struc
 			 action, s->endpoint, resp->error,
 			 rc == -EMSGSIZE ? " (answer too long)" : "");
 	} else if (resp->status >= 300) {
-		xmlDocPtr d = parse(resp->error_body, resp->error_body_len);
-		xmlNodePtr e = d ? child(xmlDocGetRootElement(d), "Error") : NULL;
-		char code[64] = "", msg[256] = "";
-		if (!e && d && strcmp((const char *)xmlDocGetRootElement(d)->name, "Error") == 0)
-			e = xmlDocGetRootElement(d);
-		text(child(e, "Code"), code, sizeof(code));
-		text(child(e, "Message"), msg, sizeof(msg));
-		xmlFreeDoc(d);
+		struct s3_error e;
+		const char *code = e.code;
+		if (s3xml_parse_sts_error(resp->error_body, resp->error_body_len, &e) != 0)
+			memset(&e, 0, sizeof(e));
 		snprintf(err, errlen, "STS %s at %s: HTTP %ld %s%s%s; %s", action, s->endpoint,
-			 resp->status, code[0] ? code : "(no error code)", msg[0] ? ": " : "", msg,
-			 code[0] ? hint(code) : "is sts_endpoint an STS endpoint?");
+			 resp->status, code[0] ? code : "(no error code)", e.message[0] ? ": " : "",
+			 e.message, code[0] ? hint(code) : "is sts_endpoint an STS endpoint?");
 		rc = resp->status >= 500 ? -EIO : -EACCES;
-	} else if (!(*doc = parse(sink.buf, sink.len))) {
+	} else if (s3xml_parse_error(sink.buf, sink.len, NULL) == -EPROTO) { /* or -ENOENT: XML */
 		snprintf(err, errlen, "STS %s at %s: the answer is not XML; is it an STS endpoint?",
 			 action, s->endpoint);
 		rc = -EPROTO;
 	}
-	if (sink.owned && sink.buf) {
+	if (rc == 0 && sink.owned) {
+		out->buf = sink.buf; /* handed over: the caller zeroes and frees it */
+		out->len = sink.len;
+	} else if (sink.owned && sink.buf) {
 		explicit_bzero(sink.buf, sink.len);
 		free(sink.buf);
 	}
@@ -308,30 +274,29 @@ static int call(struct sts *s, const char *action, const char *form, const struc
 }
 
 /* <ActionResponse><ActionResult><Credentials>... into out. */
-static int take_credentials(xmlDocPtr doc, const char *action, const char *endpoint,
+static int take_credentials(const struct sts_body *body, const char *action, const char *endpoint,
 			    struct s3_creds *out, char *err, size_t errlen)
 {
-	char result[64], exp[64];
-	xmlNodePtr c;
+	struct s3xml_sts_creds c;
+	int rc = s3xml_parse_sts_credentials(body->buf, body->len, action, &c);
 
-	snprintf(result, sizeof(result), "%sResult", action);
-	c = child(child(xmlDocGetRootElement(doc), result), "Credentials");
 	memset(out, 0, sizeof(*out));
-	if (text(child(c, "AccessKeyId"), out->access_key, sizeof(out->access_key)) < 0 ||
-	    text(child(c, "SecretAccessKey"), out->secret_key, sizeof(out->secret_key)) < 0 ||
-	    text(child(c, "SessionToken"), out->session_token, sizeof(out->session_token)) < 0 ||
-	    text(child(c, "Expiration"), exp, sizeof(exp)) < 0 || !out->access_key[0] ||
-	    !out->secret_key[0] || strpbrk(out->secret_key, "\r\n") ||
-	    strpbrk(out->session_token, "\r\n") ||
-	    (out->expires = s3xml_parse_iso8601(exp)) == (time_t)-1) {
-		explicit_bzero(out, sizeof(*out));
+	if (rc == 0) {
+		memcpy(out->access_key, c.access_key, sizeof(out->access_key));
+		memcpy(out->secret_key, c.secret_key, sizeof(out->secret_key));
+		memcpy(out->session_token, c.session_token, sizeof(out->session_token));
+		out->expires = c.expires;
+	} else if (rc == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+	} else {
 		snprintf(err, errlen,
 			 "STS %s at %s: the answer holds no usable Credentials (AccessKeyId, "
 			 "SecretAccessKey, SessionToken, Expiration)",
 			 action, endpoint);
-		return -EPROTO;
+		rc = -EPROTO;
 	}
-	return 0;
+	explicit_bzero(&c, sizeof(c));
+	return rc;
 }
 
 static int role_form(const char *action, const struct sts_role *role, char *form, size_t cap)
@@ -365,7 +330,7 @@ static int assume(struct sts *s, const char *action, const struct s3_creds *call
 		  size_t errlen)
 {
 	char *form = malloc(STS_FORM_MAX);
-	xmlDocPtr doc = NULL;
+	struct sts_body body = { NULL, 0 };
 	int rc;
 
 	if (!form) {
@@ -378,12 +343,12 @@ static int assume(struct sts *s, const char *action, const struct s3_creds *call
 	if (rc)
 		snprintf(err, errlen, "STS %s: role_arn, session name or token too long", action);
 	else
-		rc = call(s, action, form, caller, &doc, err, errlen);
+		rc = call(s, action, form, caller, &body, err, errlen);
 	explicit_bzero(form, STS_FORM_MAX);
 	free(form);
 	if (rc == 0)
-		rc = take_credentials(doc, action, s->endpoint, out, err, errlen);
-	xmlFreeDoc(doc);
+		rc = take_credentials(&body, action, s->endpoint, out, err, errlen);
+	body_free(&body);
 	return rc;
 }
 
@@ -402,21 +367,20 @@ int sts_assume_role_with_web_identity(struct sts *s, const char *token, const st
 int sts_get_caller_identity(struct sts *s, const struct s3_creds *caller, char *arn, size_t arnlen,
 			    char *account, size_t acclen, char *err, size_t errlen)
 {
-	xmlDocPtr doc = NULL;
-	xmlNodePtr r;
+	struct sts_body body = { NULL, 0 };
 	int rc = call(s, "GetCallerIdentity", "Action=GetCallerIdentity&Version=" STS_VERSION,
-		      caller, &doc, err, errlen);
+		      caller, &body, err, errlen);
 
 	if (rc < 0)
 		return rc;
-	r = child(xmlDocGetRootElement(doc), "GetCallerIdentityResult");
-	if (text(child(r, "Arn"), arn, arnlen) < 0 || !arn[0]) {
+	rc = s3xml_parse_sts_identity(body.buf, body.len, arn, arnlen, account, acclen);
+	if (rc == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+	} else if (rc < 0) {
 		snprintf(err, errlen, "STS GetCallerIdentity at %s: the answer holds no Arn",
 			 s->endpoint);
 		rc = -EPROTO;
 	}
-	if (text(child(r, "Account"), account, acclen) < 0)
-		account[0] = '\0';
-	xmlFreeDoc(doc);
+	body_free(&body);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "fs.h"
+#include "fs_internal.h"
 #include "s3_client.h"
 #include "store_mem.h"
 
@@ -29,6 +30,7 @@ static struct config cfg;
 static struct store_mem *mem;
 static struct fs *fs;
 static const struct fuse_operations *ops = &s3csfs_fuse_ops;
+static const char *extra_conf = ""; /* more [general] lines */
 
 /* The configuration of one mount: upload mode, cache under dir. */
 static void load_config(const char *mode)
@@ -40,11 +42,11 @@ static void load_config(const char *mode)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f,
-		"[general]\ncache_dir = %s/cache\nupload = %s\nreaper = off\nlog_level = error\n"
+		"[general]\ncache_dir = %s/cache\nupload = %s\nreaper = off\nlog_level = error\n%s"
 		"[s3]\nprofile = onprem\nendpoint = http://127.0.0.1:9\nregion = us-east-1\n"
 		"access_key = AKIDTEST\nsecret_key = secrettest\n"
 		"[bucket:main]\nname = " BUCKET "\ndefault = true\n",
-		dir, mode);
+		dir, mode, extra_conf);
 	fclose(f);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_msg(config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
@@ -337,6 +339,52 @@ START_TEST(listing_of_many_pages)
 }
 END_TEST
 
+/* max_nodes: 3000 files written into a directory made here, with the
+ * table bounded at 1024 names. The table stays at the bound; every file
+ * is still found, at its size, after its node has gone (the directory's
+ * "all names known" answer goes with it), at one request a lookup. */
+START_TEST(node_table_stays_bounded)
+{
+	char path[128];
+	struct stat st;
+	const char *mode = cfg.upload == UPLOAD_ASYNC ? "async" : "sync";
+
+	unmount_fs();
+	config_free(&cfg);
+	extra_conf = "max_nodes = 1024\n";
+	load_config(mode);
+	extra_conf = "";
+	ck_assert_int_eq(cfg.max_nodes, 1024);
+	mount_fs();
+	ck_assert_int_eq(ops->mkdir("/2026", 0755), 0);
+	ck_assert_int_eq(ops->mkdir("/2026/12", 0755), 0);
+	ck_assert_int_eq(ops->mkdir("/2026/12/3", 0755), 0);
+	ck_assert_int_eq(ops->mkdir("/2026/12/3/1", 0755), 0);
+	ck_assert_int_eq(ops->mkdir("/2026/12/3/1/2", 0755), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "/2026/12/3/1/2/%08d-1111-4222-8333-944455556666.bin",
+			 i);
+		ck_assert_int_eq(ops->getattr(path, &st, NULL), -ENOENT);
+		ck_assert_int_eq(write_file(path, O_CREAT | O_WRONLY | O_EXCL, 'n', 100 + i % 7), 0);
+		if (i % 500 == 499)
+			ck_assert(settled()); /* async: writers leave once stored */
+	}
+	ck_assert(settled());
+	ck_assert_uint_le(fs->nnodes, 1024 + 64);
+	store_mem_reset_counts(mem);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "/2026/12/3/1/2/%08d-1111-4222-8333-944455556666.bin",
+			 i);
+		ck_assert_msg(ops->getattr(path, &st, NULL) == 0, "file %d lost", i);
+		ck_assert_int_eq(st.st_size, 100 + i % 7);
+	}
+	ck_assert_uint_le(fs->nnodes, 1024 + 64);
+	/* Each forgotten name costs its lookup again, no more. */
+	ck_assert_int_le(requests(), 3000);
+	ck_assert_int_gt(requests(), 0);
+}
+END_TEST
+
 START_TEST(rmdir_of_local_and_stored_directories)
 {
 	char etag[64];
@@ -392,6 +440,7 @@ static Suite *suite(void)
 		tcase_add_test(tc, listing_merges_store_and_local);
 		tcase_add_test(tc, listing_of_many_pages);
 		tcase_add_test(tc, rmdir_of_local_and_stored_directories);
+		tcase_add_test(tc, node_table_stays_bounded);
 		if (i == 1)
 			tcase_add_test(tc, journal_replay_after_unmount);
 		suite_add_tcase(s, tc);

@@ -1229,6 +1229,66 @@ START_TEST(test_tagging_and_checksums)
 END_TEST
 
 
+START_TEST(test_sts)
+{
+	static const char ok[] =
+		"<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+		"<AssumeRoleResult><Credentials><AccessKeyId>ASIA1</AccessKeyId>"
+		"<SecretAccessKey>sec</SecretAccessKey><SessionToken>tok</SessionToken>"
+		"<Expiration>2026-12-02T10:00:00Z</Expiration></Credentials>"
+		"</AssumeRoleResult></AssumeRoleResponse>";
+	static const char nokey[] =
+		"<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+		"<SecretAccessKey>sec</SecretAccessKey><SessionToken>tok</SessionToken>"
+		"<Expiration>2026-12-02T10:00:00Z</Expiration></Credentials>"
+		"</AssumeRoleResult></AssumeRoleResponse>";
+	static const char badexp[] =
+		"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</AccessKeyId>"
+		"<SecretAccessKey>sec</SecretAccessKey><SessionToken>tok</SessionToken>"
+		"<Expiration>tomorrow</Expiration></Credentials>"
+		"</AssumeRoleResult></AssumeRoleResponse>";
+	static const char id[] = "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+				 "<Arn>arn:aws:sts::123:assumed-role/r/s</Arn><Account>123</Account>"
+				 "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+	static const char err[] = "<ErrorResponse><Error><Type>Sender</Type>"
+				  "<Code>AccessDenied</Code><Message>no</Message></Error>"
+				  "</ErrorResponse>";
+	struct s3xml_sts_creds c;
+	struct s3_error e;
+	char arn[64], acct[8];
+
+	ck_assert_int_eq(s3xml_parse_sts_credentials(ok, strlen(ok), "AssumeRole", &c), 0);
+	ck_assert_str_eq(c.access_key, "ASIA1");
+	ck_assert_str_eq(c.secret_key, "sec");
+	ck_assert_str_eq(c.session_token, "tok");
+	ck_assert_int_eq((long long)c.expires, 1796205600LL);
+	/* another action's answer, a missing key, a bad date: refused, zeroed */
+	ck_assert_int_eq(s3xml_parse_sts_credentials(ok, strlen(ok), "AssumeRoleWithWebIdentity", &c),
+			 -EPROTO);
+	ck_assert_int_eq(s3xml_parse_sts_credentials(nokey, strlen(nokey), "AssumeRole", &c),
+			 -EPROTO);
+	ck_assert_int_eq(s3xml_parse_sts_credentials(badexp, strlen(badexp), "AssumeRole", &c),
+			 -EPROTO);
+	ck_assert_str_eq(c.secret_key, "");
+	ck_assert_int_eq(s3xml_parse_sts_credentials("nope", 4, "AssumeRole", &c), -EPROTO);
+
+	ck_assert_int_eq(s3xml_parse_sts_identity(id, strlen(id), arn, sizeof(arn), acct,
+						  sizeof(acct)),
+			 0);
+	ck_assert_str_eq(arn, "arn:aws:sts::123:assumed-role/r/s");
+	ck_assert_str_eq(acct, "123");
+	ck_assert_int_eq(s3xml_parse_sts_identity(id, strlen(id), arn, 8, acct, sizeof(acct)),
+			 -EPROTO);
+
+	ck_assert_int_eq(s3xml_parse_sts_error(err, strlen(err), &e), 0);
+	ck_assert_str_eq(e.code, "AccessDenied");
+	ck_assert_str_eq(e.message, "no");
+	ck_assert_int_eq(s3xml_parse_sts_error(id, strlen(id), &e), -ENOENT);
+	ck_assert_int_eq(s3xml_parse_sts_error("<Error><Code>X</Code></Error>", 29, &e), 0);
+	ck_assert_str_eq(e.code, "X");
+}
+END_TEST
+
 static Suite *s3_xml_suite(void)
 {
 	Suite *s = suite_create("s3_xml");
@@ -1260,6 +1320,7 @@ static Suite *s3_xml_suite(void)
 	tcase_add_test(tc, test_iso8601);
 	tcase_add_test(tc, test_tagging_and_checksums);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_sts);
 	suite_add_tcase(s, tc);
 	return s;
 }
