@@ -469,17 +469,11 @@ int cache_get(struct cache *c, const struct target *t, int create, struct cache_
 	cache_name_of(t, name);
 	pthread_mutex_lock(&c->lock);
 	e = find(c, name);
-	if (!e) {
-		if (!create) {
-			pthread_mutex_unlock(&c->lock);
-			return -ENOENT;
-		}
-		e = entry_new(name);
-		if (!e) {
-			pthread_mutex_unlock(&c->lock);
-			return -ENOMEM;
-		}
+	if (!e && create && (e = entry_new(name)))
 		table_add(c, e);
+	if (!e) {
+		rc = create ? -ENOMEM : -ENOENT;
+		goto out;
 	}
 	if (!e->target.bucket)
 		e->target = *t;
@@ -499,15 +493,15 @@ int cache_get(struct cache *c, const struct target *t, int create, struct cache_
 				table_del(c, e);
 				entry_free(e);
 			}
-			pthread_mutex_unlock(&c->lock);
-			return rc;
+			goto out;
 		}
 	}
 	e->pins++;
 	lru_front(c, e);
-	pthread_mutex_unlock(&c->lock);
 	*out = e;
-	return 0;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 void cache_put(struct cache *c, struct cache_entry *e)
@@ -697,15 +691,15 @@ int cache_check_kept(struct cache *c, struct cache_entry *e)
 
 	if (!__atomic_load_n(&e->kept_unchecked, __ATOMIC_RELAXED))
 		return 0;
+	/* The check runs unlocked: a snapshot under the lock, then the
+	 * verdict applied under it if the entry is still what was checked. */
 	pthread_mutex_lock(&c->lock);
-	if (!e->kept_unchecked || !e->complete || e->dirty || e->fd < 0) {
-		pthread_mutex_unlock(&c->lock);
-		return 0;
-	}
+	fd = !e->kept_unchecked || !e->complete || e->dirty ? -1 : e->fd;
 	x = e->expect;
 	size = e->size;
-	fd = e->fd;
 	pthread_mutex_unlock(&c->lock);
+	if (fd < 0)
+		return 0;
 	rc = integrity_check_fd(fd, size, &x);
 	pthread_mutex_lock(&c->lock);
 	__atomic_store_n(&e->kept_unchecked, 0, __ATOMIC_RELAXED);
@@ -836,23 +830,18 @@ static int schedule(struct cache *c, struct cache_entry *e, long long b0, long l
 	return 0;
 }
 
-int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long len, long long ahead)
+/* cache_fill with c->lock held (it waits on c->fetched, which drops it). */
+static int fill_locked(struct cache *c, struct cache_entry *e, long long off, long long len,
+		       long long ahead)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&c->lock);
-	if (e->complete || e->dirty || len <= 0 || off >= e->size) {
-		pthread_mutex_unlock(&c->lock);
+	if (e->complete || e->dirty || len <= 0 || off >= e->size)
 		return 0;
-	}
-	if (e->size < 0 || (rc = ensure_blocks(e)) < 0 || !e->blocks) {
-		pthread_mutex_unlock(&c->lock);
+	if (e->size < 0 || (rc = ensure_blocks(e)) < 0 || !e->blocks)
 		return rc < 0 ? rc : (e->complete ? 0 : -EIO);
-	}
-	if (c->full_until > mono_s()) {
-		pthread_mutex_unlock(&c->lock);
+	if (c->full_until > mono_s())
 		return -ENOSPC;
-	}
 	long long end = off + len > e->size ? e->size : off + len;
 	long long b0 = off / CACHE_BLOCK, b1 = (end - 1) / CACHE_BLOCK;
 	long long a1 = (end + ahead - 1) / CACHE_BLOCK;
@@ -894,6 +883,15 @@ int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long 
 			break;
 		}
 	}
+	return rc;
+}
+
+int cache_fill(struct cache *c, struct cache_entry *e, long long off, long long len, long long ahead)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = fill_locked(c, e, off, len, ahead);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -1044,14 +1042,13 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 {
 	char name[CACHE_NAME_LEN + 1], from[PATH_MAX], dest[PATH_MAX];
 	struct cache_entry *other;
-	int rc;
+	int rc = 0;
 
 	cache_name_of(to, name);
 	pthread_mutex_lock(&c->lock);
 	if (E_DROPPED(e) || strcmp(name, e->name) == 0) {
-		e->target = *to;
-		pthread_mutex_unlock(&c->lock);
-		return 0;
+		e->target = *to; /* no file moves */
+		goto out;
 	}
 	other = find(c, name);
 	if (other) {
@@ -1087,6 +1084,7 @@ int cache_rename(struct cache *c, struct cache_entry *e, const struct target *to
 		e->target = *to;
 		table_add(c, e);
 	}
+out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -160,6 +160,7 @@ static const char *const general_keys[] = {
 	"attr_timeout",
 	"negative_timeout",
 	"max_nodes",
+	"dir_cache_timeout",
 	"read_ahead",
 	"max_retries",
 	"retry_max_time",
@@ -923,7 +924,7 @@ static int parse_general(struct ctx *c)
 	    get_size(c, sec, "read_ahead", 0, 1 * GiB, &cfg->read_ahead) < 0 ||
 	    get_size(c, sec, "write_ahead", 0, LLONG_MAX, &cfg->write_ahead) < 0 ||
 	    get_int(c, sec, "max_retries", 0, 100, &cfg->max_retries) < 0 ||
-	    get_int(c, sec, "max_nodes", 1024, 1 << 24, &cfg->max_nodes) < 0)
+	    get_int(c, sec, "max_nodes", 64, 1 << 24, &cfg->max_nodes) < 0)
 		return -1;
 	cfg->upload = mode == 1 ? UPLOAD_ASYNC : UPLOAD_SYNC;
 	if (cfg->write_ahead < 0)
@@ -951,6 +952,10 @@ static int parse_general(struct ctx *c)
 	if (get_ms(c, sec, "negative_timeout", 0, DAY_MS, &ms) < 0)
 		return -1;
 	cfg->negative_timeout = (double)ms / 1000.0;
+	ms = (long long)(cfg->dir_cache_timeout * 1000);
+	if (get_ms(c, sec, "dir_cache_timeout", 0, DAY_MS, &ms) < 0)
+		return -1;
+	cfg->dir_cache_timeout = (double)ms / 1000.0;
 	ms = (long long)(cfg->empty_file_delay * 1000);
 	if (get_ms(c, sec, "empty_file_delay", 0, 10 * MIN_MS, &ms) < 0)
 		return -1;
@@ -1903,6 +1908,7 @@ static void defaults(struct config *cfg)
 		.attr_timeout = 60,
 		.negative_timeout = 1,
 		.max_nodes = 65536,
+		.dir_cache_timeout = 120,
 		.empty_file_delay = 2,
 		.read_ahead = 32 * MiB,
 		.write_ahead = -1,

@@ -88,6 +88,7 @@ struct config {
 	long reaper_max_age_s;    /* default 86400 */
 	double attr_timeout;      /* seconds the kernel may cache attributes; default 60 */
 	double negative_timeout;  /* seconds a "does not exist" answer is trusted; default 1 */
+	double dir_cache_timeout; /* seconds a listing is answered from memory; default 120 */
 	int max_nodes;            /* names the daemon remembers (clean, unused ones leave the
 				  * table, least recently used first); default 65536 */
 	double empty_file_delay;  /* seconds a new empty file waits before it is stored, so a

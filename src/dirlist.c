@@ -15,11 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dircache.h"
 #include "dirlist.h"
 #include "fallback.h"
 #include "fs_internal.h"
 #include "mapping.h"
 #include "s3_xml.h"
+#include "stats.h"
 #include "store.h"
 
 struct under {
@@ -270,19 +272,88 @@ static int add_local(struct node *n, void *arg)
 	return dl_add(le->d, name, &st);
 }
 
-/* Lists directory path: every bucket's entries, the fallback's, then what
- * is here and not (yet) in S3. */
-int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
+struct cached_entries {
+	struct fs *fs;
+	struct dirent_list *d;
+	const char *dir;
+};
+
+/* An entry of a kept listing into ce->d, with what the node table knows
+ * of it now when it knows more (a size written, times set here). */
+static int add_cached(void *arg, const char *name, const struct stat *st, int plus)
+{
+	const struct cached_entries *ce = arg;
+	char child[S3_KEY_MAX + 1];
+	struct node *n;
+	struct stat now;
+
+	snprintf(child, sizeof(child), "%s%s%s", ce->dir, *ce->dir ? "/" : "", name);
+	n = node_find(ce->fs, child);
+	if (n && n->type == NODE_ABSENT)
+		return 0; /* gone since (the listing would have been dropped) */
+	if (n && !(n->type == NODE_FILE && n->attrs_from_list && !n->w)) {
+		node_fill_stat(n, &now);
+		return dl_add(ce->d, name, &now);
+	}
+	return dl_add_entry(ce->d, name, st, plus);
+}
+
+/* Whether a file under dir (a direct child) has a writer: it may not be
+ * in S3 yet, so a listing taken now lacks it once it leaves fs->local. */
+static int is_writer_child(struct node *n, void *arg)
+{
+	const struct local_entries *le = arg;
+	const char *name = n->path + le->dl + (le->dl ? 1 : 0);
+
+	if (!n->w || !*n->path ||
+	    (le->dl && (strncmp(n->path, le->dir, le->dl) != 0 || n->path[le->dl] != '/')))
+		return 0;
+	return strchr(name, '/') == NULL;
+}
+
+/* S3's and the fallback's entries of path: from a kept listing
+ * (dir_cache_timeout), else listed and kept. */
+static int list_remote(struct fs *fs, const char *path, struct dirent_list *d)
 {
 	const struct bucket_conf *bs[64];
-	size_t nb, dl = strlen(path);
+	struct cached_entries ce = { fs, d, path };
+	struct local_entries le = { d, path, strlen(path) };
+	unsigned long gen;
+	size_t nb;
 	int rc = 0;
 
+	fs_lock(fs);
+	gen = dircache_gen(fs->dircache);
+	rc = dircache_each(fs->dircache, path, fs_now(), add_cached, &ce);
+	fs_unlock(fs);
+	if (rc != -ENOENT) {
+		if (rc == 0)
+			STAT_ADD(listings_cached, 1);
+		return rc;
+	}
+	rc = 0;
 	nb = fs_dir_buckets(fs, bs);
 	for (size_t i = 0; i < nb && !rc; i++)
 		rc = list_bucket_dir(fs, bs[i], path, d);
 	if (!rc)
 		rc = fallback_list(path, dl_add_fallback, d); /* fallback_dir, issue 17 */
+	if (rc < 0)
+		return rc;
+	fs_lock(fs);
+	if (!node_each_local(fs, is_writer_child, &le))
+		rc = dircache_put(fs->dircache, path, gen, d->names, d->st, d->plus, d->n, fs_now());
+	fs_unlock(fs);
+	(void)rc; /* a listing not kept (-ENOMEM, 1) is still the answer */
+	return 0;
+}
+
+/* Lists directory path: every bucket's entries, the fallback's, then what
+ * is here and not (yet) in S3. */
+int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
+{
+	size_t dl = strlen(path);
+	int rc = list_remote(fs, path, d);
+
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EIO;
 	/* What is here and not (yet) in S3: files being written or pending,

@@ -114,29 +114,32 @@ static void upload_once(const char *path)
 	unsigned h = hash(path);
 	size_t len = strlen(path) + 1;
 
+	struct seen *s;
+	char *job = NULL;
+
 	pthread_mutex_lock(&fb.lock);
-	for (struct seen *s = fb.seen[h]; s; s = s->next)
-		if (strcmp(s->path, path) == 0) {
-			pthread_mutex_unlock(&fb.lock);
-			return;
+	for (s = fb.seen[h]; s && strcmp(s->path, path) != 0;)
+		s = s->next;
+	if (!s) { /* not queued yet this mount */
+		s = fb.nseen < SEEN_MAX ? malloc(sizeof(*s) + len) : NULL;
+		job = s ? malloc(len) : NULL;
+		if (job) {
+			memcpy(s->path, path, len);
+			s->next = fb.seen[h];
+			fb.seen[h] = s;
+			fb.nseen++;
+		} else {
+			free(s);
+			if (!fb.warned)
+				log_warn("fallback: cannot queue more uploads this mount (%zu "
+					 "queued); run s3csfs migrate for the rest",
+					 fb.nseen);
+			fb.warned = 1;
 		}
-	struct seen *s = fb.nseen < SEEN_MAX ? malloc(sizeof(*s) + len) : NULL;
-	char *job = s ? malloc(len) : NULL;
-	if (!job) {
-		free(s);
-		if (!fb.warned)
-			log_warn("fallback: cannot queue more uploads this mount (%zu queued); "
-				 "run s3csfs migrate for the rest",
-				 fb.nseen);
-		fb.warned = 1;
-		pthread_mutex_unlock(&fb.lock);
-		return;
 	}
-	memcpy(s->path, path, len);
-	s->next = fb.seen[h];
-	fb.seen[h] = s;
-	fb.nseen++;
 	pthread_mutex_unlock(&fb.lock);
+	if (!job)
+		return;
 	memcpy(job, path, len);
 	if (workq_submit(fb.q, upload_run, job) < 0)
 		free(job);

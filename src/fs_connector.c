@@ -64,16 +64,16 @@ static int head_recent(const struct target *t, struct s3_obj_info *info)
 {
 	struct s3_status st;
 	char buf[600];
-	int rc;
+	int rc, hit;
 
 	pthread_mutex_lock(&recent_lock);
 	struct recent *r = recent_slot(t);
-	if (r->head_at && mono_now() - r->head_at < CONNECTOR_HEAD_TTL) {
+	hit = r->head_at && mono_now() - r->head_at < CONNECTOR_HEAD_TTL;
+	if (hit)
 		*info = r->info;
-		pthread_mutex_unlock(&recent_lock);
-		return 0;
-	}
 	pthread_mutex_unlock(&recent_lock);
+	if (hit)
+		return 0;
 	rc = s3_head_object(t->bucket->client, t->bucket->name, t->key, info, &st);
 	if (rc < 0) {
 		if (rc != -ENOENT)

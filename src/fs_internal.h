@@ -111,6 +111,7 @@ struct fs {
 	struct node **table; /* nbuckets chains (a power of two), NULL until the first node */
 	size_t nbuckets, nnodes;
 	struct node *lru_head, *lru_tail; /* every node in the table (fs->lock) */
+	struct dircache *dircache;        /* listings kept (fs->lock; dircache.h) */
 	struct handle *readers;           /* read handles with no writer pinned (fs->lock) */
 	/* Nodes that may be local (fs->lock): what a listing merges in and
 	 * rmdir checks, instead of a walk of the whole table. */

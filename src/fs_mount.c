@@ -17,6 +17,7 @@
 
 #include "attrs.h"
 #include "cache.h"
+#include "dircache.h"
 #include "fallback.h"
 #include "fs.h"
 #include "fs_internal.h"
@@ -68,6 +69,11 @@ struct fs *fs_new(struct config *cfg, struct store store, char *err, size_t errl
 	fs->cfg = cfg;
 	fs->store = store;
 	pthread_mutex_init(&fs->lock, NULL);
+	fs->dircache = dircache_new((size_t)cfg->max_nodes, cfg->dir_cache_timeout);
+	if (!fs->dircache) {
+		snprintf(err, errlen, "out of memory at mount");
+		goto fail;
+	}
 	if (fallback_start(cfg, &fs->store, err, errlen) < 0) /* issue 17 */
 		goto fail;
 	fs->transfers = workq_new(cfg->upload_threads, "transfers");
@@ -93,6 +99,7 @@ fail:
 	if (fs->cache)
 		cache_close(fs->cache);
 	fallback_stop();
+	dircache_free(fs->dircache);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 	return NULL;
@@ -224,6 +231,7 @@ int fs_free(struct fs *fs)
 			free(n);
 		}
 	free(fs->table);
+	dircache_free(fs->dircache);
 	cache_close(fs->cache);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);

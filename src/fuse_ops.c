@@ -21,6 +21,7 @@
 #include "cache.h"
 #include "fallback.h"
 #include "fs.h"
+#include "dircache.h"
 #include "dirlist.h"
 #include "fs_internal.h"
 #include "handle.h"
@@ -699,6 +700,7 @@ static int op_rename(const char *ffrom, const char *fto, unsigned int flags)
 	}
 	fs_lock(fs);
 	node_set_absent(fs, from);
+	dircache_changed(fs->dircache, to);
 	n = node_add(fs, to);
 	if (n) {
 		n->gen++; /* the name now holds another file */
@@ -851,6 +853,7 @@ static int op_symlink(const char *target, const char *flink)
 	if (rc < 0)
 		return rc == -EEXIST || rc == -EACCES ? rc : -EIO;
 	fs_lock(fs);
+	dircache_changed(fs->dircache, path);
 	n = node_add(fs, path);
 	if (n && !n->w) {
 		node_set_file(fs, n, (long long)body.len, etag, now.tv_sec, NULL);

@@ -73,17 +73,18 @@ void log_add_secret(const char *s)
 
 	if (n < LOG_SECRET_MIN || n > LOG_SECRET_LEN_MAX)
 		return;
+	size_t i = 0;
+
 	pthread_mutex_lock(&secrets_lock);
-	for (size_t i = 0; i < LOG_SECRETS_MAX; i++)
-		if (secret_len[i] == n && memcmp(secrets[i], s, n) == 0) {
-			pthread_mutex_unlock(&secrets_lock);
-			return;
-		}
-	size_t i = secrets_next;
-	secrets_next = (secrets_next + 1) % LOG_SECRETS_MAX;
-	explicit_bzero(secrets[i], sizeof(secrets[i]));
-	memcpy(secrets[i], s, n);
-	secret_len[i] = n;
+	while (i < LOG_SECRETS_MAX && !(secret_len[i] == n && memcmp(secrets[i], s, n) == 0))
+		i++;
+	if (i == LOG_SECRETS_MAX) { /* not known yet */
+		i = secrets_next;
+		secrets_next = (secrets_next + 1) % LOG_SECRETS_MAX;
+		explicit_bzero(secrets[i], sizeof(secrets[i]));
+		memcpy(secrets[i], s, n);
+		secret_len[i] = n;
+	}
 	pthread_mutex_unlock(&secrets_lock);
 }
 

@@ -18,6 +18,7 @@
 
 #include "attrs.h"
 #include "cache.h"
+#include "dircache.h"
 #include "fallback.h"
 #include "fs_internal.h"
 #include "log.h"
@@ -212,6 +213,8 @@ void node_set_absent(struct fs *fs, const char *path)
 	FS_LOCK_HELD(fs);
 	struct node *n = node_add(fs, path);
 	if (n && !n->w) {
+		if (n->type != NODE_ABSENT)
+			dircache_changed(fs->dircache, path); /* a name went */
 		n->gen++;               /* open handles keep their file, not this name */
 		node_attrs_reset(n, 0); /* a file made here later starts afresh */
 		n->type = NODE_ABSENT;
@@ -242,6 +245,7 @@ void node_forget(struct fs *fs, const char *path)
 	FS_LOCK_HELD(fs);
 	struct node *n = node_find(fs, path), *p = parent_node(fs, path);
 
+	dircache_changed(fs->dircache, path);
 	if (n && !n->w && n->type != NODE_DIR) {
 		node_attrs_reset(n, 0);
 		n->type = NODE_ABSENT;
@@ -267,6 +271,7 @@ static int parent_knows_absent(struct fs *fs, const char *path, double *until)
 void node_mark_local(struct fs *fs, struct node *n)
 {
 	FS_LOCK_HELD(fs);
+	dircache_changed(fs->dircache, n->path); /* a name may come */
 	if (n->on_local)
 		return;
 	n->on_local = 1;

@@ -138,6 +138,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "cache_evictions %" PRIu64 "\n", U64(cache_evictions));
 	out(&o, "lookups_local %" PRIu64 "\n", U64(lookups_local));
 	out(&o, "nodes_evicted %" PRIu64 "\n", U64(nodes_evicted));
+	out(&o, "listings_cached %" PRIu64 "\n", U64(listings_cached));
 	out(&o, "cache_bytes %" PRId64 "\n", I64(cache_bytes));
 	out(&o, "uploads_pending %" PRId64 "\n", I64(uploads_pending));
 	out(&o, "uploads_inflight %" PRId64 "\n", I64(uploads_inflight));
@@ -215,6 +216,8 @@ size_t stats_render_prometheus(char *buf, size_t len)
 		U64(lookups_local));
 	COUNTER("nodes_evicted_total", "Names forgotten to keep the node table at max_nodes.",
 		U64(nodes_evicted));
+	COUNTER("listings_cached_total", "Directory listings answered from memory.",
+		U64(listings_cached));
 	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
 	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
 	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));
@@ -273,17 +276,19 @@ static int slot(char *names, size_t namelen, atomic_int *used, int max, const ch
 	for (int i = 0; i < n; i++)
 		if (strncmp(names + (size_t)i * namelen, name, namelen - 1) == 0)
 			return i;
+	int i = 0;
+
 	pthread_mutex_lock(&cost_lock);
 	n = atomic_load_explicit(used, memory_order_relaxed);
-	for (int i = 0; i < n; i++)
-		if (strncmp(names + (size_t)i * namelen, name, namelen - 1) == 0) {
-			pthread_mutex_unlock(&cost_lock);
-			return i;
+	while (i < n && strncmp(names + (size_t)i * namelen, name, namelen - 1) != 0)
+		i++;
+	if (i == n) { /* a new name: its slot, or the last one ("other") */
+		i = n < max - 1 ? n : max - 1;
+		if (n < max) {
+			snprintf(names + (size_t)i * namelen, namelen, "%s",
+				 n < max - 1 ? name : "other");
+			atomic_store_explicit(used, n + 1, memory_order_release);
 		}
-	int i = n < max - 1 ? n : max - 1;
-	if (n < max) {
-		snprintf(names + (size_t)i * namelen, namelen, "%s", n < max - 1 ? name : "other");
-		atomic_store_explicit(used, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&cost_lock);
 	return i;

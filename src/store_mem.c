@@ -579,16 +579,16 @@ static int put_common(struct store_mem *m, const struct target *t, const struct 
 		rc = strcasecmp(old->etag, hex) == 0 ? 0 : -EEXIST;
 		if (rc == 0)
 			put_etag(old->etag, etag, etaglen);
-		pthread_mutex_unlock(&m->lock);
-		obj_free(o);
-		return rc;
+	} else {
+		/* A retired object is ours, hidden: a new one replaces it. */
+		rc = obj_store(m, o);
+		if (rc == 0) {
+			put_etag(hex, etag, etaglen);
+			o = NULL; /* the table's now */
+		}
 	}
-	/* A retired object is ours, hidden: a new one replaces it. */
-	rc = obj_store(m, o);
-	if (rc == 0)
-		put_etag(hex, etag, etaglen);
 	pthread_mutex_unlock(&m->lock);
-	if (rc < 0)
+	if (o)
 		obj_free(o);
 	return rc;
 }
@@ -825,13 +825,13 @@ static int mem_list(void *ctx, const struct bucket_conf *b, const char *prefix,
 	if (token && strncmp(token, LONG_TOKEN, strlen(LONG_TOKEN)) == 0) {
 		char *end;
 		unsigned long long seq = strtoull(token + strlen(LONG_TOKEN), &end, 10);
-		if (*end || seq >= m->long_seq || m->long_seq - seq > LONG_TOKENS) {
-			pthread_mutex_unlock(&m->lock);
-			return -EINVAL; /* S3: InvalidArgument, 400 */
-		}
-		token = m->long_tokens[seq % LONG_TOKENS];
+		if (*end || seq >= m->long_seq || m->long_seq - seq > LONG_TOKENS)
+			rc = -EINVAL; /* S3: InvalidArgument, 400 */
+		else
+			token = m->long_tokens[seq % LONG_TOKENS];
 	}
-	i = obj_lower(m, b->name, token && strcmp(token, prefix) > 0 ? token : prefix);
+	i = rc ? m->nobjs
+	       : obj_lower(m, b->name, token && strcmp(token, prefix) > 0 ? token : prefix);
 	for (; i < m->nobjs && rc == 0; i++) {
 		const struct mobj *o = m->objs[i];
 		size_t ilen = strlen(o->key);

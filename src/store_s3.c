@@ -68,18 +68,16 @@ static void retired_add(const char *bucket, const char *key)
 	struct retired *r;
 
 	pthread_mutex_lock(&retired_lock);
-	if (retired_find(bucket, key) || nretired >= RETIRED_MAX) {
-		if (nretired >= RETIRED_MAX && !retired_warned) {
-			retired_warned = 1;
+	if (retired_find(bucket, key)) {
+		r = NULL; /* known already */
+	} else if (nretired >= RETIRED_MAX) {
+		r = NULL;
+		if (!retired_warned)
 			log_warn("on_delete: more than %d tagged objects this run; the next ones "
 				 "stay visible here until a lifecycle rule expires them",
 				 RETIRED_MAX);
-		}
-		pthread_mutex_unlock(&retired_lock);
-		return;
-	}
-	r = malloc(sizeof(*r) + len);
-	if (r) {
+		retired_warned = 1;
+	} else if ((r = malloc(sizeof(*r) + len))) {
 		unsigned h = retired_hash(bucket, key);
 		snprintf(r->id, len, "%s\n%s", bucket, key);
 		r->next = retired_table[h];

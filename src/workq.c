@@ -32,15 +32,15 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&q->lock);
 		while (!q->head && !q->stopping)
 			pthread_cond_wait(&q->cond, &q->lock);
-		struct job *j = q->head;
-		if (!j) {
-			pthread_mutex_unlock(&q->lock);
-			return NULL;
+		struct job *j = q->head; /* NULL: stopping, and nothing left */
+		if (j) {
+			q->head = j->next;
+			if (!q->head)
+				q->tail = NULL;
 		}
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
 		pthread_mutex_unlock(&q->lock);
+		if (!j)
+			return NULL;
 		j->fn(j->arg);
 		free(j);
 	}

@@ -14,6 +14,7 @@
 
 #include "attrs.h"
 #include "cache.h"
+#include "dircache.h"
 #include "fs_connector.h"
 #include "fs_internal.h"
 #include "journal.h"
@@ -377,8 +378,11 @@ static void unref_locked(struct fs *fs, struct writer *w)
 	if (failed)
 		cache_write_done(fs->cache, w->ce, NULL);
 	if (n) {
-		if (n->w == w)
+		if (n->w == w) {
 			n->w = NULL;
+			/* a listing taken while it was being stored may lack it */
+			dircache_changed(fs->dircache, n->path);
+		}
 		if (failed && taken)
 			node_forget(fs, n->path);
 		else if (failed && !w->stored) {
@@ -775,35 +779,14 @@ static int write_ahead_parts(const struct config *cfg)
 	return parts > INT_MAX ? INT_MAX : (int)parts;
 }
 
-int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, off_t off)
+/* The bytes into the cache file, with w->lock held: size, or the errno
+ * (a failed write breaks the file: *failed says so, for the log). */
+static int write_locked(struct fs *fs, struct writer *w, const char *buf, size_t size, off_t off,
+			int *failed)
 {
 	size_t done = 0;
-	int rc, made_room = 0;
+	int made_room = 0;
 
-	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
-		return -EFBIG;
-	pthread_mutex_lock(&w->lock);
-	if ((long long)off + (long long)size > fs->cfg->part_size && w->up && !w->running &&
-	    w->attrs_up != w->up && !upload_mpu_created(w->up)) {
-		/* A multipart upload may start with this write: it takes the
-		 * attributes now (its metadata cannot change later). */
-		pthread_mutex_unlock(&w->lock);
-		fs_lock(fs);
-		pthread_mutex_lock(&w->lock);
-		if (w->up && !w->running && !upload_mpu_created(w->up))
-			attach_attrs(fs, w, time(NULL));
-		fs_unlock(fs);
-	}
-	if (w->broken) {
-		rc = w->error;
-		pthread_mutex_unlock(&w->lock);
-		return rc;
-	}
-	rc = modify_begin(fs, w);
-	if (rc < 0) {
-		pthread_mutex_unlock(&w->lock);
-		return rc;
-	}
 	while (done < size) {
 		ssize_t n = pwrite(w->ce->fd, buf + done, size - done, off + (off_t)done);
 		if (n < 0 && errno == EINTR)
@@ -816,16 +799,13 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 				continue;
 		}
 		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
 			/* A file with a hole where a write failed must never be
 			 * stored as if whole: close() reports this error. */
 			w->broken = 1;
-			w->error = -err;
+			w->error = n < 0 ? -errno : -EIO;
 			w->dirty = 1;
-			pthread_mutex_unlock(&w->lock);
-			log_error("write to the cache failed for %s: %s; the file will not be stored",
-				  w->target.key, strerror(err));
-			return -err;
+			*failed = 1;
+			return w->error;
 		}
 		done += (size_t)n;
 	}
@@ -844,8 +824,36 @@ int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, 
 			cache_written(fs->cache, w->ce, end);
 	}
 	w->dirty = 1;
-	pthread_mutex_unlock(&w->lock);
 	return (int)size;
+}
+
+int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, off_t off)
+{
+	int rc, failed = 0;
+
+	if ((long long)off + (long long)size > fs->cfg->part_size * UPLOAD_MAX_PARTS)
+		return -EFBIG;
+	pthread_mutex_lock(&w->lock);
+	if ((long long)off + (long long)size > fs->cfg->part_size && w->up && !w->running &&
+	    w->attrs_up != w->up && !upload_mpu_created(w->up)) {
+		/* A multipart upload may start with this write: it takes the
+		 * attributes now (its metadata cannot change later). The lock
+		 * order is fs->lock, then w->lock. */
+		pthread_mutex_unlock(&w->lock);
+		fs_lock(fs);
+		pthread_mutex_lock(&w->lock);
+		if (w->up && !w->running && !upload_mpu_created(w->up))
+			attach_attrs(fs, w, time(NULL));
+		fs_unlock(fs);
+	}
+	rc = w->broken ? w->error : modify_begin(fs, w);
+	if (rc >= 0)
+		rc = write_locked(fs, w, buf, size, off, &failed);
+	pthread_mutex_unlock(&w->lock);
+	if (failed)
+		log_error("write to the cache failed for %s: %s; the file will not be stored",
+			  w->target.key, strerror(-rc));
+	return rc;
 }
 
 int writer_truncate(struct fs *fs, struct writer *w, off_t size)
@@ -887,23 +895,17 @@ static int close_errno(int rc)
 	}
 }
 
-int writer_flush(struct fs *fs, struct writer *w)
+/* writer_flush with w->lock held. */
+static int flush_locked(struct fs *fs, struct writer *w)
 {
-	int rc = 0;
+	int rc;
 
-	pthread_mutex_lock(&w->lock);
 	while (w->moving)
 		pthread_cond_wait(&w->settled, &w->lock);
-	if (w->unlinked || !w->dirty || w->queued || w->running) {
-		/* Nothing new since the last commit, or already on its way. */
-		pthread_mutex_unlock(&w->lock);
-		return 0;
-	}
-	if (w->broken || !w->up) {
-		rc = w->broken ? w->error : -ENOMEM;
-		pthread_mutex_unlock(&w->lock);
-		return close_errno(rc);
-	}
+	if (w->unlinked || !w->dirty || w->queued || w->running)
+		return 0; /* nothing new since the last commit, or already on its way */
+	if (w->broken || !w->up)
+		return close_errno(w->broken ? w->error : -ENOMEM);
 	int async = fs->cfg->upload == UPLOAD_ASYNC;
 	int park = w->size == 0 && w->exclusive && fs->cfg->empty_file_delay > 0;
 	if (async) {
@@ -918,7 +920,6 @@ int writer_flush(struct fs *fs, struct writer *w)
 		if (rc == 0) {
 			w->journaled = 1;
 			queue_job(fs, w, park ? DELAY_EMPTY : DELAY_NOW);
-			pthread_mutex_unlock(&w->lock);
 			return 0;
 		}
 		log_error("journal: cannot record %s (%s): uploading now instead", w->target.path,
@@ -927,12 +928,19 @@ int writer_flush(struct fs *fs, struct writer *w)
 		/* A new empty file: stored after empty_file_delay, unless it is
 		 * reopened for writing first (then only its content is sent). */
 		queue_job(fs, w, DELAY_EMPTY);
-		pthread_mutex_unlock(&w->lock);
 		return 0;
 	}
-	rc = commit_now(fs, w);
+	return close_errno(commit_now(fs, w));
+}
+
+int writer_flush(struct fs *fs, struct writer *w)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	rc = flush_locked(fs, w);
 	pthread_mutex_unlock(&w->lock);
-	return close_errno(rc);
+	return rc;
 }
 
 int writer_fsync(struct fs *fs, struct writer *w)
@@ -1096,6 +1104,7 @@ int writer_rename(struct fs *fs, struct node *from, const char *to, const struct
 				node_set_absent(fs, n->path);
 				node_unref(fs, n);
 			}
+			dircache_changed(fs->dircache, to);
 			nd->refs++;
 			if (nd != n)
 				nd->gen++; /* the name now holds another file */

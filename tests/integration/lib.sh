@@ -184,6 +184,8 @@ write_conf() {
 		echo "log_level = ${LOG_LEVEL:-info}"
 		echo "reaper = off"
 		for l in "$@"; do echo "$l"; done
+		# A whole run with one more setting, e.g. S3CSFS_EXTRA_CONF="max_nodes = 1024"
+		if [ -n "${S3CSFS_EXTRA_CONF:-}" ]; then echo "$S3CSFS_EXTRA_CONF"; fi
 		echo "[s3]"
 		echo "profile = onprem"
 		echo "endpoint = $ep"

@@ -621,8 +621,9 @@ if want hostile; then
 	M=$WORK/mnt-hostile
 	R=$WORK/mnt-reader
 	base=2026/11/25/10
+	# dir_cache_timeout = 0: every ls below must reach the hostile server.
 	write_conf "$WORK/hostile.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-hostile" "upload = sync" \
-		"max_retries = 3" "retry_max_time = 10s" "part_size = 5M"
+		"max_retries = 3" "retry_max_time = 10s" "part_size = 5M" "dir_cache_timeout = 0"
 	write_conf "$WORK/reader.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-reader" \
 		"max_retries = 3" "retry_max_time = 10s" "part_size = 5M"
 	mount_fs "$WORK/hostile.conf" "$M" || { not_ok "mount"; finish; }

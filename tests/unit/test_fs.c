@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "fs.h"
+#include "dircache.h"
 #include "fs_internal.h"
 #include "s3_client.h"
 #include "store_mem.h"
@@ -339,6 +340,117 @@ START_TEST(listing_of_many_pages)
 }
 END_TEST
 
+
+static int count_names(void *arg, const char *name, const struct stat *st, int plus)
+{
+	(void)name;
+	(void)st;
+	(void)plus;
+	++*(long *)arg;
+	return 0;
+}
+
+/* dir_cache_timeout: a directory listed once is answered from memory
+ * (another host's new object shows only after the timeout) until this
+ * host changes a name in it; 0 lists every time. */
+START_TEST(listing_is_kept_until_a_change_here)
+{
+	const char *d = "/2026/12/2/17/5";
+	char etag[64];
+	long n = 0;
+	struct stat st;
+
+	ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, FILE1, "x", 1, NULL, etag, sizeof(etag)), 0);
+	store_mem_reset_counts(mem);
+	ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), 1);
+	/* Another host's object: not in the kept listing, found by a lookup. */
+	ck_assert_int_eq(store_mem_put_raw(mem, BUCKET, FILE2, "yy", 2, NULL, etag, sizeof(etag)),
+			 0);
+	n = 0;
+	ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), 1);
+	ck_assert_int_eq(ops->getattr("/" FILE2, &st, NULL), 0);
+	ck_assert_int_eq(st.st_size, 2);
+	/* A file written here: the listing is taken again, and kept again
+	 * once the file is stored. */
+	ck_assert_int_eq(write_file("/2026/12/2/17/5/2d2e2f3c-1111-4222-8333-944455556666.bin",
+				    O_CREAT | O_WRONLY | O_EXCL, 'h', 5),
+			 0);
+	ck_assert(settled());
+	n = 0;
+	ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(n, 5);
+	long lists = store_mem_count(mem, STORE_MEM_LIST);
+	ck_assert_int_eq(lists, 2);
+	n = 0;
+	ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), lists);
+	/* An unlink here: gone from the next listing at once. */
+	ck_assert_int_eq(ops->unlink("/" FILE2), 0);
+	n = 0;
+	ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), lists + 1);
+
+	/* dir_cache_timeout = 0: every readdir lists. */
+	const char *mode = cfg.upload == UPLOAD_ASYNC ? "async" : "sync";
+	unmount_fs();
+	config_free(&cfg);
+	extra_conf = "dir_cache_timeout = 0\n";
+	load_config(mode);
+	extra_conf = "";
+	mount_fs();
+	store_mem_reset_counts(mem);
+	for (int i = 0; i < 2; i++) {
+		n = 0;
+		ck_assert_int_eq(ops->readdir(d, &n, count_fill, 0, NULL, 0), 0);
+		ck_assert_int_eq(n, 4);
+	}
+	ck_assert_int_eq(store_mem_count(mem, STORE_MEM_LIST), 2);
+}
+END_TEST
+
+/* The listing cache itself: bounded in names, oldest first; expiry; a
+ * listing taken across a change in its directory is not kept. */
+START_TEST(dircache_bounds_and_generations)
+{
+	char *names[3] = { "a", "b", "c" };
+	struct stat st[3] = { 0 };
+	unsigned char plus[3] = { 0 };
+	size_t nn;
+	struct dircache *c = dircache_new(4, 10);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(dircache_put(c, "d1", dircache_gen(c), names, st, plus, 3, 100), 0);
+	ck_assert_int_eq(dircache_each(c, "d1", 105, count_names, &(long){ 0 }), 0);
+	ck_assert_int_eq(dircache_put(c, "d2", dircache_gen(c), names, st, plus, 2, 100), 0);
+	ck_assert_uint_eq(dircache_count(c, &nn), 1); /* d1 went: 5 names > 4 */
+	ck_assert_uint_eq(nn, 2);
+	ck_assert_int_eq(dircache_each(c, "d1", 105, count_names, &(long){ 0 }), -ENOENT);
+	ck_assert_int_eq(dircache_put(c, "big", dircache_gen(c), names, st, plus, 3, 100), 0);
+	ck_assert_int_eq(dircache_put(c, "huge", dircache_gen(c), names, st, plus, 3, 100), 0);
+	ck_assert_int_eq(dircache_each(c, "huge", 110, count_names, &(long){ 0 }), -ENOENT);
+	ck_assert_uint_eq(dircache_count(c, NULL), 0); /* expired: dropped */
+	unsigned long gen = dircache_gen(c);
+	dircache_changed(c, "d3/x.bin"); /* during the listing of d3 */
+	ck_assert_int_eq(dircache_put(c, "d3", gen, names, st, plus, 1, 100), 1);
+	ck_assert_int_eq(dircache_put(c, "d3", dircache_gen(c), names, st, plus, 1, 100), 0);
+	long seen = 0;
+	ck_assert_int_eq(dircache_each(c, "d3", 101, count_names, &seen), 0);
+	ck_assert_int_eq(seen, 1);
+	dircache_changed(c, "d3"); /* d3 itself renamed or removed */
+	ck_assert_int_eq(dircache_each(c, "d3", 101, count_names, &seen), -ENOENT);
+	dircache_free(c);
+	c = dircache_new(4, 0); /* off */
+	ck_assert_int_eq(dircache_put(c, "d1", dircache_gen(c), names, st, plus, 1, 100), 1);
+	dircache_free(c);
+}
+END_TEST
+
 /* max_nodes: 3000 files written into a directory made here, with the
  * table bounded at 1024 names. The table stays at the bound; every file
  * is still found, at its size, after its node has gone (the directory's
@@ -441,10 +553,14 @@ static Suite *suite(void)
 		tcase_add_test(tc, listing_of_many_pages);
 		tcase_add_test(tc, rmdir_of_local_and_stored_directories);
 		tcase_add_test(tc, node_table_stays_bounded);
+		tcase_add_test(tc, listing_is_kept_until_a_change_here);
 		if (i == 1)
 			tcase_add_test(tc, journal_replay_after_unmount);
 		suite_add_tcase(s, tc);
 	}
+	TCase *tc = tcase_create("dircache");
+	tcase_add_test(tc, dircache_bounds_and_generations);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

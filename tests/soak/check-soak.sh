@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# check-soak.sh - "make check-soak" (issue 14; not in make check or CI): a
+# long run of small documents written and read back through one mount with
+# the cache cycling at its bound (cache_max_size = 64 MiB), half of it with
+# upload = sync, half with async, on a Ceph RGW of its own (started here,
+# stopped and removed at the end). tests/tools/soak.py writes and reads,
+# comparing every byte, and samples the daemon's RSS, threads and open
+# descriptors; the checks below say whether they stayed flat.
+#
+#   make check-soak                          one hour, up to a million files
+#   SOAK_SECONDS=600 SOAK_FILES=100000 make check-soak
+#
+# The figures (a table per mode and a summary line) are in the output.
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+SECONDS_ALL=${SOAK_SECONDS:-3600}
+FILES_ALL=${SOAK_FILES:-1000000}
+SOAK_TB=$(mktemp -d /tmp/s3csfs-soak-tb.XXXXXX)
+
+stop_server() { "$TOP/scripts/s3-server" stop "$SOAK_TB" > /dev/null 2>&1 || true; }
+if ! "$TOP/scripts/s3-server" start "$SOAK_TB" > "$SOAK_TB.start.log" 2>&1; then
+	echo "not ok - the soak's S3 server did not start"
+	sed 's/^/#   /' "$SOAK_TB.start.log" | tail -20
+	stop_server
+	rm -f "$SOAK_TB.start.log"
+	echo "1..1"
+	exit 1
+fi
+rm -f "$SOAK_TB.start.log"
+export S3CSFS_TESTBED=$SOAK_TB
+# shellcheck disable=SC1091
+. "$TOP/tests/integration/lib.sh"
+trap 'cleanup; stop_server' EXIT
+
+stat_of() { awk -v k="$2" '$1 == k {print $2}' "$1/.s3csfs/stats" 2> /dev/null; }
+pending_zero() { [ "$(stat_of "$1" uploads_pending)" = 0 ]; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# flat JSON: "growth" figures between the first and the last half of the
+# samples after the first fifth (the warm-up): RSS in MiB, threads, fds,
+# and the largest cache size seen, in MiB.
+flat() {
+	python3 - "$1" << 'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["samples"]
+s = s[len(s) // 5:]
+h = len(s) // 2
+a, b = s[:h], s[h:]
+if not a or not b:
+    print("nan nan nan nan")
+    raise SystemExit
+m = lambda xs, k: max(x[k] for x in xs)
+print(f"{(m(b, 'rss_kib') - m(a, 'rss_kib')) / 1024:.1f} {m(b, 'threads') - m(a, 'threads')} "
+      f"{m(b, 'fds') - m(a, 'fds')} {max(x['cache_bytes'] for x in s) / 1048576:.1f}")
+EOF
+}
+
+bucket=soak-$$
+new_bucket "$bucket"
+for mode in sync async; do
+	mnt=$WORK/mnt-$mode
+	write_conf "$WORK/$mode.conf" "$bucket" "$S3_ENDPOINT" "$WORK/cache-$mode" \
+		"upload = $mode" "cache_max_size = 64M"
+	mount_fs "$WORK/$mode.conf" "$mnt" || { not_ok "$mode: mount"; continue; }
+	pid=$DAEMON_PID
+	echo "# $mode: $((SECONDS_ALL / 2)) s, at most $((FILES_ALL / 2)) files"
+	python3 "$TOP/tests/tools/soak.py" --mount "$mnt" --pid "$pid" \
+		--seconds "$((SECONDS_ALL / 2))" --files "$((FILES_ALL / 2))" --seed "soak-$mode" \
+		--sample "$((SECONDS_ALL > 600 ? 30 : 10))" --json "$WORK/$mode.json" |
+		sed 's/^/# /'
+	check "$mode: every file written and read back whole (soak.py)" \
+		python3 -c "import json,sys; d=json.load(open('$WORK/$mode.json')); sys.exit(bool(d['errors']) or d['hung'] or d['written'] == 0)"
+	read -r drss dthr dfds cache <<< "$(flat "$WORK/$mode.json")"
+	echo "# $mode: last half minus first half: RSS ${drss} MiB, threads $dthr, fds $dfds; cache at most ${cache} MiB"
+	check "$mode: RSS flat (grew ${drss} MiB, at most 8)" awk -v d="$drss" 'BEGIN { exit !(d <= 8) }'
+	check "$mode: threads flat (+$dthr, at most 4)" awk -v d="$dthr" 'BEGIN { exit !(d <= 4) }'
+	check "$mode: open descriptors flat (+$dfds, at most 16)" awk -v d="$dfds" 'BEGIN { exit !(d <= 16) }'
+	check "$mode: the cache stayed near its bound (${cache} MiB, 64 MiB + one upload's slack)" \
+		awk -v d="$cache" 'BEGIN { exit !(d <= 64 + 32) }'
+	evicted=$(stat_of "$mnt" cache_evictions)
+	check "$mode: the cache cycled (${evicted:-0} files evicted)" test "${evicted:-0}" -gt 0
+	check "$mode: every upload landed" wait_until 300 pending_zero "$mnt"
+	hwm=$(hwm_kib "$pid")
+	echo "# $mode: peak RSS $((hwm / 1024)) MiB"
+	check "$mode: peak RSS under 96 MiB ($((hwm / 1024)) MiB)" test "$hwm" -lt $((96 * 1024))
+	check "$mode: clean unmount" umount_fs "$mnt"
+done
+finish
