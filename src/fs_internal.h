@@ -13,6 +13,7 @@
 #define S3CSFS_FS_INTERNAL_H
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -116,6 +117,9 @@ struct fs {
 	/* Nodes that may be local (fs->lock): what a listing merges in and
 	 * rmdir checks, instead of a walk of the whole table. */
 	struct node *local;
+	/* Names forgotten since the kernel was last asked to drop its own
+	 * (fs->lock; node_kernel_trim_names, kcache.h). */
+	unsigned long evicted_since_trim;
 	long pending; /* background uploads not yet durable (atomic) */
 	int stopping; /* unmounting: failed uploads stay journaled (atomic) */
 	time_t mounted_at;
@@ -170,6 +174,11 @@ void node_mark_local(struct fs *fs, struct node *n);
  * writer, or a directory made here, and not absent), dropping the others
  * from the list, until fn returns nonzero (returned). */
 int node_each_local(struct fs *fs, int (*fn)(struct node *n, void *arg), void *arg);
+/* Takes fs->lock. When the table has forgotten max_nodes / 2 names since
+ * the last call that returned names: copies up to max top-level names it
+ * knows (files and directories) into names and returns how many; else 0.
+ * For kcache.c, which asks the kernel to drop what is below them. */
+size_t node_kernel_trim_names(struct fs *fs, char (*names)[NAME_MAX + 1], size_t max);
 /* n names the object (size, etag, mtime, storage class; sc may be NULL). */
 void node_set_file(struct fs *fs, struct node *n, long long size, const char *etag, time_t mtime,
 		   const char *sc);

@@ -25,6 +25,7 @@
 #include "dirlist.h"
 #include "fs_internal.h"
 #include "handle.h"
+#include "kcache.h"
 #include "fs_connector.h"
 #include "housekeeping.h"
 #include "journal.h"
@@ -48,6 +49,7 @@
 #define STATS_BUF STATS_PROMETHEUS_MAX
 
 static struct fs *g_fs;
+static struct kcache *g_kcache; /* the kernel's names kept in step (kcache.h) */
 static int clean_shutdown;
 
 void fs_ops_bind(struct fs *fs)
@@ -1063,6 +1065,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *fcfg)
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	fs_start(fs, fs_pending_uploads);
+	g_kcache = kcache_start(fs, fuse_get_session(ctx->fuse));
 	metrics_http_start(); /* metrics_http.h: serves the socket main() bound */
 	notify_ready();
 	log_info("mounted: %zu bucket(s), cache %s (max %lld MiB), upload=%s, part_size=%lld MiB",
@@ -1078,6 +1081,8 @@ static void op_destroy(void *private_data)
 	if (!fs)
 		return;
 	notify_stopping();
+	kcache_stop(g_kcache); /* before the session that carries its notices ends */
+	g_kcache = NULL;
 	s3_client_deadline(S3_UNMOUNT_GRACE_MS); /* the whole unmount within 30 s */
 	g_fs = NULL;
 	clean_shutdown = fs_free(fs);

@@ -176,6 +176,7 @@ static void evict(struct fs *fs, struct node *n)
 	if (n->type != NODE_ABSENT && (p = parent_node(fs, n->path)))
 		p->children_absent_until = 0;
 	STAT_ADD(nodes_evicted, 1);
+	fs->evicted_since_trim++;
 	node_unref(fs, n);
 }
 
@@ -648,4 +649,22 @@ int fs_copy_with_attrs(struct fs *fs, const struct target *from, const struct ta
 		return fs->store.ops->copy_meta(fs->store.ctx, from, to, am.pairs, nm, etag,
 						etaglen);
 	return fs->store.ops->copy(fs->store.ctx, from, to, etag, etaglen);
+}
+
+size_t node_kernel_trim_names(struct fs *fs, char (*names)[NAME_MAX + 1], size_t max)
+{
+	size_t n = 0;
+
+	fs_lock(fs);
+	if (fs->evicted_since_trim >= (unsigned long)fs->cfg->max_nodes / 2) {
+		fs->evicted_since_trim = 0;
+		/* The most recently used first: top-level names are few, and
+		 * the ones in use are near the head. */
+		for (struct node *x = fs->lru_head; x && n < max; x = x->lru_next)
+			if (x->path[0] && !strchr(x->path, '/') && x->type != NODE_ABSENT &&
+			    strlen(x->path) <= NAME_MAX)
+				snprintf(names[n++], NAME_MAX + 1, "%s", x->path);
+	}
+	fs_unlock(fs);
+	return n;
 }

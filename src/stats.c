@@ -139,6 +139,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "lookups_local %" PRIu64 "\n", U64(lookups_local));
 	out(&o, "nodes_evicted %" PRIu64 "\n", U64(nodes_evicted));
 	out(&o, "listings_cached %" PRIu64 "\n", U64(listings_cached));
+	out(&o, "kernel_trims %" PRIu64 "\n", U64(kernel_trims));
 	out(&o, "cache_bytes %" PRId64 "\n", I64(cache_bytes));
 	out(&o, "uploads_pending %" PRId64 "\n", I64(uploads_pending));
 	out(&o, "uploads_inflight %" PRId64 "\n", I64(uploads_inflight));
@@ -218,6 +219,8 @@ size_t stats_render_prometheus(char *buf, size_t len)
 		U64(nodes_evicted));
 	COUNTER("listings_cached_total", "Directory listings answered from memory.",
 		U64(listings_cached));
+	COUNTER("kernel_trims_total", "Rounds of unused kernel names dropped (max_nodes).",
+		U64(kernel_trims));
 	GAUGE("cache_bytes", "Bytes held in the local cache.", I64(cache_bytes));
 	GAUGE("uploads_pending", "Files closed but not yet durable in S3.", I64(uploads_pending));
 	GAUGE("uploads_inflight", "Uploads being sent now.", I64(uploads_inflight));

@@ -49,6 +49,7 @@ struct stats {
 	atomic_uint_fast64_t lookups_local;       /* "no such file" known without asking S3 */
 	atomic_uint_fast64_t nodes_evicted;       /* names forgotten (max_nodes) */
 	atomic_uint_fast64_t listings_cached;     /* readdirs answered from memory */
+	atomic_uint_fast64_t kernel_trims;        /* rounds of kernel names dropped (kcache.c) */
 	atomic_int_fast64_t cache_bytes;          /* bytes of cache files on disk */
 	atomic_int_fast64_t uploads_pending;      /* closed, not yet durable */
 	atomic_int_fast64_t uploads_inflight;     /* parts/objects being sent */

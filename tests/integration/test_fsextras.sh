@@ -245,4 +245,57 @@ check_eq "errno: fallocate (EOPNOTSUPP, ENOTSUP on Linux)" "ENOTSUP" \
 check_eq "errno: chown: accepted" "OK" "$(errno_of "os.chown('$M/e/f', os.getuid(), os.getgid())")"
 umount_fs "$M"
 
+# ---- the kernel's names follow the node table (kcache.c) ----
+# With max_nodes = 64, 1200 files written: the daemon asks the kernel to
+# drop its unused names, so the kernel's FUSE inodes (and libfuse's nodes)
+# do not grow with every file; a file held open across the rounds, and
+# every file written, still work.
+kernel_trims() { awk '$1 == "kernel_trims" {print $2}' "$1/.s3csfs/stats"; }
+trimmed() { [ "$(kernel_trims "$1")" -gt "$2" ]; }
+fuse_inodes() { awk '$1 == "fuse_inode" {print $2}' /proc/slabinfo 2> /dev/null; }
+for mode in sync async; do
+	write_conf "$WORK/kc-$mode.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-kc-$mode" \
+		"upload = $mode" "max_nodes = 64"
+	mount_fs "$WORK/kc-$mode.conf" "$M" || { not_ok "$mode: kcache: mount"; continue; }
+	mkdir -p "$M/kc-$mode"
+	exec 7> "$M/kc-$mode/held.bin"
+	inodes0=$(fuse_inodes)
+	python3 - "$M/kc-$mode" << 'EOF'
+import os, sys
+for i in range(1200):
+    d = os.path.join(sys.argv[1], "2026/12/3/%d/%d" % (i // 230, i // 23))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "%04d.bin" % i), "w") as f:
+        f.write(str(i))
+EOF
+	# 100 lookups of absent names after the writes: more names forgotten,
+	# so a round comes after the last file was written.
+	t0=$(kernel_trims "$M")
+	for i in $(seq 100); do stat "$M/kc-$mode/none-$i.bin" > /dev/null 2>&1; done
+	check "$mode: kcache: the kernel was asked to drop its names" wait_until 10 trimmed "$M" "$t0"
+	trims=$(kernel_trims "$M")
+	inodes1=$(fuse_inodes)
+	if [ -n "$inodes0" ] && [ -n "$inodes1" ]; then
+		check "$mode: kcache: FUSE inodes grew by $((inodes1 - inodes0)) for 1200 files (at most 600)" \
+			test $((inodes1 - inodes0)) -le 600
+	fi
+	echo held > "$M/kc-$mode/held.bin"
+	exec 7>&-
+	check_eq "$mode: kcache: the file held open across $trims rounds" held "$(cat "$M/kc-$mode/held.bin")"
+	bad=$(python3 - "$M/kc-$mode" << 'EOF'
+import os, sys
+bad = 0
+for i in range(1200):
+    p = os.path.join(sys.argv[1], "2026/12/3/%d/%d/%04d.bin" % (i // 230, i // 23, i))
+    try:
+        bad += open(p).read() != str(i)
+    except OSError:
+        bad += 1
+print(bad)
+EOF
+)
+	check_eq "$mode: kcache: every file reads back" 0 "$bad"
+	check "$mode: kcache: unmount" umount_fs "$M"
+done
+
 finish

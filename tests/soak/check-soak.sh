@@ -9,6 +9,8 @@
 #
 #   make check-soak                          one hour, up to a million files
 #   SOAK_SECONDS=600 SOAK_FILES=100000 make check-soak
+#   SOAK_MAX_NODES=4096 ...                  a smaller node table (reaches its
+#                                            bound sooner in a short run)
 #
 # The figures (a table per mode and a summary line) are in the output.
 set -u
@@ -31,27 +33,31 @@ export S3CSFS_TESTBED=$SOAK_TB
 # shellcheck disable=SC1091
 . "$TOP/tests/integration/lib.sh"
 trap 'cleanup; stop_server' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 stat_of() { awk -v k="$2" '$1 == k {print $2}' "$1/.s3csfs/stats" 2> /dev/null; }
 pending_zero() { [ "$(stat_of "$1" uploads_pending)" = 0 ]; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
-# flat JSON: "growth" figures between the first and the last half of the
-# samples after the first fifth (the warm-up): RSS in MiB, threads, fds,
-# and the largest cache size seen, in MiB.
+# flat JSON: growth between the first and the last half of the samples
+# taken once both bounds were reached (the node table forgetting names,
+# the cache at 90 % of its 64 MiB): RSS in MiB, threads, fds; the largest
+# cache size seen, in MiB; how many samples that window has.
 flat() {
 	python3 - "$1" << 'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["samples"]
-s = s[len(s) // 5:]
+cache = max([x["cache_bytes"] for x in s] or [0]) / 1048576
+s = [x for x in s if x["nodes_evicted"] > 0 and x["cache_bytes"] >= 0.9 * 64 * 1048576]
 h = len(s) // 2
 a, b = s[:h], s[h:]
 if not a or not b:
-    print("nan nan nan nan")
+    print(f"nan nan nan {cache:.1f} {len(s)}")
     raise SystemExit
 m = lambda xs, k: max(x[k] for x in xs)
 print(f"{(m(b, 'rss_kib') - m(a, 'rss_kib')) / 1024:.1f} {m(b, 'threads') - m(a, 'threads')} "
-      f"{m(b, 'fds') - m(a, 'fds')} {max(x['cache_bytes'] for x in s) / 1048576:.1f}")
+      f"{m(b, 'fds') - m(a, 'fds')} {cache:.1f} {len(s)}")
 EOF
 }
 
@@ -60,18 +66,20 @@ new_bucket "$bucket"
 for mode in sync async; do
 	mnt=$WORK/mnt-$mode
 	write_conf "$WORK/$mode.conf" "$bucket" "$S3_ENDPOINT" "$WORK/cache-$mode" \
-		"upload = $mode" "cache_max_size = 64M"
+		"upload = $mode" "cache_max_size = 64M" ${SOAK_MAX_NODES:+"max_nodes = $SOAK_MAX_NODES"}
 	mount_fs "$WORK/$mode.conf" "$mnt" || { not_ok "$mode: mount"; continue; }
 	pid=$DAEMON_PID
 	echo "# $mode: $((SECONDS_ALL / 2)) s, at most $((FILES_ALL / 2)) files"
 	python3 "$TOP/tests/tools/soak.py" --mount "$mnt" --pid "$pid" \
 		--seconds "$((SECONDS_ALL / 2))" --files "$((FILES_ALL / 2))" --seed "soak-$mode" \
 		--sample "$((SECONDS_ALL > 600 ? 30 : 10))" --json "$WORK/$mode.json" |
-		sed 's/^/# /'
+		sed -u 's/^/# /'
 	check "$mode: every file written and read back whole (soak.py)" \
 		python3 -c "import json,sys; d=json.load(open('$WORK/$mode.json')); sys.exit(bool(d['errors']) or d['hung'] or d['written'] == 0)"
-	read -r drss dthr dfds cache <<< "$(flat "$WORK/$mode.json")"
-	echo "# $mode: last half minus first half: RSS ${drss} MiB, threads $dthr, fds $dfds; cache at most ${cache} MiB"
+	read -r drss dthr dfds cache nwin <<< "$(flat "$WORK/$mode.json")"
+	check "$mode: the node table and the cache reached their bounds ($nwin samples since; at least 4)" \
+		test "$nwin" -ge 4
+	echo "# $mode: since then, last half minus first half: RSS ${drss} MiB, threads $dthr, fds $dfds; cache at most ${cache} MiB"
 	check "$mode: RSS flat (grew ${drss} MiB, at most 8)" awk -v d="$drss" 'BEGIN { exit !(d <= 8) }'
 	check "$mode: threads flat (+$dthr, at most 4)" awk -v d="$dthr" 'BEGIN { exit !(d <= 4) }'
 	check "$mode: open descriptors flat (+$dfds, at most 16)" awk -v d="$dfds" 'BEGIN { exit !(d <= 16) }'

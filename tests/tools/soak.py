@@ -25,6 +25,7 @@ import time
 import uuid
 
 PER_DIR = 23  # files to a minute directory, as measured on a busy store
+READS_PER_FILE = 2  # reads of files already written, per file written
 
 
 def name_of(seed, i):
@@ -50,6 +51,7 @@ class Soak:
     def __init__(self, a):
         self.a = a
         self.lock = threading.Lock()
+        self.more = threading.Condition(self.lock)  # a file was closed
         self.next = 0  # the next index to write
         self.done = []  # indices closed, in the order they closed
         self.written = self.read = self.bytes = 0
@@ -87,16 +89,19 @@ class Soak:
                 self.done.append(i)
                 self.written += 1
                 self.bytes += len(data)
+                self.more.notify_all()
 
     def reader(self, rng):
         a = self.a
         while not self.stop.is_set():
             with self.lock:
-                n = len(self.done)
-                i = self.done[rng.randrange(n)] if n else None
-            if i is None:
-                time.sleep(0.01)  # nothing closed yet: no file to read
-                continue
+                # At most READS_PER_FILE reads per file written: the
+                # readers keep pace with the writers, not ahead of them.
+                if self.read >= READS_PER_FILE * self.written:
+                    self.more.wait(1)
+                    continue
+                self.read += 1
+                i = self.done[rng.randrange(len(self.done))]
             rel = name_of(a.seed, i)
             try:
                 with open(os.path.join(a.mount, rel), "rb") as f:
@@ -107,8 +112,6 @@ class Soak:
             if got != bytes_of(a.seed, i):
                 self.error(f"read {rel}: {len(got)} bytes, not the ones written")
                 return
-            with self.lock:
-                self.read += 1
 
 
 def sample(pid, mount):
@@ -188,6 +191,8 @@ def main():
             flush=True,
         )
     s.stop.set()
+    with s.lock:
+        s.more.notify_all()
     for t in threads:
         t.join(timeout=120)
     elapsed = time.monotonic() - t0
