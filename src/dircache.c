@@ -127,8 +127,10 @@ static struct listing *listing_copy(const char *dir, char *const *names, const s
 			listing_free(l);
 			return NULL;
 		}
-	memcpy(l->st, st, n * sizeof(*st));
-	memcpy(l->plus, plus, n);
+	if (n) { /* an empty listing may come with no arrays at all */
+		memcpy(l->st, st, n * sizeof(*st));
+		memcpy(l->plus, plus, n);
+	}
 	return l;
 }
 

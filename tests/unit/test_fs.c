@@ -444,6 +444,11 @@ START_TEST(dircache_bounds_and_generations)
 	ck_assert_int_eq(seen, 1);
 	dircache_changed(c, "d3"); /* d3 itself renamed or removed */
 	ck_assert_int_eq(dircache_each(c, "d3", 101, count_names, &seen), -ENOENT);
+	/* an empty directory (rm -rf lists each one it emptied) comes with no arrays */
+	ck_assert_int_eq(dircache_put(c, "empty", dircache_gen(c), NULL, NULL, NULL, 0, 100), 0);
+	seen = 0;
+	ck_assert_int_eq(dircache_each(c, "empty", 101, count_names, &seen), 0);
+	ck_assert_int_eq(seen, 0);
 	dircache_free(c);
 	c = dircache_new(4, 0); /* off */
 	ck_assert_int_eq(dircache_put(c, "d1", dircache_gen(c), names, st, plus, 1, 100), 1);
