@@ -151,6 +151,7 @@ static const char *const general_keys[] = {
 	"cache_max_size",
 	"part_size",
 	"upload_threads",
+	"max_queued_uploads",
 	"upload",
 	"journal_fsync",
 	"log_level",
@@ -918,6 +919,7 @@ static int parse_general(struct ctx *c)
 	if (get_size(c, sec, "cache_max_size", 64 * MiB, LLONG_MAX, &cfg->cache_max_size) < 0 ||
 	    get_size(c, sec, "part_size", 5 * MiB, 5 * GiB, &cfg->part_size) < 0 ||
 	    get_int(c, sec, "upload_threads", 1, 64, &cfg->upload_threads) < 0 ||
+	    get_int(c, sec, "max_queued_uploads", 1, 1 << 20, &cfg->max_queued_uploads) < 0 ||
 	    get_enum(c, sec, "upload", upload_modes, &mode) < 0 ||
 	    get_bool(c, sec, "journal_fsync", &cfg->journal_fsync) < 0 ||
 	    get_bool(c, sec, "reaper", &cfg->reaper_enabled) < 0 ||
@@ -1899,6 +1901,7 @@ static void defaults(struct config *cfg)
 		.cache_max_size = 10 * GiB,
 		.part_size = 16 * MiB,
 		.upload_threads = 8,
+		.max_queued_uploads = 1024,
 		.upload = UPLOAD_SYNC,
 		.journal_fsync = 1,
 		.log_level = LOG_LVL_INFO,

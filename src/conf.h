@@ -80,6 +80,8 @@ struct config {
 	long long cache_max_size; /* bytes; default 10 GiB */
 	long long part_size;      /* bytes; default 16 MiB; 5 MiB..5 GiB */
 	int upload_threads;       /* parallel transfers; default 8 */
+	int max_queued_uploads;   /* async: closed files waiting to be stored before
+				  * close() waits for one; default 1024 */
 	enum upload_mode upload;  /* default sync */
 	int journal_fsync;        /* async journal fsync'd; default 1 */
 	int log_level;            /* enum log_level; default info */

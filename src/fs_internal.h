@@ -6,6 +6,9 @@
  *   fs->lock  (the node table and every node's fields)
  *     -> writer->lock  (one writer's state, writer.h)
  *       -> the cache's lock, an upload's lock (taken inside those layers)
+ *       -> the writers' scheduler locks (writer.c: its delayed lists, and
+ *          the count of queued uploads an async close() waits on, with no
+ *          other lock held)
  * Nothing waits for S3 while holding fs->lock or a writer's lock: a writer
  * whose file is being uploaded is marked (writer.h, "running") and others
  * wait on its condition variable, which releases only the writer's lock. */

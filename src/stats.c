@@ -146,6 +146,7 @@ size_t stats_render_text(char *buf, size_t len)
 	out(&o, "uploads_inflight_max %" PRId64 "\n", I64(uploads_inflight_max));
 	out(&o, "uploads_done %" PRIu64 "\n", U64(uploads_done));
 	out(&o, "uploads_failed %" PRIu64 "\n", U64(uploads_failed));
+	out(&o, "uploads_throttled %" PRIu64 "\n", U64(uploads_throttled));
 	out(&o, "reaper_runs %" PRIu64 "\n", U64(reaper_runs));
 	out(&o, "reaper_aborts %" PRIu64 "\n", U64(reaper_aborts));
 	render_cost_text(&o);
@@ -228,6 +229,9 @@ size_t stats_render_prometheus(char *buf, size_t len)
 	      I64(uploads_inflight_max));
 	COUNTER("uploads_done_total", "Files made durable in S3.", U64(uploads_done));
 	COUNTER("uploads_failed_total", "Uploads that failed for good.", U64(uploads_failed));
+	COUNTER("uploads_throttled_total",
+		"Async closes that waited for max_queued_uploads to leave room.",
+		U64(uploads_throttled));
 	COUNTER("reaper_runs_total", "Reaper passes.", U64(reaper_runs));
 	COUNTER("reaper_aborts_total", "Stale multipart uploads aborted.", U64(reaper_aborts));
 	GAUGE("journal_records",

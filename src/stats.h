@@ -56,6 +56,7 @@ struct stats {
 	atomic_int_fast64_t uploads_inflight_max; /* the most ever sent at once */
 	atomic_uint_fast64_t uploads_done;
 	atomic_uint_fast64_t uploads_failed;
+	atomic_uint_fast64_t uploads_throttled; /* async closes that waited (max_queued_uploads) */
 	atomic_uint_fast64_t reaper_aborts;
 	atomic_uint_fast64_t reaper_runs;
 	atomic_int_fast64_t journal_records; /* async records on disk, not yet durable in S3 */

@@ -52,9 +52,11 @@ struct upload {
 	EVP_MD_CTX *hash;
 	long long hashed;
 	int hash_finished; /* the last part's MD5 is taken (hash_finish) */
-	/* Metadata sent with the object (upload_set_meta). */
+	/* Metadata sent with the object (upload_set_meta): the strings are in
+	 * meta_mem, one allocation sized to them (a closed file waiting to be
+	 * stored holds little). */
 	struct s3_meta_pair meta[UPLOAD_MAX_META];
-	char meta_buf[UPLOAD_MAX_META][2][UPLOAD_META_LEN];
+	char *meta_mem;
 	size_t nmeta;
 	enum checksum_alg alg; /* flexible checksum sent besides MD5, CK_NONE if none */
 	uint64_t crc;          /* of the part being written, with hash */
@@ -438,18 +440,30 @@ static int submit_part(struct upload *u, int index, long long size)
 
 int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n)
 {
+	size_t total = 0, at = 0;
+	char *mem = NULL;
+
 	if (n > UPLOAD_MAX_META)
 		return -E2BIG;
 	if (u->upload_id[0])
 		return -EBUSY; /* the multipart upload has its metadata already */
 	for (size_t i = 0; i < n; i++) {
-		if (strlen(meta[i].name) >= UPLOAD_META_LEN ||
-		    strlen(meta[i].value) >= UPLOAD_META_LEN)
+		size_t ln = strlen(meta[i].name) + 1, lv = strlen(meta[i].value) + 1;
+		if (ln > UPLOAD_META_LEN || lv > UPLOAD_META_LEN)
 			return -E2BIG;
-		strcpy(u->meta_buf[i][0], meta[i].name);
-		strcpy(u->meta_buf[i][1], meta[i].value);
-		u->meta[i] = (struct s3_meta_pair){ u->meta_buf[i][0], u->meta_buf[i][1] };
+		total += ln + lv;
 	}
+	if (total && !(mem = malloc(total)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t ln = strlen(meta[i].name) + 1, lv = strlen(meta[i].value) + 1;
+		memcpy(mem + at, meta[i].name, ln);
+		memcpy(mem + at + ln, meta[i].value, lv);
+		u->meta[i] = (struct s3_meta_pair){ mem + at, mem + at + ln };
+		at += ln + lv;
+	}
+	free(u->meta_mem);
+	u->meta_mem = mem;
 	u->nmeta = n;
 	return 0;
 }
@@ -683,6 +697,7 @@ void upload_free(struct upload *u)
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->cond);
 	EVP_MD_CTX_free(u->hash);
+	free(u->meta_mem);
 	free(u->parts);
 	free(u);
 }
@@ -695,6 +710,7 @@ void upload_discard(struct upload *u)
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->cond);
 	EVP_MD_CTX_free(u->hash);
+	free(u->meta_mem);
 	free(u->parts);
 	free(u);
 }

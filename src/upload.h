@@ -35,8 +35,9 @@ struct upload *upload_new(const struct upload_ctx *ctx, const struct target *t, 
 void upload_set_exclusive(struct upload *u);
 /* x-amz-meta pairs to store with the object (copied); before the upload
  * starts. -E2BIG past UPLOAD_MAX_META pairs or UPLOAD_META_LEN bytes;
- * -EBUSY once the multipart upload was created (it carries what was set
- * then). Not concurrent with upload_progress or upload_finish. */
+ * -ENOMEM (what was set before stays); -EBUSY once the multipart upload
+ * was created (it carries what was set then). Not concurrent with
+ * upload_progress or upload_finish. */
 int upload_set_meta(struct upload *u, const struct s3_meta_pair *meta, size_t n);
 /* Whether the multipart upload exists (its metadata is fixed then). */
 int upload_mpu_created(struct upload *u);

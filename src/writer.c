@@ -81,6 +81,14 @@ struct writer_sched {
 	int stop;
 	struct writer *head[DELAYS], *tail[DELAYS];
 	struct fs *fs;
+	/* Jobs on fs->files, queued or running: an async close() waits while
+	 * there are more than max_queued_uploads, so that the closed files
+	 * waiting (a writer, an upload, a cache descriptor each) stay bounded
+	 * when writers outrun S3. qlock is a leaf: taken under w->lock and
+	 * fs->lock, and nothing is taken under it. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond; /* queued went down */
+	long queued;
 };
 
 static void job_run(void *arg);
@@ -131,6 +139,15 @@ static void dlist_append(struct writer_sched *s, struct writer *w, enum delay d,
 	s->tail[d] = w;
 }
 
+static void queued_add(struct writer_sched *s, long n)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->queued += n;
+	if (n < 0)
+		pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+}
+
 static int submit(struct fs *fs, struct writer *w, unsigned seq)
 {
 	struct job *j = malloc(sizeof(*j));
@@ -138,11 +155,31 @@ static int submit(struct fs *fs, struct writer *w, unsigned seq)
 	if (!j)
 		return -ENOMEM;
 	*j = (struct job){ fs, w, seq };
+	queued_add(fs->sched, 1);
 	if (workq_submit(fs->files, job_run, j) < 0) {
+		queued_add(fs->sched, -1);
 		free(j);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Waits while more than max_queued_uploads jobs are queued or running
+ * (no lock held). Every job ends, sent or failed for now (a failure
+ * waits for its retry on a delayed list, not here), so this ends. */
+static void wait_queue_room(struct fs *fs)
+{
+	struct writer_sched *s = fs->sched;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->qlock);
+	if (s->queued > fs->cfg->max_queued_uploads)
+		STAT_ADD(uploads_throttled, 1);
+	while (s->queued > fs->cfg->max_queued_uploads)
+		pthread_cond_wait(&s->qcond, &s->qlock);
+	pthread_cond_signal(&s->qcond); /* room may be left for another */
+	pthread_mutex_unlock(&s->qlock);
 }
 
 static void *sched_main(void *arg)
@@ -197,6 +234,8 @@ int writer_sched_start(struct fs *fs)
 		return -ENOMEM;
 	s->fs = fs;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
@@ -204,6 +243,8 @@ int writer_sched_start(struct fs *fs)
 	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->qlock);
+		pthread_cond_destroy(&s->qcond);
 		free(s);
 		return -EAGAIN;
 	}
@@ -244,6 +285,8 @@ void writer_sched_stop(struct fs *fs)
 			dlist_unlink(s, s->head[d]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->qcond);
 	free(s);
 	fs->sched = NULL;
 }
@@ -629,6 +672,7 @@ static void job_run(void *arg)
 		w->inq--;
 		unref_locked(fs, w);
 		fs_unlock(fs);
+		queued_add(fs->sched, -1);
 		return;
 	}
 	w->queued = 0;
@@ -665,6 +709,7 @@ static void job_run(void *arg)
 	w->inq--;
 	unref_locked(fs, w);
 	fs_unlock(fs);
+	queued_add(fs->sched, -1);
 }
 
 /* ---- the operations ---- */
@@ -940,6 +985,8 @@ int writer_flush(struct fs *fs, struct writer *w)
 	pthread_mutex_lock(&w->lock);
 	rc = flush_locked(fs, w);
 	pthread_mutex_unlock(&w->lock);
+	if (rc == 0 && fs->cfg->upload == UPLOAD_ASYNC)
+		wait_queue_room(fs);
 	return rc;
 }
 

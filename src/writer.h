@@ -83,7 +83,9 @@ void writer_release(struct fs *fs, struct writer *w);
 int writer_write(struct fs *fs, struct writer *w, const char *buf, size_t size, off_t off);
 int writer_truncate(struct fs *fs, struct writer *w, off_t size);
 /* close(2) of a writable handle: 0 or what close() reports (-EIO, -EEXIST,
- * -ENOSPC, -EDQUOT, -EFBIG, -ENOMEM). */
+ * -ENOSPC, -EDQUOT, -EFBIG, -ENOMEM). With upload = async it returns once
+ * the state is journaled and no more than max_queued_uploads files wait to
+ * be stored (it waits for room, never holding a lock). */
 int writer_flush(struct fs *fs, struct writer *w);
 /* fsync(2): the state durable in S3 in both modes. Same errnos. */
 int writer_fsync(struct fs *fs, struct writer *w);

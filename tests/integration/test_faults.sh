@@ -6,10 +6,10 @@
 # close() returned 0 may be missing or different. The long parallel case is in
 # test_faults_long.sh (make check-long).
 #
-# FAULTS_ONLY="random down outage kill diskfull hostile" runs a subset.
+# FAULTS_ONLY="random down outage kill diskfull hostile backlog" runs a subset.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile}
+ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile backlog}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # Peak RSS allowed to the daemon (MiB); AddressSanitizer needs far more.
@@ -767,6 +767,46 @@ if want hostile; then
 	proxy_collect
 	T_WRITTEN=$((T_WRITTEN + 22 + nhf))
 	T_VERIFIED=$((T_VERIFIED + 22 + nhf))
+fi
+
+if want backlog; then
+	# Writers faster than S3 with upload = async (the proxy holds each
+	# PutObject 0.5 s): past max_queued_uploads closed files waiting, a
+	# close() waits for room, so what waits (memory, a descriptor each)
+	# stays bounded; below it, a burst closes at once. 24 files of 4 KiB,
+	# one writer, which without the bound closes them all in well under
+	# one PutObject's time.
+	for bound in 4 1024; do
+		B=$WORK/mnt-backlog-$bound
+		write_conf "$WORK/backlog-$bound.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-backlog-$bound" \
+			"upload = async" "max_queued_uploads = $bound"
+		mount_fs "$WORK/backlog-$bound.conf" "$B" || { not_ok "backlog: mount"; finish; }
+		proxy_faults "latency:1.0:0.5@PutObject"
+		out=$(timeout 120 python3 "$FIO" write "$B" "2026/11/25/9/backlog$bound" 24 4 "bl$bound" \
+			"$WORK/bl$bound.man" "$WORK/bl$bound.fail")
+		pending=$(dstat "$B" uploads_pending)
+		throttled=$(dstat "$B" uploads_throttled)
+		echo "# max_queued_uploads = $bound: $out; right after the last close: uploads_pending $pending, uploads_throttled $throttled"
+		check_eq "backlog $bound: 24 closes returned 0" 24 "$(wc -l < "$WORK/bl$bound.man")"
+		if [ "$bound" = 4 ]; then
+			check "backlog 4: closes waited for room (uploads_throttled $throttled >= 1)" \
+				test "$throttled" -ge 1
+			check "backlog 4: at most 4 files waited when the last close returned ($pending)" \
+				test "$pending" -le 4
+		else
+			check_eq "backlog 1024: no close waited" 0 "$throttled"
+			check "backlog 1024: the burst closed ahead of S3 ($pending files waiting, more than 4)" \
+				test "$pending" -gt 4
+		fi
+		check "backlog $bound: every upload landed" wait_for 120 no_pending "$B"
+		proxy_faults ""
+		check_eq "backlog $bound: every acknowledged file in S3, identical" 0 "$(s3_check "$WORK/bl$bound.man")"
+		daemon_collect "$B"
+		check "backlog $bound: unmount" umount_fs "$B"
+		proxy_collect
+		T_WRITTEN=$((T_WRITTEN + 24))
+		T_VERIFIED=$((T_VERIFIED + 24))
+	done
 fi
 
 echo "# figures: proxy requests $T_REQ, faults injected $T_FAULTS; daemon retries $T_RETRIES, requests answered with an error after retries $T_DERR (including the 404s of lookups)"

@@ -11,6 +11,8 @@
 #   SOAK_SECONDS=600 SOAK_FILES=100000 make check-soak
 #   SOAK_MAX_NODES=4096 ...                  a smaller node table (reaches its
 #                                            bound sooner in a short run)
+#   SOAK_MODES=async ...                     one mode only (all SOAK_SECONDS
+#                                            and SOAK_FILES go to it)
 #
 # The figures (a table per mode and a summary line) are in the output.
 set -u
@@ -63,15 +65,17 @@ EOF
 
 bucket=soak-$$
 new_bucket "$bucket"
-for mode in sync async; do
+read -r -a modes <<< "${SOAK_MODES:-sync async}"
+for mode in "${modes[@]}"; do
 	mnt=$WORK/mnt-$mode
 	write_conf "$WORK/$mode.conf" "$bucket" "$S3_ENDPOINT" "$WORK/cache-$mode" \
 		"upload = $mode" "cache_max_size = 64M" ${SOAK_MAX_NODES:+"max_nodes = $SOAK_MAX_NODES"}
 	mount_fs "$WORK/$mode.conf" "$mnt" || { not_ok "$mode: mount"; continue; }
 	pid=$DAEMON_PID
-	echo "# $mode: $((SECONDS_ALL / 2)) s, at most $((FILES_ALL / 2)) files"
+	secs=$((SECONDS_ALL / ${#modes[@]})) files=$((FILES_ALL / ${#modes[@]}))
+	echo "# $mode: $secs s, at most $files files"
 	python3 "$TOP/tests/tools/soak.py" --mount "$mnt" --pid "$pid" \
-		--seconds "$((SECONDS_ALL / 2))" --files "$((FILES_ALL / 2))" --seed "soak-$mode" \
+		--seconds "$secs" --files "$files" --seed "soak-$mode" \
 		--sample "$((SECONDS_ALL > 600 ? 30 : 10))" --json "$WORK/$mode.json" |
 		sed -u 's/^/# /'
 	check "$mode: every file written and read back whole (soak.py)" \

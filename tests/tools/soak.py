@@ -160,8 +160,8 @@ def main():
         t.start()
     t0 = time.monotonic()
     samples = []
-    print("| min | files written | files read | RSS MiB | threads | fds | cache MiB | nodes evicted |")
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("| min | files written | files read | RSS MiB | threads | fds | cache MiB | nodes evicted | uploads pending |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     while True:
         left = a.seconds - (time.monotonic() - t0)
         writing = any(t.is_alive() for t in threads[: a.writers])
@@ -183,11 +183,13 @@ def main():
                 "fds": fds,
                 "cache_bytes": st.get("cache_bytes", -1),
                 "nodes_evicted": st.get("nodes_evicted", -1),
+                "uploads_pending": st.get("uploads_pending", -1),
             }
         samples.append(row)
         print(
             f"| {row['t'] / 60:.1f} | {row['written']} | {row['read']} | {rss / 1024:.1f} "
-            f"| {nthr} | {fds} | {row['cache_bytes'] / 1048576:.1f} | {row['nodes_evicted']} |",
+            f"| {nthr} | {fds} | {row['cache_bytes'] / 1048576:.1f} | {row['nodes_evicted']} "
+            f"| {row['uploads_pending']} |",
             flush=True,
         )
     s.stop.set()

@@ -224,6 +224,7 @@ static const char full_conf[] =
 	"cache_max_size = 20G\n"
 	"part_size = 16MiB\n"
 	"upload_threads = 16\n"
+	"max_queued_uploads = 50\n"
 	"upload = async\n"
 	"journal_fsync = no\n"
 	"log_level = debug\n"
@@ -310,6 +311,7 @@ START_TEST(test_full_config)
 	ck_assert_int_eq(cfg.cache_max_size, 20 * GiB);
 	ck_assert_int_eq(cfg.part_size, 16 * MiB);
 	ck_assert_int_eq(cfg.upload_threads, 16);
+	ck_assert_int_eq(cfg.max_queued_uploads, 50);
 	ck_assert_int_eq(cfg.upload, UPLOAD_ASYNC);
 	ck_assert_int_eq(cfg.journal_fsync, 0);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
@@ -423,6 +425,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(cfg.cache_max_size, 10 * GiB);
 	ck_assert_int_eq(cfg.part_size, 16 * MiB);
 	ck_assert_int_eq(cfg.upload_threads, 8);
+	ck_assert_int_eq(cfg.max_queued_uploads, 1024);
 	ck_assert_int_eq(cfg.upload, UPLOAD_SYNC);
 	ck_assert_int_eq(cfg.journal_fsync, 1);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
