@@ -1910,7 +1910,7 @@ static void defaults(struct config *cfg)
 		.reaper_max_age_s = 86400,
 		.attr_timeout = 60,
 		.negative_timeout = 1,
-		.max_nodes = 65536,
+		.max_nodes = 32768,
 		.dir_cache_timeout = 120,
 		.empty_file_delay = 2,
 		.read_ahead = 32 * MiB,

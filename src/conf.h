@@ -92,7 +92,7 @@ struct config {
 	double negative_timeout;  /* seconds a "does not exist" answer is trusted; default 1 */
 	double dir_cache_timeout; /* seconds a listing is answered from memory; default 120 */
 	int max_nodes;            /* names the daemon remembers (clean, unused ones leave the
-				  * table, least recently used first); default 65536 */
+				  * table, least recently used first); default 32768 */
 	double empty_file_delay;  /* seconds a new empty file waits before it is stored, so a
 				  * reopen for writing supersedes it for free; default 2 */
 	long long read_ahead;     /* bytes fetched ahead of sequential reads; default 32 MiB */

@@ -426,6 +426,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(cfg.part_size, 16 * MiB);
 	ck_assert_int_eq(cfg.upload_threads, 8);
 	ck_assert_int_eq(cfg.max_queued_uploads, 1024);
+	ck_assert_int_eq(cfg.max_nodes, 32768);
 	ck_assert_int_eq(cfg.upload, UPLOAD_SYNC);
 	ck_assert_int_eq(cfg.journal_fsync, 1);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
