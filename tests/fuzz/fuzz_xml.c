@@ -170,12 +170,28 @@ static void fuzz_iso8601(const char *data, size_t size)
 	t = s3xml_parse_iso8601(s);
 	if (t != (time_t)-1) {
 		/* Only the strict shape is accepted, with real calendar fields:
-		 * the time must print back to the same first 19 characters. */
+		 * the wall time (the instant shifted by the offset written after
+		 * the seconds, if any) must print back to the same first 19
+		 * characters. */
 		struct tm tm;
 		char back[64];
+		const char *z = s + 19;
+		time_t wall = t;
 
 		CHECK(t >= 0);
-		CHECK(gmtime_r(&t, &tm) != NULL);
+		if (*z == '.') {
+			z++;
+			while (*z >= '0' && *z <= '9')
+				z++;
+		}
+		CHECK(*z == 'Z' || *z == '+' || *z == '-');
+		if (*z != 'Z') {
+			long off = ((z[1] - '0') * 10 + (z[2] - '0')) * 3600L +
+				   ((z[4] - '0') * 10 + (z[5] - '0')) * 60L;
+
+			wall = *z == '+' ? t + off : t - off;
+		}
+		CHECK(gmtime_r(&wall, &tm) != NULL);
 		CHECK(strftime(back, sizeof(back), "%Y-%m-%dT%H:%M:%S", &tm) == 19);
 		CHECK(strncmp(back, s, 19) == 0);
 	}
