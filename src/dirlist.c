@@ -347,20 +347,61 @@ static int list_remote(struct fs *fs, const char *path, struct dirent_list *d)
 	return 0;
 }
 
+/* A name of the snapshot taken before the listing, unless it went since
+ * (unlinked, renamed away): with what the node table knows of it now, or
+ * as it was when its node has left the table meanwhile. */
+static int add_snapshot(struct fs *fs, const struct local_entries *le,
+			const struct dirent_list *snap)
+{
+	char child[S3_KEY_MAX + 1];
+	int rc = 0;
+
+	for (size_t i = 0; i < snap->n && !rc; i++) {
+		struct node *n;
+		struct stat st;
+
+		snprintf(child, sizeof(child), "%s%s%s", le->dir, le->dl ? "/" : "", snap->names[i]);
+		n = node_find(fs, child);
+		if (n && n->type == NODE_ABSENT)
+			continue;
+		if (n)
+			node_fill_stat(n, &st);
+		else
+			st = snap->st[i];
+		rc = dl_add(le->d, snap->names[i], &st);
+	}
+	return rc;
+}
+
 /* Lists directory path: every bucket's entries, the fallback's, then what
  * is here and not (yet) in S3. */
 int dir_list(struct fs *fs, const char *path, struct dirent_list *d)
 {
 	size_t dl = strlen(path);
-	int rc = list_remote(fs, path, d);
+	struct dirent_list snap = { 0 };
+	struct local_entries le = { d, path, dl }, ls = { &snap, path, dl };
+	int rc;
 
-	if (rc < 0)
-		return rc == -ENOMEM ? rc : -EIO;
-	/* What is here and not (yet) in S3: files being written or pending,
-	 * directories made with mkdir. */
-	struct local_entries le = { d, path, dl };
+	/* What is local is noted before S3 is asked: a file whose upload
+	 * completes while the listing is on its way is no longer local when
+	 * it answers, and that answer may have been made before the object
+	 * was stored; the name would be missing from both. */
 	fs_lock(fs);
-	rc = node_each_local(fs, add_local, &le);
+	rc = node_each_local(fs, add_local, &ls);
 	fs_unlock(fs);
+	if (rc == 0)
+		rc = list_remote(fs, path, d);
+	if (rc < 0) {
+		dl_free(&snap);
+		return rc == -ENOMEM ? rc : -EIO;
+	}
+	/* What is here and not (yet) in S3: files being written or pending,
+	 * directories made with mkdir, then or now. */
+	fs_lock(fs);
+	rc = add_snapshot(fs, &le, &snap);
+	if (rc == 0)
+		rc = node_each_local(fs, add_local, &le);
+	fs_unlock(fs);
+	dl_free(&snap);
 	return rc;
 }

@@ -3,7 +3,9 @@
  * Promises: dir_list gives each name once (the first bucket's entry wins),
  * never the virtual /.s3csfs directory, and records in the node table what
  * the listings said (sizes, ETags, directories); it takes fs->lock itself,
- * never across a request. */
+ * never across a request. A name that is local (being written, waiting for
+ * its upload, made with mkdir) when dir_list begins is in its answer unless
+ * it went meanwhile, even when its upload completes while S3 is listing. */
 #ifndef S3CSFS_DIRLIST_H
 #define S3CSFS_DIRLIST_H
 

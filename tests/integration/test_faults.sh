@@ -6,10 +6,10 @@
 # close() returned 0 may be missing or different. The long parallel case is in
 # test_faults_long.sh (make check-long).
 #
-# FAULTS_ONLY="random down outage kill diskfull hostile backlog" runs a subset.
+# FAULTS_ONLY="random down outage kill diskfull hostile backlog listrace" runs a subset.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile backlog}
+ONLY=${FAULTS_ONLY:-random down outage kill diskfull hostile backlog listrace}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # Peak RSS allowed to the daemon (MiB); AddressSanitizer needs far more.
@@ -821,6 +821,36 @@ if want backlog; then
 		proxy_collect
 		T_WRITTEN=$((T_WRITTEN + 24))
 		T_VERIFIED=$((T_VERIFIED + 24))
+	done
+fi
+
+if want listrace; then
+	# A listing answered by S3 before an upload landed, which reaches the
+	# daemon after it landed: the proxy holds each PutObject 0.5 s before
+	# forwarding it and each ListObjectsV2's answer 2 s after the server
+	# made it. With upload = async the files closed just before the
+	# listing are waiting (local) when it is sent and stored (no longer
+	# local) when it answers without them; they must be listed anyway.
+	for mode in sync async; do
+		B=$WORK/mnt-listrace-$mode
+		write_conf "$WORK/listrace-$mode.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-listrace-$mode" \
+			"upload = $mode"
+		mount_fs "$WORK/listrace-$mode.conf" "$B" || { not_ok "listrace: mount"; finish; }
+		D=$B/2026/12/4/5/listrace-$mode
+		mkdir -p "$D"
+		proxy_faults "latency:1.0:0.5@PutObject,late:1.0:2@ListObjectsV2"
+		for i in 1 2 3; do printf 'listrace %s %s' "$mode" "$i" > "$D/f$i.bin"; done
+		listed=$(ls "$D" | tr '\n' ' ')
+		pending=$(dstat "$B" uploads_pending)
+		late=$(proxy_fault_count late)
+		proxy_faults ""
+		echo "# $mode: listed '$listed' (held listings $late); uploads waiting when it answered: $pending"
+		check "listrace $mode: the listing was held (late $late >= 1)" test "$late" -ge 1
+		check_eq "listrace $mode: the uploads had landed when the listing answered" 0 "$pending"
+		check_eq "listrace $mode: every file closed before the listing is in it" "f1.bin f2.bin f3.bin " "$listed"
+		check_eq "listrace $mode: and in the next one" "f1.bin f2.bin f3.bin " "$(ls "$D" | tr '\n' ' ')"
+		check "listrace $mode: unmount" umount_fs "$B"
+		proxy_collect
 	done
 fi
 

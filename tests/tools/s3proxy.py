@@ -37,7 +37,9 @@ or DeleteObject of the key forgets the state.
 
 Fault spec: comma-separated "kind:probability[:arg][@Op1+Op2]", kinds:
   500, 503, slowdown, reset-before, reset-after, stall:P:SECONDS, truncate,
-  badxml, hugexml:P:BYTES, errbody200, latency:P:SECONDS, down,
+  badxml, hugexml:P:BYTES, errbody200, latency:P:SECONDS (held before it
+  is forwarded), late:P:SECONDS (forwarded at once, the answer held: the
+  server has acted on it long before the client learns so), down,
   echo-request:P:STATUS (an error, default 403, whose Message echoes the
   request's canonical form: every header, X-Amz-Security-Token and
   Authorization included, as servers that echo the canonical request do),
@@ -95,7 +97,7 @@ LIST_OPS = {"ListObjectsV2", "ListObjects", "ListBuckets",
 
 FAULT_KINDS = ["500", "503", "slowdown", "reset-before", "reset-after",
                "stall", "truncate", "badxml", "hugexml", "errbody200",
-               "latency", "down", "echo-request", "ignore-inm",
+               "latency", "late", "down", "echo-request", "ignore-inm",
                "bitflip"]
 # integrity kinds (issue 13): each rewrites the answer of the ops it names
 INTEGRITY_KINDS = {
@@ -108,7 +110,7 @@ INTEGRITY_KINDS = {
 }
 FAULT_KINDS += sorted(INTEGRITY_KINDS)
 # default argument for kinds that take one
-FAULT_ARG_DEFAULT = {"stall": 60.0, "latency": 0.1, "hugexml": 1048576,
+FAULT_ARG_DEFAULT = {"stall": 60.0, "latency": 0.1, "late": 0.1, "hugexml": 1048576,
                      "echo-request": 403}
 
 # query keys that denote a bucket/object sub-resource (not a plain listing/get)
@@ -1144,6 +1146,10 @@ class Handler:
                     continue
                 raise
         kind = fault.kind if fault else None
+        if kind == "late":
+            self.p.count_fault(kind)
+            ctx.fault = kind
+            self.sleep(fault.arg)
         if kind == "ignore-inm":
             return self.ignore_inm(req, ctx, resp)
         if kind == "reset-after":

@@ -290,6 +290,22 @@ setfaults '' >/dev/null
 if "$PY" -c "import sys; sys.exit(0 if $t >= 0.5 else 1)"; then pass "latency: 0.5 s added (took $t s)"
 else fail "latency: 0.5 s added" "took $t s"; fi
 
+# late: forwarded at once, the answer held. The upstream has the object
+# while the client still waits for its PUT's answer.
+setfaults 'late:1.0:2@PutObject' >/dev/null
+start_bg curl -sS --max-time 20 -o /dev/null -X PUT --data-binary 'late-body' "$PX/b/late"
+LATEPID=$LASTPID
+stored=no
+for _ in $(seq 100); do
+    if [ "$(curl -s --max-time 5 "http://127.0.0.1:$UPPORT/b/late")" = late-body ]; then stored=yes; break; fi
+    sleep 0.02
+done
+waiting=no
+kill -0 "$LATEPID" 2>/dev/null && waiting=yes
+wait "$LATEPID"; late_rc=$?
+setfaults '' >/dev/null
+expect_eq "late: upstream stored, client still waiting, then answered" "$stored $waiting $late_rc" "yes yes 0"
+
 setfaults 'stall:1.0:5' >/dev/null
 curl -sS --max-time 1 -o /dev/null "$PX/b/k" 2>/dev/null; rc=$?
 setfaults '' >/dev/null
