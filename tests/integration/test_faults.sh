@@ -824,6 +824,9 @@ if want backlog; then
 	done
 fi
 
+# Whether the proxy holds (or held) an answer it had from the server.
+late_answer_held() { [ "$(proxy_fault_count late)" -ge 1 ]; }
+
 if want listrace; then
 	# A listing answered by S3 before an upload landed, which reaches the
 	# daemon after it landed: the proxy holds each PutObject 0.5 s before
@@ -834,7 +837,7 @@ if want listrace; then
 	for mode in sync async; do
 		B=$WORK/mnt-listrace-$mode
 		write_conf "$WORK/listrace-$mode.conf" "$BUCKET" "$PROXY_URL" "$WORK/cache-listrace-$mode" \
-			"upload = $mode"
+			"upload = $mode" "attr_timeout = 0" "dir_cache_timeout = 0"
 		mount_fs "$WORK/listrace-$mode.conf" "$B" || { not_ok "listrace: mount"; finish; }
 		D=$B/2026/12/4/5/listrace-$mode
 		mkdir -p "$D"
@@ -849,6 +852,34 @@ if want listrace; then
 		check_eq "listrace $mode: the uploads had landed when the listing answered" 0 "$pending"
 		check_eq "listrace $mode: every file closed before the listing is in it" "f1.bin f2.bin f3.bin " "$listed"
 		check_eq "listrace $mode: and in the next one" "f1.bin f2.bin f3.bin " "$(ls "$D" | tr '\n' ' ')"
+		# A file replaced here while a listing is on its way: the listing
+		# (made before) must not bring back the old size and ETag. attr_timeout
+		# = 0: every stat asks the daemon, not the kernel's copy;
+		# dir_cache_timeout = 0: every ls asks S3.
+		printf 'old' > "$D/f1.bin"
+		proxy_reset
+		proxy_faults "latency:1.0:0.5@PutObject,late:1.0:2@ListObjectsV2"
+		printf 'the new and longer content' > "$D/f1.bin"
+		ls "$D" > /dev/null
+		proxy_faults ""
+		check_eq "listrace $mode: a file replaced during a listing keeps its new size" 26 "$(stat -c %s "$D/f1.bin")"
+		check_eq "listrace $mode: and its new bytes" "the new and longer content" "$(cat "$D/f1.bin")"
+		# A file removed here while a listing is on its way: the listing
+		# (made before) must not bring it back.
+		proxy_reset
+		proxy_faults "late:1.0:3@ListObjectsV2"
+		ls "$D" > "$WORK/listrace.ls" &
+		lspid=$!
+		wait_for 10 late_answer_held
+		during=no
+		kill -0 "$lspid" 2> /dev/null && during=yes
+		rm "$D/f2.bin"
+		wait "$lspid"
+		check_eq "listrace $mode: the rm ran while the listing was held" yes "$during"
+		proxy_faults ""
+		echo "# $mode: listed during the rm: $(tr '\n' ' ' < "$WORK/listrace.ls")"
+		check "listrace $mode: a file removed during a listing stays removed" test ! -e "$D/f2.bin"
+		check_eq "listrace $mode: and is not listed after" "f1.bin f3.bin " "$(ls "$D" | tr '\n' ' ')"
 		check "listrace $mode: unmount" umount_fs "$B"
 		proxy_collect
 	done
