@@ -1,4 +1,5 @@
-/* housekeeping.c - SIGHUP reload and systemd notifications. */
+/* housekeeping.c - SIGHUP reload, systemd notifications, freed memory
+ * returned. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -29,6 +33,9 @@ struct housekeeping {
 	pthread_cond_t cond;
 	int stop;
 };
+
+/* Seconds between two returns of free memory to the system. */
+#define TRIM_S 10
 
 static volatile sig_atomic_t reload_requested;
 
@@ -75,6 +82,7 @@ static void *run(void *arg)
 {
 	struct housekeeping *hk = arg;
 	long last_pending = -1;
+	unsigned ticks = 0;
 
 	pthread_mutex_lock(&hk->lock);
 	while (!hk->stop) {
@@ -90,6 +98,12 @@ static void *run(void *arg)
 			log_reopen();
 			reload(hk);
 		}
+#ifdef __GLIBC__
+		/* free() keeps the pages of freed nodes and writers inside
+		 * the arenas; this hands them back (issue 14). */
+		if (++ticks % TRIM_S == 0)
+			malloc_trim(0);
+#endif
 		long p = hk->pending();
 		if (p != last_pending) {
 			last_pending = p;

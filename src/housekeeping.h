@@ -1,6 +1,8 @@
 /* housekeeping.h - the daemon's background chores: SIGHUP reloads what can
  * change live (log level, cache size, reaper settings) and reopens the
- * log; systemd hears READY, STATUS (pending uploads) and STOPPING.
+ * log; systemd hears READY, STATUS (pending uploads) and STOPPING; every
+ * ten seconds, memory freed inside malloc's arenas goes back to the system
+ * (glibc's malloc_trim).
  *
  * Promises: the signal handler only sets a flag; the reload runs in this
  * module's thread, and a config that no longer loads is reported and
