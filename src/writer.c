@@ -687,7 +687,6 @@ static void job_run(void *arg)
 
 	fs_lock(fs);
 	pthread_mutex_lock(&w->lock);
-	pending_add(fs, -1);
 	sent(fs, w, rc, etag);
 	if (rc == -EEXIST) {
 		/* Another host created the file first: theirs stays. */
@@ -706,6 +705,10 @@ static void job_run(void *arg)
 		log_warn("unmount: upload of %s stays in the journal for the next mount",
 			 w->target.key);
 	}
+	/* After the retry is queued: fs_pending, read without a lock, never
+	 * passes through 0 while this file still waits (the unmount would
+	 * call it clean). */
+	pending_add(fs, -1);
 	w->inq--;
 	unref_locked(fs, w);
 	fs_unlock(fs);
