@@ -1,7 +1,9 @@
 /* upload.c - streaming multipart uploads from a cache file. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +210,9 @@ static void part_job_run(void *arg)
 	int rc = 0;
 
 	stats_upload_started();
+	/* The part goes to disk while it goes to S3, so that its pages are
+	 * clean, and dropped, once S3 has it (below). */
+	(void)sync_file_range(u->fd, j->off, j->len, SYNC_FILE_RANGE_WRITE);
 	/* Written out of order: hashed from the file now, both digests in
 	 * one reading (the checksum is needed again at completion). */
 	if (u->alg != CK_NONE && !j->md5_b64[0]) {
@@ -222,6 +227,13 @@ static void part_job_run(void *arg)
 						 j->index + 1, &body,
 						 j->md5_b64[0] ? j->md5_b64 : NULL, &ck, etag,
 						 sizeof(etag));
+	/* A large file's pages S3 already has would otherwise push everything
+	 * else out of the page cache; reused pages are also cheaper to fill
+	 * than new ones (on the 2-core VM here a first write of 1 GiB to a
+	 * local file ran at 250 MB/s, a rewrite at 2.7 GB/s). A reader of
+	 * the file then reads the cache file from disk. */
+	if (!rc)
+		(void)posix_fadvise(u->fd, j->off, j->len, POSIX_FADV_DONTNEED);
 	STAT_SUB(uploads_inflight, 1);
 	pthread_mutex_lock(&u->lock);
 	struct part *p = &u->parts[j->index];
